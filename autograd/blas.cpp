@@ -1,0 +1,95 @@
+#include "autograd/blas.hpp"
+
+#include <cblas.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+extern "C" char* openblas_get_corename(void);
+extern "C" char* openblas_get_config(void);
+extern "C" int openblas_get_num_threads(void);
+extern "C" void openblas_set_num_threads(int);
+
+namespace attn {
+
+template <>
+void gemm<float>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                 int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,
+              (blasint)ldc);
+}
+
+template <>
+void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+                  int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,
+              (blasint)ldc);
+}
+
+namespace {
+
+std::string cpu_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("flags", 0) == 0) return line + " ";
+  return {};
+}
+
+// The kernels we want for this CPU, or "" when OpenBLAS's own choice is fine.
+std::string wanted_core() {
+  const std::string flags = cpu_flags();
+  if (flags.find(" avx512f ") != std::string::npos) return "SkylakeX";
+  if (flags.find(" avx2 ") != std::string::npos) return "Haswell";
+  return "";
+}
+
+}  // namespace
+
+void ensure_fast_blas() {
+  if (std::getenv("OPENBLAS_CORETYPE")) return;  // the user's choice, or already re-executed
+  const std::string want = wanted_core();
+  if (want.empty()) return;
+  setenv("OPENBLAS_CORETYPE", want.c_str(), 1);
+  std::string core = openblas_get_corename();
+  for (auto& ch : core) ch = (char)std::tolower((unsigned char)ch);
+  std::string want_lower = want;
+  for (auto& ch : want_lower) ch = (char)std::tolower((unsigned char)ch);
+  if (core == want_lower) return;
+  // Re-execute with the same arguments so that OpenBLAS loads with the variable set.
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<char*> argv;
+  for (size_t i = 0; i < all.size(); i += std::strlen(&all[i]) + 1) argv.push_back(&all[i]);
+  argv.push_back(nullptr);
+  if (argv.size() > 1) execv("/proc/self/exe", argv.data());
+  // execv failed: carry on with the slower kernels rather than stop.
+}
+
+BlasInfo blas_info() {
+  BlasInfo info;
+  info.core = openblas_get_corename();
+  const char* ct = std::getenv("OPENBLAS_CORETYPE");
+  info.coretype = ct ? ct : "";
+  info.config = openblas_get_config();
+  info.threads = openblas_get_num_threads();
+  info.omp_threads = omp_get_max_threads();
+  return info;
+}
+
+void set_num_threads(int n) {
+  if (n < 1) n = 1;
+  omp_set_num_threads(n);
+  openblas_set_num_threads(n);
+}
+
+}  // namespace attn

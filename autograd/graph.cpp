@@ -1,0 +1,244 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "autograd/tensor.hpp"
+
+namespace attn {
+
+std::vector<const OpDef*>& op_registry() {
+  static std::vector<const OpDef*> ops;
+  return ops;
+}
+
+OpDef::OpDef(const char* n, bool d) : name(n), differentiable(d) { op_registry().push_back(this); }
+
+static const OpDef kLeaf("leaf", false);
+static const OpDef kDetach("detach", false);
+
+// ---------------------------------------------------------------- Tensor
+
+template <class T>
+const Node<T>& Tensor<T>::node() const {
+  if (!g_) throw Error("use of an undefined tensor");
+  if (gen_ != g_->gen_ || idx_ >= g_->nodes_.size())
+    throw Error("use of a tensor whose graph was reset");
+  return g_->nodes_[idx_];
+}
+
+template <class T>
+const char* Tensor<T>::op_name() const {
+  return node().op ? node().op->name : "?";
+}
+
+template <class T>
+T Tensor<T>::item() const {
+  if (numel() != 1)
+    throw Error(fmt::format("item: tensor of shape {} has {} elements, not 1", shape().str(), numel()));
+  return data()[0];
+}
+
+template <class T>
+std::vector<T> Tensor<T>::values() const {
+  return std::vector<T>(data(), data() + numel());
+}
+
+template <class T>
+std::vector<T> Tensor<T>::grad_values() const {
+  if (!grad()) return std::vector<T>(numel(), T(0));
+  return std::vector<T>(grad(), grad() + numel());
+}
+
+// ---------------------------------------------------------------- Graph
+
+template <class T>
+Graph<T>::Graph() {
+  nodes_.reserve(1024);
+}
+
+template <class T>
+void Graph<T>::check(const Tensor<T>& t, const char* op) const {
+  if (!t.defined()) throw Error(fmt::format("{}: an input tensor is undefined", op));
+  if (t.g_ != this) throw Error(fmt::format("{}: an input tensor belongs to another graph", op));
+  t.node();  // throws when stale
+}
+
+template <class T>
+Tensor<T> Graph<T>::make(const OpDef& op, const Shape& s,
+                         std::initializer_list<const Tensor<T>*> inputs) {
+  bool rg = false;
+  for (const Tensor<T>* in : inputs) {
+    check(*in, op.name);
+    rg = rg || nodes_[in->idx_].requires_grad;
+  }
+  if (detect_anomaly_)
+    for (; checked_ < nodes_.size(); ++checked_) check_finite(checked_);
+  if (released_) released_ = false;
+  Node<T> n;
+  n.shape = s;
+  n.value = arena_.allocate_n<T>(s.numel());
+  n.op = &op;
+  n.requires_grad = rg && grad_enabled_;
+  nodes_.push_back(std::move(n));
+  return Tensor<T>(this, (uint32_t)nodes_.size() - 1, gen_);
+}
+
+template <class T>
+Tensor<T> Graph<T>::make(const OpDef& op, const Shape& s, const std::vector<Tensor<T>>& inputs) {
+  bool rg = false;
+  for (const Tensor<T>& in : inputs) {
+    check(in, op.name);
+    rg = rg || nodes_[in.idx_].requires_grad;
+  }
+  Tensor<T> out = make(op, s, {});
+  nodes_[out.idx_].requires_grad = rg && grad_enabled_;
+  return out;
+}
+
+template <class T>
+Tensor<T> Graph<T>::make_alias(const OpDef& op, const Shape& s, T* value, bool requires_grad) {
+  if (detect_anomaly_)
+    for (; checked_ < nodes_.size(); ++checked_) check_finite(checked_);
+  Node<T> n;
+  n.shape = s;
+  n.value = value;
+  n.op = &op;
+  n.requires_grad = requires_grad && grad_enabled_;
+  nodes_.push_back(std::move(n));
+  return Tensor<T>(this, (uint32_t)nodes_.size() - 1, gen_);
+}
+
+template <class T>
+void Graph<T>::set_backward(const Tensor<T>& out,
+                            std::function<void(Graph<T>&, const Node<T>&)> fn) {
+  Node<T>& n = nodes_[out.idx_];
+  if (n.requires_grad) n.backward = std::move(fn);
+}
+
+template <class T>
+Tensor<T> Graph<T>::tensor(const Shape& s, const std::vector<T>& values, bool requires_grad) {
+  if ((int64_t)values.size() != s.numel())
+    throw Error(fmt::format("tensor: {} values given for shape {} ({} elements)", values.size(),
+                            s.str(), s.numel()));
+  Tensor<T> t = zeros(s, requires_grad);
+  std::copy(values.begin(), values.end(), t.mutable_data());
+  return t;
+}
+
+template <class T>
+Tensor<T> Graph<T>::full(const Shape& s, T value, bool requires_grad) {
+  Tensor<T> t = make(kLeaf, s, {});
+  Node<T>& n = nodes_[t.idx_];
+  std::fill(n.value, n.value + s.numel(), value);
+  n.requires_grad = requires_grad;  // leaves may require grad even in no-grad mode
+  n.is_leaf = true;
+  return t;
+}
+
+template <class T>
+Tensor<T> Graph<T>::zeros(const Shape& s, bool requires_grad) {
+  return full(s, T(0), requires_grad);
+}
+
+template <class T>
+Tensor<T> Graph<T>::external(const Shape& s, T* value, T* grad) {
+  Tensor<T> t = make_alias(kLeaf, s, value, false);
+  Node<T>& n = nodes_[t.idx_];
+  n.grad = grad;
+  n.requires_grad = grad != nullptr;
+  n.is_leaf = true;
+  return t;
+}
+
+template <class T>
+T* Graph<T>::grad_of(uint32_t i) {
+  Node<T>& n = nodes_[i];
+  if (!n.requires_grad) return nullptr;
+  if (!n.grad) {
+    n.grad = arena_.allocate_n<T>(n.shape.numel());
+    std::memset(n.grad, 0, sizeof(T) * (size_t)n.shape.numel());
+  }
+  return n.grad;
+}
+
+template <class T>
+void Graph<T>::check_finite(uint32_t i) const {
+  const Node<T>& n = nodes_[i];
+  const int64_t N = n.shape.numel();
+  for (int64_t j = 0; j < N; ++j)
+    if (!std::isfinite(n.value[j]))
+      throw Error(fmt::format("anomaly: op '{}' (node {}, shape {}) produced a non-finite value {}",
+                              n.op->name, i, n.shape.str(), n.value[j]));
+}
+
+template <class T>
+void Graph<T>::check_grads_finite(const Node<T>& producer) const {
+  for (const Node<T>& n : nodes_) {
+    if (!n.grad) continue;
+    const int64_t N = n.shape.numel();
+    for (int64_t j = 0; j < N; ++j)
+      if (!std::isfinite(n.grad[j]))
+        throw Error(fmt::format("anomaly: the backward of op '{}' produced a non-finite gradient",
+                                producer.op->name));
+  }
+}
+
+template <class T>
+void Graph<T>::backward(const Tensor<T>& root) {
+  check(root, "backward");
+  if (root.numel() != 1)
+    throw Error(fmt::format("backward: the root has shape {}; pass an upstream gradient for a "
+                            "tensor with more than one element",
+                            root.shape().str()));
+  const T one = T(1);
+  backward(root, &one);
+}
+
+template <class T>
+void Graph<T>::backward(const Tensor<T>& root, const T* upstream) {
+  check(root, "backward");
+  if (released_) throw Error("backward: this graph was already run backward; reset() it and rebuild");
+  if (!root.requires_grad())
+    throw Error("backward: the root does not require grad (no input requires grad, or grad mode was off)");
+  if (detect_anomaly_)
+    for (; checked_ < nodes_.size(); ++checked_) check_finite(checked_);
+  T* g = grad_of(root.idx_);
+  const int64_t N = root.numel();
+  for (int64_t j = 0; j < N; ++j) g[j] += upstream[j];
+  for (int64_t i = root.idx_; i >= 0; --i) {
+    Node<T>& n = nodes_[i];
+    if (n.grad && n.backward) {
+      n.backward(*this, n);
+      if (detect_anomaly_) check_grads_finite(n);
+    }
+  }
+  for (Node<T>& n : nodes_) n.backward = nullptr;  // release saved state
+  released_ = true;
+}
+
+template <class T>
+void Graph<T>::reset() {
+  nodes_.clear();
+  arena_.reset();
+  ++gen_;
+  checked_ = 0;
+  released_ = false;
+}
+
+template <class T>
+Tensor<T> detach(const Tensor<T>& x) {
+  Graph<T>& g = x.graph();
+  g.check(x, "detach");
+  return g.make_alias(kDetach, x.shape(), x.mutable_data(), false);
+}
+
+template class Tensor<float>;
+template class Tensor<double>;
+template class Graph<float>;
+template class Graph<double>;
+template Tensor<float> detach(const Tensor<float>&);
+template Tensor<double> detach(const Tensor<double>&);
+
+}  // namespace attn

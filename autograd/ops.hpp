@@ -1,0 +1,108 @@
+// Every differentiable op of the engine. Each is defined, with its backward and its gradcheck
+// cases, in one file under autograd/ops/ (named in the comment before it). Templates are
+// instantiated for float (training) and double (gradcheck) only.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "autograd/rng.hpp"
+#include "autograd/tensor.hpp"
+
+namespace attn {
+
+// ---- ops/elementwise.cpp: NumPy broadcasting; each gradient summed back to its input's shape
+template <class T> Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> neg(const Tensor<T>& x);
+template <class T> Tensor<T> add_scalar(const Tensor<T>& x, double s);  // x + s
+template <class T> Tensor<T> mul_scalar(const Tensor<T>& x, double s);  // x * s
+template <class T> Tensor<T> rdiv_scalar(const Tensor<T>& x, double s); // s / x
+template <class T> Tensor<T> pow_scalar(const Tensor<T>& x, double p);  // x ^ p
+template <class T> Tensor<T> exp(const Tensor<T>& x);
+template <class T> Tensor<T> log(const Tensor<T>& x);
+template <class T> Tensor<T> sqrt(const Tensor<T>& x);
+template <class T> Tensor<T> tanh(const Tensor<T>& x);
+template <class T> Tensor<T> sigmoid(const Tensor<T>& x);
+template <class T> Tensor<T> relu(const Tensor<T>& x);
+template <class T> Tensor<T> gelu(const Tensor<T>& x);  // exact (erf) form, as PyTorch's default
+
+// ---- ops/matmul.cpp: through BLAS gemm
+// a [..., M, K] @ b [..., K, N] -> [..., M, N]; batch dimensions broadcast.
+template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);
+// x [..., in] @ w[out, in]^T + bias[out] -> [..., out]. `bias` may be undefined.
+template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias);
+
+// ---- ops/shape.cpp
+template <class T> Tensor<T> reshape(const Tensor<T>& x, const std::vector<int64_t>& dims);  // one may be -1
+template <class T> Tensor<T> permute(const Tensor<T>& x, const std::vector<int>& dims);
+template <class T> Tensor<T> transpose(const Tensor<T>& x, int a, int b);
+template <class T> Tensor<T> slice(const Tensor<T>& x, int axis, int64_t start, int64_t end);
+template <class T> Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis);
+template <class T> Tensor<T> stack(const std::vector<Tensor<T>>& xs, int axis);
+
+// ---- ops/reduce.cpp: over the given axes (all when empty)
+template <class T> Tensor<T> sum(const Tensor<T>& x, const std::vector<int>& axes = {}, bool keepdim = false);
+template <class T> Tensor<T> mean(const Tensor<T>& x, const std::vector<int>& axes = {}, bool keepdim = false);
+template <class T> Tensor<T> max(const Tensor<T>& x, const std::vector<int>& axes = {}, bool keepdim = false);
+
+// ---- ops/softmax.cpp: over the last axis, numerically stable. A row that is all -inf gives
+// zeros (softmax) rather than NaN.
+template <class T> Tensor<T> softmax(const Tensor<T>& x);
+template <class T> Tensor<T> log_softmax(const Tensor<T>& x);
+
+// ---- ops/cross_entropy.cpp: logits [..., C], one target id per row; mean over the rows
+// whose target is not ignore_index. label_smoothing as PyTorch's CrossEntropyLoss.
+template <class T>
+Tensor<T> cross_entropy(const Tensor<T>& logits, const std::vector<int>& targets,
+                        int ignore_index = -100, double label_smoothing = 0.0);
+
+// ---- ops/layer_norm.cpp: over the last axis
+template <class T>
+Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
+                     double eps = 1e-5);
+
+// ---- ops/embedding.cpp: weight [V, D]; ids of shape `ids_shape` -> ids_shape + [D]
+template <class T>
+Tensor<T> embedding(const Tensor<T>& weight, const std::vector<int>& ids, const Shape& ids_shape);
+
+// ---- ops/mask.cpp
+// Where mask != 0 (broadcast to x), the output is `value` and no gradient flows.
+template <class T> Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<T>& mask, double value);
+// Zeroes each element with probability p and scales the rest by 1/(1-p). Draws from `rng`.
+template <class T> Tensor<T> dropout(const Tensor<T>& x, double p, Rng& rng, bool training = true);
+
+// ---- ops/attention.cpp: fused scaled dot-product attention over packed heads.
+// q [B, Tq, H*Dh], k and v [B, Tk, H*Dh] -> out [B, Tq, H*Dh]; scores scaled by 1/sqrt(Dh).
+// causal: query i sees keys j <= i. key_padding: B*Tk bytes, non-zero = padded (ignored) key.
+// A query that sees no key gets zero output and zero gradient.
+struct AttentionMask {
+  bool causal = false;
+  std::vector<uint8_t> key_padding;  // empty, or B*Tk entries
+};
+template <class T>
+struct AttentionResult {
+  Tensor<T> out;
+  Tensor<T> weights;  // [B, H, Tq, Tk], no gradient; defined only when asked for
+};
+template <class T>
+AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, int heads,
+                             const AttentionMask& mask = {}, bool need_weights = false);
+
+// ---- operators
+template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
+template <class T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
+template <class T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
+template <class T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
+template <class T> Tensor<T> operator-(const Tensor<T>& x) { return neg(x); }
+template <class T> Tensor<T> operator+(const Tensor<T>& x, double s) { return add_scalar(x, s); }
+template <class T> Tensor<T> operator+(double s, const Tensor<T>& x) { return add_scalar(x, s); }
+template <class T> Tensor<T> operator-(const Tensor<T>& x, double s) { return add_scalar(x, -s); }
+template <class T> Tensor<T> operator-(double s, const Tensor<T>& x) { return add_scalar(neg(x), s); }
+template <class T> Tensor<T> operator*(const Tensor<T>& x, double s) { return mul_scalar(x, s); }
+template <class T> Tensor<T> operator*(double s, const Tensor<T>& x) { return mul_scalar(x, s); }
+template <class T> Tensor<T> operator/(const Tensor<T>& x, double s) { return mul_scalar(x, 1.0 / s); }
+template <class T> Tensor<T> operator/(double s, const Tensor<T>& x) { return rdiv_scalar(x, s); }
+
+}  // namespace attn

@@ -1,0 +1,187 @@
+// Fused scaled dot-product attention over packed heads. Per (batch, head):
+//   S = Q K^T / sqrt(Dh), masked to -inf; P = softmax(S); O = P V.
+// q, k, v and out keep the [B, T, H*Dh] layout of the projections; gemm reads each head's
+// columns through its leading dimension, so splitting and merging heads costs no copy.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "autograd/blas.hpp"
+#include "autograd/gradcheck.hpp"
+#include "autograd/ops.hpp"
+
+namespace attn {
+namespace {
+const OpDef kAttention("attention"), kAttentionWeights("attention_weights", false);
+}
+
+template <class T>
+bool softmax_row(const T* x, T* y, int64_t n);  // ops/softmax.cpp
+
+template <class T>
+AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, int heads,
+                             const AttentionMask& mask, bool need_weights) {
+  Graph<T>& g = q.graph();
+  g.check(k, "attention");
+  g.check(v, "attention");
+  const Shape &sq = q.shape(), &sk = k.shape();
+  if (sq.ndim() != 3 || sk.ndim() != 3 || v.shape() != sk || sq[0] != sk[0] || sq[2] != sk[2] ||
+      heads < 1 || sq[2] % heads != 0)
+    throw Error(fmt::format("attention: q {}, k {}, v {} with {} heads: want q [B, Tq, D], k and v "
+                            "[B, Tk, D], D divisible by heads",
+                            sq.str(), sk.str(), v.shape().str(), heads));
+  const int64_t B = sq[0], Tq = sq[1], Tk = sk[1], D = sq[2], H = heads, Dh = D / H;
+  if (!mask.key_padding.empty() && (int64_t)mask.key_padding.size() != B * Tk)
+    throw Error(fmt::format("attention: key_padding has {} entries, want B*Tk = {}", mask.key_padding.size(), B * Tk));
+  if (mask.causal && Tq > Tk)
+    throw Error(fmt::format("attention: causal mask needs Tq <= Tk, got {} and {}", Tq, Tk));
+  AttentionResult<T> res;
+  res.out = g.make(kAttention, sq, {&q, &k, &v});
+  T* P = g.template scratch<T>(B * H * Tq * Tk);
+  uint8_t* pad = nullptr;
+  if (!mask.key_padding.empty()) {
+    pad = g.template scratch<uint8_t>(B * Tk);
+    std::memcpy(pad, mask.key_padding.data(), B * Tk);
+  }
+  const bool causal = mask.causal;
+  const T scale = T(1) / std::sqrt(T(Dh)), ninf = -std::numeric_limits<T>::infinity();
+  const T *pq = q.data(), *pk = k.data(), *pv = v.data();
+  T* po = res.out.mutable_data();
+#pragma omp parallel for if (B * H > 1)
+  for (int64_t bh = 0; bh < B * H; ++bh) {
+    const int64_t b = bh / H, h = bh % H;
+    T* Pb = P + bh * Tq * Tk;
+    gemm<T>(false, true, Tq, Tk, Dh, scale, pq + b * Tq * D + h * Dh, D, pk + b * Tk * D + h * Dh, D, T(0), Pb, Tk);
+    for (int64_t i = 0; i < Tq; ++i) {
+      T* row = Pb + i * Tk;
+      if (causal)
+        for (int64_t j = i + 1; j < Tk; ++j) row[j] = ninf;
+      if (pad)
+        for (int64_t j = 0; j < Tk; ++j)
+          if (pad[b * Tk + j]) row[j] = ninf;
+      softmax_row(row, row, Tk);  // a row with no visible key becomes zeros
+    }
+    gemm<T>(false, false, Tq, Dh, Tk, T(1), Pb, Tk, pv + b * Tk * D + h * Dh, D, T(0), po + b * Tq * D + h * Dh, D);
+  }
+  if (need_weights) res.weights = g.make_alias(kAttentionWeights, Shape{B, H, Tq, Tk}, P, false);
+  const uint32_t iq = q.index(), ik = k.index(), iv = v.index();
+  g.set_backward(res.out, [=](Graph<T>& g, const Node<T>& out) {
+    T *gq = g.grad_of(iq), *gk = g.grad_of(ik), *gv = g.grad_of(iv);
+    const T *vq = g.node(iq).value, *vk = g.node(ik).value, *vv = g.node(iv).value, *go = out.grad;
+    T* dS = g.template scratch<T>(B * H * Tq * Tk);
+#pragma omp parallel for if (B * H > 1)
+    for (int64_t bh = 0; bh < B * H; ++bh) {
+      const int64_t b = bh / H, h = bh % H;
+      const T* Pb = P + bh * Tq * Tk;
+      T* dSb = dS + bh * Tq * Tk;
+      const int64_t oq = b * Tq * D + h * Dh, okv = b * Tk * D + h * Dh;
+      if (gv) gemm<T>(true, false, Tk, Dh, Tq, T(1), Pb, Tk, go + oq, D, T(1), gv + okv, D);
+      if (!gq && !gk) continue;
+      gemm<T>(false, true, Tq, Tk, Dh, T(1), go + oq, D, vv + okv, D, T(0), dSb, Tk);  // dP
+      for (int64_t i = 0; i < Tq; ++i) {  // dS = P * (dP - rowsum(dP * P))
+        T* d = dSb + i * Tk;
+        const T* p = Pb + i * Tk;
+        T dot = 0;
+        for (int64_t j = 0; j < Tk; ++j) dot += d[j] * p[j];
+        for (int64_t j = 0; j < Tk; ++j) d[j] = p[j] * (d[j] - dot);
+      }
+      if (gq) gemm<T>(false, false, Tq, Dh, Tk, scale, dSb, Tk, vk + okv, D, T(1), gq + oq, D);
+      if (gk) gemm<T>(true, false, Tk, Dh, Tq, scale, dSb, Tk, vq + oq, D, T(1), gk + okv, D);
+    }
+  });
+  return res;
+}
+
+template AttentionResult<float> attention(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&, int,
+                                          const AttentionMask&, bool);
+template AttentionResult<double> attention(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&,
+                                           int, const AttentionMask&, bool);
+
+// ---------------------------------------------------------------- gradcheck cases
+namespace {
+
+using Vals = std::vector<std::vector<double>>;
+
+// Naive attention with explicit head loops.
+std::vector<double> ref_attention(const Vals& x, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H,
+                                  const AttentionMask& m) {
+  const auto &q = x[0], &k = x[x.size() > 1 ? 1 : 0], &v = x[x.size() > 2 ? 2 : 0];
+  const int64_t Dh = D / H;
+  std::vector<double> out(B * Tq * D, 0.0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < Tq; ++i) {
+        std::vector<double> s(Tk);
+        std::vector<bool> visible(Tk);
+        double mx = -INFINITY;
+        for (int64_t j = 0; j < Tk; ++j) {
+          visible[j] = !(m.causal && j > i) && !(!m.key_padding.empty() && m.key_padding[b * Tk + j]);
+          double dot = 0;
+          for (int64_t d = 0; d < Dh; ++d) dot += q[(b * Tq + i) * D + h * Dh + d] * k[(b * Tk + j) * D + h * Dh + d];
+          s[j] = dot / std::sqrt((double)Dh);
+          if (visible[j]) mx = std::max(mx, s[j]);
+        }
+        if (mx == -INFINITY) continue;  // no visible key: zero output
+        double z = 0;
+        for (int64_t j = 0; j < Tk; ++j) z += visible[j] ? std::exp(s[j] - mx) : 0.0;
+        for (int64_t j = 0; j < Tk; ++j) {
+          if (!visible[j]) continue;
+          const double p = std::exp(s[j] - mx) / z;
+          for (int64_t d = 0; d < Dh; ++d) out[(b * Tq + i) * D + h * Dh + d] += p * v[(b * Tk + j) * D + h * Dh + d];
+        }
+      }
+  return out;
+}
+
+InputSpec in(Shape s) {
+  InputSpec i;
+  i.shape = s;
+  i.lo = -1.5;
+  i.hi = 1.5;
+  return i;
+}
+
+void add(const char* name, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H, AttentionMask m) {
+  CaseRegistrar(make_case("attention", name, {in({B, Tq, D}), in({B, Tk, D}), in({B, Tk, D})},
+                          [=](auto& x) { return attention(x[0], x[1], x[2], (int)H, m).out; },
+                          [=](const Vals& v) { return ref_attention(v, B, Tq, Tk, D, H, m); }));
+}
+
+const bool kCases = [] {
+  add("self_2heads", 2, 3, 3, 4, 2, {});
+  add("cross_tq_ne_tk", 1, 2, 4, 6, 3, {});
+  add("causal", 2, 4, 4, 4, 2, {true, {}});
+  add("key_padding", 2, 3, 3, 4, 1, {false, {0, 0, 1, 0, 1, 1}});
+  // Batch 1's keys are all padded: its queries see nothing, so output and gradient are zero.
+  add("fully_masked_rows", 2, 2, 3, 2, 1, {false, {0, 1, 0, 1, 1, 1}});
+  // Causal with the first key padded: query 0 sees no key.
+  add("causal_first_key_padded", 1, 3, 3, 4, 2, {true, {1, 0, 0}});
+  AttentionMask none;
+  CaseRegistrar(make_case("attention", "reused_qkv", {in({1, 3, 4})},
+                          [=](auto& x) { return attention(x[0], x[0], x[0], 2, none).out; },
+                          [=](const Vals& v) { return ref_attention(v, 1, 3, 3, 4, 2, none); }));
+  // The weights, exposed for inspection, carry no gradient: their case checks the forward only.
+  InputSpec c = in({1, 2, 2}), kk = in({1, 3, 2});
+  c.requires_grad = kk.requires_grad = false;
+  const AttentionMask causal_pad{true, {0, 1, 0}};
+  CaseRegistrar(make_case("attention_weights", "causal_padded", {c, kk, kk},
+                          [=](auto& x) { return attention(x[0], x[1], x[2], 2, causal_pad, true).weights; },
+                          [=](const Vals& v) {
+                            // Weights of head h are the output for v = one-hot of each key.
+                            std::vector<double> w;
+                            for (int64_t h = 0; h < 2; ++h)
+                              for (int64_t i = 0; i < 2; ++i)
+                                for (int64_t j = 0; j < 3; ++j) {
+                                  Vals e = {v[0], v[1], std::vector<double>(6, 0.0)};
+                                  e[2][j * 2 + h] = 1.0;
+                                  w.push_back(ref_attention(e, 1, 2, 3, 2, 2, causal_pad)[i * 2 + h]);
+                                }
+                            return w;
+                          }));
+  return true;
+}();
+
+}  // namespace
+}  // namespace attn

@@ -1,0 +1,192 @@
+// matmul and linear: every product goes to BLAS gemm, gradients accumulate with beta = 1.
+#include <fmt/format.h>
+
+#include "autograd/blas.hpp"
+#include "autograd/gradcheck.hpp"
+#include "autograd/ops.hpp"
+#include "autograd/ops/kernels.hpp"
+#include "autograd/ops/reference.hpp"
+
+namespace attn {
+namespace {
+const OpDef kMatmul("matmul"), kLinear("linear");
+}
+
+template <class T>
+Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
+  Graph<T>& g = a.graph();
+  g.check(b, "matmul");
+  const Shape &sa = a.shape(), &sb = b.shape();
+  if (sa.ndim() < 2 || sb.ndim() < 2 || sa[sa.ndim() - 1] != sb[sb.ndim() - 2])
+    throw Error(fmt::format("matmul: shapes {} and {} do not multiply ([..., M, K] @ [..., K, N])",
+                            sa.str(), sb.str()));
+  const int64_t M = sa[sa.ndim() - 2], K = sa[sa.ndim() - 1], N = sb[sb.ndim() - 1];
+  Shape ba, bb;
+  for (int i = 0; i < sa.ndim() - 2; ++i) ba.push_back(sa[i]);
+  for (int i = 0; i < sb.ndim() - 2; ++i) bb.push_back(sb[i]);
+  const Shape batch = broadcast_shapes(ba, bb, "matmul");
+  Shape so = batch;
+  so.push_back(M);
+  so.push_back(N);
+  Tensor<T> y = g.make(kMatmul, so, {&a, &b});
+  const int64_t nb = batch.numel();
+  const T *pa = a.data(), *pb = b.data();
+  T* py = y.mutable_data();
+  const uint32_t ia = a.index(), ib = b.index();
+
+  if (bb.ndim() == 0 || bb.numel() == 1) {
+    // b is one matrix: fold a's batch into its rows, one gemm.
+    const int64_t rows = ba.numel() * M;
+    if (ba.numel() != nb) throw Error("matmul: internal broadcast error");
+    gemm<T>(false, false, rows, N, K, T(1), pa, K, pb, N, T(0), py, N);
+    g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
+      const T *va = g.node(ia).value, *vb = g.node(ib).value;
+      if (T* ga = g.grad_of(ia)) gemm<T>(false, true, rows, K, N, T(1), out.grad, N, vb, N, T(1), ga, K);
+      if (T* gb = g.grad_of(ib)) gemm<T>(true, false, K, N, rows, T(1), va, K, out.grad, N, T(1), gb, N);
+    });
+    return y;
+  }
+  // Offsets of each batch's matrices in a and b.
+  int64_t* off = g.template scratch<int64_t>(2 * nb);
+  {
+    const auto sta = broadcast_strides(ba, batch), stb = broadcast_strides(bb, batch);
+    for_each_broadcast(batch, sta, stb, [&](int64_t i, int64_t oa, int64_t ob) {
+      off[2 * i] = oa * M * K;
+      off[2 * i + 1] = ob * K * N;
+    });
+  }
+#pragma omp parallel for if (nb > 1)
+  for (int64_t i = 0; i < nb; ++i)
+    gemm<T>(false, false, M, N, K, T(1), pa + off[2 * i], K, pb + off[2 * i + 1], N, T(0),
+            py + i * M * N, N);
+  const bool a_shared = ba.numel() != nb, b_shared = bb.numel() != nb;  // broadcast over batch
+  g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
+    const T *va = g.node(ia).value, *vb = g.node(ib).value, *go = out.grad;
+    if (T* ga = g.grad_of(ia)) {
+#pragma omp parallel for if (nb > 1 && !a_shared)
+      for (int64_t i = 0; i < nb; ++i)
+        gemm<T>(false, true, M, K, N, T(1), go + i * M * N, N, vb + off[2 * i + 1], N, T(1),
+                ga + off[2 * i], K);
+    }
+    if (T* gb = g.grad_of(ib)) {
+#pragma omp parallel for if (nb > 1 && !b_shared)
+      for (int64_t i = 0; i < nb; ++i)
+        gemm<T>(true, false, K, N, M, T(1), va + off[2 * i], K, go + i * M * N, N, T(1),
+                gb + off[2 * i + 1], N);
+    }
+  });
+  return y;
+}
+
+template <class T>
+Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
+  Graph<T>& g = x.graph();
+  g.check(w, "linear");
+  const Shape& sx = x.shape();
+  if (sx.ndim() < 1 || w.ndim() != 2 || sx[sx.ndim() - 1] != w.shape()[1] ||
+      (bias.defined() && (bias.ndim() != 1 || bias.shape()[0] != w.shape()[0])))
+    throw Error(fmt::format("linear: input {} , weight {} (want [out, in]) and bias {} do not fit",
+                            sx.str(), w.shape().str(), bias.defined() ? bias.shape().str() : "none"));
+  const int64_t in = w.shape()[1], out_f = w.shape()[0], rows = sx.numel() / std::max<int64_t>(in, 1);
+  Shape so = sx;
+  so[so.ndim() - 1] = out_f;
+  Tensor<T> y = bias.defined() ? g.make(kLinear, so, {&x, &w, &bias}) : g.make(kLinear, so, {&x, &w});
+  T* py = y.mutable_data();
+  const T* pb = bias.defined() ? bias.data() : nullptr;
+  if (pb) {
+#pragma omp parallel for if (rows * out_f > kParallelMin)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < out_f; ++j) py[r * out_f + j] = pb[j];
+  }
+  gemm<T>(false, true, rows, out_f, in, T(1), x.data(), in, w.data(), in, pb ? T(1) : T(0), py, out_f);
+  const uint32_t ix = x.index(), iw = w.index(), ibias = bias.defined() ? bias.index() : UINT32_MAX;
+  g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
+    const T* go = out.grad;
+    if (T* gx = g.grad_of(ix))
+      gemm<T>(false, false, rows, in, out_f, T(1), go, out_f, g.node(iw).value, in, T(1), gx, in);
+    if (T* gw = g.grad_of(iw))
+      gemm<T>(true, false, out_f, in, rows, T(1), go, out_f, g.node(ix).value, in, T(1), gw, in);
+    if (ibias != UINT32_MAX)
+      if (T* gb = g.grad_of(ibias))
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < out_f; ++j) gb[j] += go[r * out_f + j];
+  });
+  return y;
+}
+
+template Tensor<float> matmul(const Tensor<float>&, const Tensor<float>&);
+template Tensor<double> matmul(const Tensor<double>&, const Tensor<double>&);
+template Tensor<float> linear(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&);
+template Tensor<double> linear(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&);
+
+// ---------------------------------------------------------------- gradcheck cases
+namespace {
+
+// Naive batched product with broadcast batch dimensions.
+std::vector<double> ref_matmul(const Shape& sa, const Shape& sb, const std::vector<double>& a,
+                               const std::vector<double>& b) {
+  const int64_t M = sa[sa.ndim() - 2], K = sa[sa.ndim() - 1], N = sb[sb.ndim() - 1];
+  Shape ba, bb;
+  for (int i = 0; i < sa.ndim() - 2; ++i) ba.push_back(sa[i]);
+  for (int i = 0; i < sb.ndim() - 2; ++i) bb.push_back(sb[i]);
+  const Shape batch = broadcast_shapes(ba, bb, "ref");
+  std::vector<double> y(batch.numel() * M * N, 0.0);
+  for (int64_t t = 0; t < batch.numel(); ++t) {
+    const auto idx = ref::unravel(t, batch);
+    const int64_t oa = ref::broadcast_index(idx, ba) * M * K, ob = ref::broadcast_index(idx, bb) * K * N;
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        for (int64_t k = 0; k < K; ++k) y[t * M * N + i * N + j] += a[oa + i * K + k] * b[ob + k * N + j];
+  }
+  return y;
+}
+
+InputSpec in(Shape s, bool rg = true) {
+  InputSpec i;
+  i.shape = s;
+  i.requires_grad = rg;
+  return i;
+}
+
+const bool kCases = [] {
+  const std::tuple<const char*, Shape, Shape> mm[] = {
+      {"2d", {3, 4}, {4, 5}},
+      {"batched", {2, 3, 4}, {2, 4, 2}},
+      {"batch_broadcast", {2, 1, 3, 4}, {3, 4, 2}},
+      {"matrix_rhs", {2, 3, 4}, {4, 2}},
+      {"batch1_size1", {1, 1, 4}, {1, 4, 1}},
+      {"lhs_broadcast", {3, 2}, {2, 2, 3}},
+  };
+  for (auto& [name, sa, sb] : mm) {
+    Shape a = sa, b = sb;
+    CaseRegistrar(make_case("matmul", name, {in(a), in(b)}, [](auto& x) { return matmul(x[0], x[1]); },
+                            [a, b](const std::vector<std::vector<double>>& v) { return ref_matmul(a, b, v[0], v[1]); }));
+  }
+  CaseRegistrar(make_case("matmul", "reused_input", {in({3, 3})}, [](auto& x) { return matmul(x[0], x[0]); },
+                          [](const std::vector<std::vector<double>>& v) { return ref_matmul({3, 3}, {3, 3}, v[0], v[0]); }));
+
+  auto ref_linear = [](Shape sx, int64_t out, bool has_bias) {
+    return [=](const std::vector<std::vector<double>>& v) {
+      const int64_t in = sx[sx.ndim() - 1], rows = sx.numel() / in;
+      std::vector<double> y(rows * out);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < out; ++j) {
+          double s = has_bias ? v[2][j] : 0.0;
+          for (int64_t k = 0; k < in; ++k) s += v[0][r * in + k] * v[1][j * in + k];
+          y[r * out + j] = s;
+        }
+      return y;
+    };
+  };
+  CaseRegistrar(make_case("linear", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
+                          [](auto& x) { return linear(x[0], x[1], x[2]); }, ref_linear({2, 3, 4}, 5, true)));
+  CaseRegistrar(make_case("linear", "no_bias_batch1", {in({1, 4}), in({3, 4})},
+                          [](auto& x) { return linear(x[0], x[1], std::decay_t<decltype(x[0])>{}); },
+                          ref_linear({1, 4}, 3, false)));
+  CaseRegistrar(make_case("linear", "constant_input", {in({3, 2}, false), in({2, 2}), in({2})},
+                          [](auto& x) { return linear(x[0], x[1], x[2]); }, ref_linear({3, 2}, 2, true)));
+  return true;
+}();
+
+}  // namespace
+}  // namespace attn

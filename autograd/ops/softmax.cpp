@@ -1,0 +1,179 @@
+// softmax and log_softmax over the last axis, fused, numerically stable (max subtracted).
+// A row of all -inf (every position masked) gives zeros and passes no gradient.
+#include <cmath>
+#include <limits>
+
+#include "autograd/gradcheck.hpp"
+#include "autograd/ops.hpp"
+#include "autograd/ops/kernels.hpp"
+
+namespace attn {
+namespace {
+const OpDef kSoftmax("softmax"), kLogSoftmax("log_softmax");
+}
+
+// One row: y = softmax(x). Returns false for a fully masked row (y set to 0).
+template <class T>
+bool softmax_row(const T* x, T* y, int64_t n) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < n; ++j) m = std::max(m, x[j]);
+  if (m == -std::numeric_limits<T>::infinity()) {
+    std::fill(y, y + n, T(0));
+    return false;
+  }
+  T s = 0;
+  for (int64_t j = 0; j < n; ++j) s += (y[j] = std::exp(x[j] - m));
+  const T inv = T(1) / s;
+  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
+  return true;
+}
+template bool softmax_row(const float*, float*, int64_t);
+template bool softmax_row(const double*, double*, int64_t);
+
+template <class T>
+Tensor<T> softmax(const Tensor<T>& x) {
+  Graph<T>& g = x.graph();
+  g.check(x, "softmax");
+  if (x.ndim() < 1) throw Error("softmax: needs at least one dimension");
+  Tensor<T> y = g.make(kSoftmax, x.shape(), {&x});
+  const int64_t C = x.shape()[x.ndim() - 1], rows = C ? x.numel() / C : 0;
+  const T* px = x.data();
+  T* py = y.mutable_data();
+#pragma omp parallel for if (x.numel() > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) softmax_row(px + r * C, py + r * C, C);
+  const uint32_t ix = x.index();
+  g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
+    T* gx = g.grad_of(ix);
+#pragma omp parallel for if (rows * C > kParallelMin)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T *yr = out.value + r * C, *gr = out.grad + r * C;
+      T dot = 0;
+      for (int64_t j = 0; j < C; ++j) dot += yr[j] * gr[j];
+      for (int64_t j = 0; j < C; ++j) gx[r * C + j] += yr[j] * (gr[j] - dot);
+    }
+  });
+  return y;
+}
+
+template <class T>
+Tensor<T> log_softmax(const Tensor<T>& x) {
+  Graph<T>& g = x.graph();
+  g.check(x, "log_softmax");
+  if (x.ndim() < 1) throw Error("log_softmax: needs at least one dimension");
+  Tensor<T> y = g.make(kLogSoftmax, x.shape(), {&x});
+  const int64_t C = x.shape()[x.ndim() - 1], rows = C ? x.numel() / C : 0;
+  const T* px = x.data();
+  T* py = y.mutable_data();
+  uint8_t* dead = g.template scratch<uint8_t>(rows);  // fully masked rows
+#pragma omp parallel for if (x.numel() > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = px + r * C;
+    T* yr = py + r * C;
+    T m = -std::numeric_limits<T>::infinity();
+    for (int64_t j = 0; j < C; ++j) m = std::max(m, xr[j]);
+    dead[r] = m == -std::numeric_limits<T>::infinity();
+    if (dead[r]) {
+      std::fill(yr, yr + C, T(0));
+      continue;
+    }
+    T s = 0;
+    for (int64_t j = 0; j < C; ++j) s += std::exp(xr[j] - m);
+    const T lse = m + std::log(s);
+    for (int64_t j = 0; j < C; ++j) yr[j] = xr[j] - lse;
+  }
+  const uint32_t ix = x.index();
+  g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
+    T* gx = g.grad_of(ix);
+#pragma omp parallel for if (rows * C > kParallelMin)
+    for (int64_t r = 0; r < rows; ++r) {
+      if (dead[r]) continue;
+      const T *yr = out.value + r * C, *gr = out.grad + r * C;
+      T s = 0;
+      for (int64_t j = 0; j < C; ++j) s += gr[j];
+      for (int64_t j = 0; j < C; ++j) gx[r * C + j] += gr[j] - std::exp(yr[j]) * s;
+    }
+  });
+  return y;
+}
+
+template Tensor<float> softmax(const Tensor<float>&);
+template Tensor<double> softmax(const Tensor<double>&);
+template Tensor<float> log_softmax(const Tensor<float>&);
+template Tensor<double> log_softmax(const Tensor<double>&);
+
+// ---------------------------------------------------------------- gradcheck cases
+namespace {
+
+using Vals = std::vector<std::vector<double>>;
+
+std::vector<double> ref_softmax(const std::vector<double>& x, int64_t C, bool log) {
+  std::vector<double> y(x.size());
+  for (size_t r = 0; r < x.size() / C; ++r) {
+    double m = -INFINITY, s = 0;
+    for (int64_t j = 0; j < C; ++j) m = std::max(m, x[r * C + j]);
+    if (m == -INFINITY) continue;  // fully masked: zeros
+    for (int64_t j = 0; j < C; ++j) s += std::exp(x[r * C + j] - m);
+    for (int64_t j = 0; j < C; ++j)
+      y[r * C + j] = log ? x[r * C + j] - m - std::log(s) : std::exp(x[r * C + j] - m) / s;
+  }
+  return y;
+}
+
+// An additive mask: 0 where visible, -inf where masked; row 1 is fully masked.
+InputSpec additive_mask(int64_t rows, int64_t C, bool full_row) {
+  InputSpec m;
+  m.shape = {rows, C};
+  m.requires_grad = false;
+  m.fixed.assign(rows * C, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < C; ++j)
+      if (j > r || (full_row && r == 1)) m.fixed[r * C + j] = -INFINITY;  // causal, plus a dead row
+  return m;
+}
+
+InputSpec in(Shape s, double lo = -2, double hi = 2) {
+  InputSpec i;
+  i.shape = s;
+  i.lo = lo;
+  i.hi = hi;
+  return i;
+}
+
+template <class T>
+Tensor<T> apply(bool log, const Tensor<T>& x) {
+  return log ? log_softmax(x) : softmax(x);
+}
+
+const bool kCases = [] {
+  for (bool log : {false, true}) {
+    const std::string op = log ? "log_softmax" : "softmax";
+    CaseRegistrar(make_case(op, "rows", {in({3, 5})}, [log](auto& x) { return apply(log, x[0]); },
+                            [log](const Vals& v) { return ref_softmax(v[0], 5, log); }));
+    CaseRegistrar(make_case(op, "3d_batch1", {in({1, 2, 4})}, [log](auto& x) { return apply(log, x[0]); },
+                            [log](const Vals& v) { return ref_softmax(v[0], 4, log); }));
+    CaseRegistrar(make_case(op, "large_logits", {in({2, 3}, 50, 60)}, [log](auto& x) { return apply(log, x[0]); },
+                            [log](const Vals& v) { return ref_softmax(v[0], 3, log); }));
+    CaseRegistrar(make_case(op, "size1_row", {in({4, 1})}, [log](auto& x) { return apply(log, x[0]); },
+                            [log](const Vals& v) { return ref_softmax(v[0], 1, log); }));
+    // log_softmax is -inf where masked; exp() brings the checked value back to finite numbers.
+    auto masked_ref = [log](const Vals& v) {
+      std::vector<double> s(v[0].size());
+      for (size_t i = 0; i < s.size(); ++i) s[i] = v[0][i] + v[1][i];
+      std::vector<double> y = ref_softmax(s, 4, log);
+      if (log)
+        for (auto& e : y) e = std::exp(e);
+      return y;
+    };
+    auto masked = [log](auto& x) {
+      auto y = apply(log, x[0] + x[1]);
+      return log ? exp(y) : y;
+    };
+    // Additive -inf masks (causal), then one row masked entirely.
+    CaseRegistrar(make_case(op, "neg_inf_mask", {in({4, 4}), additive_mask(4, 4, false)}, masked, masked_ref));
+    CaseRegistrar(make_case(op, "fully_masked_row", {in({4, 4}), additive_mask(4, 4, true)}, masked, masked_ref));
+  }
+  return true;
+}();
+
+}  // namespace
+}  // namespace attn

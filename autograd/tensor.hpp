@@ -1,0 +1,155 @@
+// The engine's core: a Graph (a tape of nodes whose buffers live in an arena) and Tensor, a
+// cheap handle to one node of it. Nodes are appended in creation order, which is already a
+// topological order, so backward is one reverse loop with no recursion.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "autograd/arena.hpp"
+#include "autograd/shape.hpp"
+
+namespace attn {
+
+// Every differentiable op is defined by one OpDef object. Defining it registers the op's name,
+// so that the gradcheck suite can find every op and fail on one with no check case.
+struct OpDef {
+  // `differentiable` is false for nodes that pass no gradient by design (leaves, detach,
+  // attention weights); gradcheck's coverage rule applies to the others.
+  explicit OpDef(const char* name, bool differentiable = true);
+  const char* name;
+  bool differentiable;
+};
+std::vector<const OpDef*>& op_registry();
+
+template <class T>
+class Graph;
+
+template <class T>
+struct Node {
+  Shape shape;
+  T* value = nullptr;
+  T* grad = nullptr;  // allocated (zeroed) when a gradient first flows here
+  const OpDef* op = nullptr;
+  bool requires_grad = false;
+  bool is_leaf = false;
+  // Pushes this node's grad to its inputs, accumulating (+=). Captures what it needs, never the
+  // node itself.
+  std::function<void(Graph<T>&, const Node<T>&)> backward;
+};
+
+template <class T>
+class Tensor {
+ public:
+  Tensor() = default;
+  bool defined() const { return g_ != nullptr; }
+  const Shape& shape() const { return node().shape; }
+  int ndim() const { return shape().ndim(); }
+  int64_t numel() const { return shape().numel(); }
+  int64_t size(int axis) const { return shape().size(axis); }
+  const T* data() const { return node().value; }
+  // Writable values: meant for filling inputs and parameters, not for changing a value that an
+  // op has already consumed.
+  T* mutable_data() const { return node().value; }
+  const T* grad() const { return node().grad; }
+  bool requires_grad() const { return node().requires_grad; }
+  const char* op_name() const;
+  T item() const;
+  std::vector<T> values() const;
+  std::vector<T> grad_values() const;  // zeros when no gradient reached this tensor
+  Graph<T>& graph() const { return *g_; }
+  uint32_t index() const { return idx_; }
+  const Node<T>& node() const;
+
+ private:
+  friend class Graph<T>;
+  Tensor(Graph<T>* g, uint32_t idx, uint32_t gen) : g_(g), idx_(idx), gen_(gen) {}
+  Graph<T>* g_ = nullptr;
+  uint32_t idx_ = 0;
+  uint32_t gen_ = 0;
+};
+
+template <class T>
+class Graph {
+ public:
+  Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  // ---- creating leaves ----
+  Tensor<T> tensor(const Shape& s, const std::vector<T>& values, bool requires_grad = false);
+  Tensor<T> zeros(const Shape& s, bool requires_grad = false);
+  Tensor<T> full(const Shape& s, T value, bool requires_grad = false);
+  // A leaf over memory owned elsewhere (a parameter). With a non-null `grad`, gradients
+  // accumulate straight into it.
+  Tensor<T> external(const Shape& s, T* value, T* grad);
+
+  // ---- backward ----
+  // From a one-element tensor (upstream gradient 1), or from any tensor with an explicit
+  // upstream gradient of its size. Afterwards the graph's saved state is released; values and
+  // gradients stay readable until reset().
+  void backward(const Tensor<T>& root);
+  void backward(const Tensor<T>& root, const T* upstream);
+  // Drops every node and rewinds the arena. Handles from before become invalid.
+  void reset();
+
+  bool grad_enabled() const { return grad_enabled_; }
+  void set_grad_enabled(bool on) { grad_enabled_ = on; }
+  // Check each op's output (and, in backward, each op's input gradients) for NaN or Inf, and
+  // throw naming the first op that produced one.
+  void set_detect_anomaly(bool on) { detect_anomaly_ = on; }
+  size_t num_nodes() const { return nodes_.size(); }
+  const Arena& arena() const { return arena_; }
+
+  // ---- for op implementations ----
+  // Appends a node for `op` with an uninitialised value. It requires grad when grad mode is on
+  // and any input does. All inputs must belong to this graph.
+  Tensor<T> make(const OpDef& op, const Shape& s, std::initializer_list<const Tensor<T>*> inputs);
+  Tensor<T> make(const OpDef& op, const Shape& s, const std::vector<Tensor<T>>& inputs);
+  // A node whose value aliases `value` (reshape, detach).
+  Tensor<T> make_alias(const OpDef& op, const Shape& s, T* value, bool requires_grad);
+  void set_backward(const Tensor<T>& out, std::function<void(Graph<T>&, const Node<T>&)> fn);
+  // Scratch memory that lives as long as the graph (saved activations, indices).
+  template <class U>
+  U* scratch(int64_t n) {
+    return arena_.allocate_n<U>(n);
+  }
+  // The gradient buffer of node `i`, allocated and zeroed on first use; nullptr when the node
+  // does not require grad.
+  T* grad_of(uint32_t i);
+  Node<T>& node(uint32_t i) { return nodes_[i]; }
+  void check(const Tensor<T>& t, const char* op) const;
+
+ private:
+  friend class Tensor<T>;
+  void check_finite(uint32_t i) const;
+  void check_grads_finite(const Node<T>& producer) const;
+  std::vector<Node<T>> nodes_;
+  Arena arena_;
+  uint32_t gen_ = 1;
+  uint32_t checked_ = 0;  // nodes below this index have been checked for anomalies
+  bool grad_enabled_ = true;
+  bool detect_anomaly_ = false;
+  bool released_ = false;
+};
+
+// Turns gradient recording off for one graph while in scope (evaluation, decoding).
+template <class T>
+class NoGrad {
+ public:
+  explicit NoGrad(Graph<T>& g) : g_(g), prev_(g.grad_enabled()) { g.set_grad_enabled(false); }
+  ~NoGrad() { g_.set_grad_enabled(prev_); }
+  NoGrad(const NoGrad&) = delete;
+  NoGrad& operator=(const NoGrad&) = delete;
+
+ private:
+  Graph<T>& g_;
+  bool prev_;
+};
+
+// The same values, cut off from the graph: no gradient flows through it.
+template <class T>
+Tensor<T> detach(const Tensor<T>& x);
+
+}  // namespace attn

@@ -1,0 +1,173 @@
+#define BOOST_TEST_MODULE engine
+#include "tests/common.hpp"
+
+#include <cmath>
+
+#include "autograd/ops.hpp"
+
+using namespace attn;
+
+BOOST_AUTO_TEST_CASE(broadcast_add_values_and_gradients) {
+  Graph<double> g;
+  auto a = g.tensor({2, 3}, {1, 2, 3, 4, 5, 6}, true);
+  auto b = g.tensor({3}, {10, 20, 30}, true);
+  auto y = a + b;
+  BOOST_TEST(y.shape().str() == "[2, 3]");
+  BOOST_TEST(y.values() == std::vector<double>({11, 22, 33, 14, 25, 36}), boost::test_tools::per_element());
+  g.backward(sum(y));
+  BOOST_TEST(a.grad_values() == std::vector<double>(6, 1.0), boost::test_tools::per_element());
+  BOOST_TEST(b.grad_values() == std::vector<double>(3, 2.0), boost::test_tools::per_element());  // summed back
+}
+
+BOOST_AUTO_TEST_CASE(reused_value_accumulates) {
+  Graph<float> g;
+  auto x = g.tensor({1}, {3.0f}, true);
+  auto y = x * x + x;  // dy/dx = 2x + 1 = 7
+  g.backward(y);
+  BOOST_TEST(x.grad()[0] == 7.0f);
+}
+
+BOOST_AUTO_TEST_CASE(backward_with_explicit_upstream) {
+  Graph<double> g;
+  auto x = g.tensor({3}, {1, 2, 3}, true);
+  auto y = x * 2.0;
+  const double up[3] = {1, 10, 100};
+  g.backward(y, up);
+  BOOST_TEST(x.grad_values() == std::vector<double>({2, 20, 200}), boost::test_tools::per_element());
+  BOOST_CHECK_THROW(g.backward(y, up), Error);  // released after backward
+}
+
+BOOST_AUTO_TEST_CASE(non_scalar_root_needs_upstream) {
+  Graph<double> g;
+  auto x = g.tensor({2}, {1, 2}, true);
+  BOOST_CHECK_THROW(g.backward(x * 2.0), Error);
+}
+
+BOOST_AUTO_TEST_CASE(million_op_chain_runs_backward_without_recursion) {
+  Graph<double> g;
+  auto x = g.tensor({1}, {1.0}, true);
+  auto y = x;
+  const int n = 1000000;
+  for (int i = 0; i < n; ++i) y = y * 1.000001;
+  BOOST_TEST(g.num_nodes() == size_t(n + 1));
+  g.backward(y);
+  BOOST_TEST(x.grad()[0] == std::pow(1.000001, n), boost::test_tools::tolerance(1e-9));
+  g.reset();
+  BOOST_TEST(g.num_nodes() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(repeated_steps_do_not_grow_memory) {
+  Graph<float> g;
+  std::vector<float> w(4 * 4, 0.1f), gw(16, 0.0f);
+  size_t allocations = 0, capacity = 0;
+  for (int step = 0; step < 1000; ++step) {
+    g.reset();
+    auto W = g.external({4, 4}, w.data(), gw.data());
+    auto x = g.tensor({2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
+    auto loss = cross_entropy(tanh(matmul(x, W)), {1, 3});
+    g.backward(loss);
+    if (step == 1) {
+      allocations = g.arena().heap_allocations();
+      capacity = g.arena().capacity();
+    }
+  }
+  BOOST_TEST(allocations > 0u);
+  BOOST_TEST(g.arena().heap_allocations() == allocations);
+  BOOST_TEST(g.arena().capacity() == capacity);
+}
+
+BOOST_AUTO_TEST_CASE(external_leaf_accumulates_into_its_buffer) {
+  std::vector<double> w = {1, 2}, gw = {0.5, 0.5};
+  Graph<double> g;
+  auto W = g.external({2}, w.data(), gw.data());
+  g.backward(sum(W * W));
+  BOOST_TEST(gw == std::vector<double>({2.5, 4.5}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(no_grad_scope_and_detach) {
+  Graph<double> g;
+  auto x = g.tensor({2}, {1, 2}, true);
+  {
+    NoGrad ng(g);
+    auto y = x * 3.0;
+    BOOST_TEST(!y.requires_grad());
+  }
+  BOOST_TEST(g.grad_enabled());
+  auto z = x * detach(x);  // gradient only through the first factor
+  BOOST_TEST(z.requires_grad());
+  g.backward(sum(z));
+  BOOST_TEST(x.grad_values() == std::vector<double>({1, 2}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(shape_errors_name_the_op_and_shapes) {
+  Graph<float> g;
+  auto a = g.zeros({2, 3}), b = g.zeros({4, 5});
+  try {
+    matmul(a, b);
+    BOOST_FAIL("no error");
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    BOOST_TEST(m.find("matmul") != std::string::npos);
+    BOOST_TEST(m.find("[2, 3]") != std::string::npos);
+    BOOST_TEST(m.find("[4, 5]") != std::string::npos);
+  }
+  try {
+    add(a, g.zeros({4}));
+    BOOST_FAIL("no error");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).find("add: shapes [2, 3] and [4]") != std::string::npos);
+  }
+  BOOST_CHECK_THROW(embedding(g.zeros({3, 2}), {0, 3}, {2}), Error);
+  BOOST_CHECK_THROW(cross_entropy(g.zeros({2, 3}), {0, 5}), Error);
+  BOOST_CHECK_THROW(slice(a, 1, 2, 4), Error);
+  BOOST_CHECK_THROW(reshape(a, {4, 2}), Error);
+  BOOST_CHECK_THROW(attention(g.zeros({1, 2, 6}), g.zeros({1, 3, 6}), g.zeros({1, 3, 6}), 4), Error);
+}
+
+BOOST_AUTO_TEST_CASE(stale_and_foreign_tensors_are_rejected) {
+  Graph<float> g, other;
+  auto x = g.zeros({2});
+  auto y = other.zeros({2});
+  BOOST_CHECK_THROW(add(x, y), Error);
+  g.reset();
+  BOOST_CHECK_THROW(x.values(), Error);
+}
+
+BOOST_AUTO_TEST_CASE(anomaly_mode_names_the_op) {
+  Graph<double> g;
+  g.set_detect_anomaly(true);
+  auto x = g.tensor({2}, {1.0, -1.0}, true);
+  try {
+    auto y = log(x);
+    auto z = y * 2.0;  // the check of log's output runs when the next op is recorded
+    BOOST_FAIL("no error");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).find("'log'") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(dropout_is_seeded_and_scaled) {
+  Graph<float> g;
+  auto x = g.full({1000}, 1.0f);
+  Rng r1(3), r2(3);
+  auto a = dropout(x, 0.25, r1), b = dropout(x, 0.25, r2);
+  BOOST_TEST(a.values() == b.values(), boost::test_tools::per_element());
+  int zeros = 0;
+  for (float v : a.values()) {
+    BOOST_TEST((v == 0.0f || std::fabs(v - 1.0f / 0.75f) < 1e-6));
+    zeros += v == 0.0f;
+  }
+  BOOST_TEST(zeros > 180);
+  BOOST_TEST(zeros < 320);
+  BOOST_TEST(dropout(x, 0.5, r1, false).index() == x.index());  // identity in eval mode
+}
+
+BOOST_AUTO_TEST_CASE(fully_masked_attention_row_is_zero_not_nan) {
+  Graph<float> g;
+  auto q = g.full({1, 2, 4}, 0.5f, true), k = g.full({1, 3, 4}, 0.5f, true), v = g.full({1, 3, 4}, 2.0f, true);
+  auto r = attention(q, k, v, 2, AttentionMask{false, {1, 1, 1}}, true);
+  for (float o : r.out.values()) BOOST_TEST(o == 0.0f);
+  g.backward(sum(r.out));
+  for (float d : q.grad_values()) BOOST_TEST(d == 0.0f);
+  for (float w : r.weights.values()) BOOST_TEST(w == 0.0f);
+}

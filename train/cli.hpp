@@ -1,0 +1,21 @@
+// Shared pieces of the attnlab command line: error kinds and the subcommand registrations.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <stdexcept>
+
+namespace attn::cli {
+
+// Bad input from the user (flags, values, files): one line on stderr, exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Each adds one subcommand to `app`; the callback runs it and sets the exit code through
+// `exit_code`.
+void add_info_command(CLI::App& app, int& exit_code);
+void add_gradcheck_command(CLI::App& app, int& exit_code);
+void add_tasks_command(CLI::App& app, int& exit_code);
+void add_sample_command(CLI::App& app, int& exit_code);
+
+}  // namespace attn::cli

@@ -1,0 +1,49 @@
+// attnlab: one executable, one subcommand per job.
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "autograd/blas.hpp"
+#include "autograd/shape.hpp"
+#include "train/cli.hpp"
+
+#ifndef ATTNLAB_VERSION
+#define ATTNLAB_VERSION "dev"
+#endif
+
+int main(int argc, char** argv) {
+  attn::ensure_fast_blas();
+  CLI::App app{"attnlab: a laboratory for how sequence models learn long-range dependencies"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", [] {
+    const attn::BlasInfo b = attn::blas_info();
+    return fmt::format("attnlab {}\nBLAS: OpenBLAS core {} (OPENBLAS_CORETYPE={}), {} threads\n{}",
+                       ATTNLAB_VERSION, b.core, b.coretype.empty() ? "unset" : b.coretype,
+                       b.threads, b.config);
+  });
+  int exit_code = 0;
+  attn::cli::add_info_command(app, exit_code);
+  attn::cli::add_gradcheck_command(app, exit_code);
+  attn::cli::add_tasks_command(app, exit_code);
+  attn::cli::add_sample_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "attnlab: error: {}\n", e.what());
+    return 2;
+  } catch (const attn::cli::UsageError& e) {
+    fmt::print(stderr, "attnlab: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "attnlab: error: {}\n", e.what());
+    return 1;
+  }
+  return exit_code;
+}
