@@ -1,0 +1,326 @@
+#include "data/dataset.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "data/error.hpp"
+#include "data/rng.hpp"
+
+namespace attn::data {
+namespace {
+
+constexpr uint64_t kBuckets = 16;  // held-out rule: bucket 0 valid, 1 test, the rest train
+constexpr int kMaxAttempts = 1024;
+constexpr uint64_t kPartitionSalt = 0xa77e11ab5eedULL;
+
+uint64_t string_hash(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then mixed
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return mix64(h);
+}
+
+Split owner_of_hash(uint64_t h) {
+  const uint64_t b = mix64(h ^ kPartitionSalt) % kBuckets;
+  return b == 0 ? Split::Valid : b == 1 ? Split::Test : Split::Train;
+}
+
+uint64_t source_hash(const std::vector<uint64_t>& token_hash, const std::vector<int>& src) {
+  uint64_t h = src.size();
+  for (int id : src) h = hash_combine(h, token_hash[id]);
+  return h;
+}
+
+// Bijection on [0, n): a 4-round Feistel network over the next even bit width, cycle-walked.
+uint64_t permute(uint64_t i, uint64_t n, uint64_t key) {
+  int bits = 2;
+  while (bits < 64 && (1ULL << bits) < n) bits += 2;
+  const int half = bits / 2;
+  const uint64_t mask = (1ULL << half) - 1;
+  do {
+    uint64_t l = i >> half, r = i & mask;
+    for (uint64_t round = 0; round < 4; ++round) {
+      const uint64_t f = mix64(r ^ hash_combine(key, round)) & mask;
+      const uint64_t t = r;
+      r = l ^ f;
+      l = t;
+    }
+    i = (l << half) | r;
+  } while (i >= n);
+  return i;
+}
+
+KnobValues knobs_from_json(const nlohmann::json& j, const char* field) {
+  if (!j.contains(field) || !j[field].is_object())
+    throw Error(fmt::format("data config JSON: \"{}\" must be an object of integers", field));
+  KnobValues k;
+  for (const auto& [name, v] : j[field].items()) {
+    if (!v.is_number_integer())
+      throw Error(fmt::format("data config JSON: knob \"{}\" in \"{}\" is not an integer", name, field));
+    k[name] = v.get<int64_t>();
+  }
+  return k;
+}
+
+}  // namespace
+
+const char* split_name(Split s) {
+  switch (s) {
+    case Split::Train: return "train";
+    case Split::Valid: return "valid";
+    case Split::Test: return "test";
+  }
+  return "?";
+}
+
+Split parse_split(const std::string& name) {
+  if (name == "train") return Split::Train;
+  if (name == "valid") return Split::Valid;
+  if (name == "test") return Split::Test;
+  throw Error(fmt::format("unknown split '{}'; splits: train, valid, test", name));
+}
+
+Split source_owner(const std::vector<std::string>& tokens) {
+  uint64_t h = tokens.size();
+  for (const auto& t : tokens) h = hash_combine(h, string_hash(t));
+  return owner_of_hash(h);
+}
+
+// ---- DataConfig ----
+
+std::string DataConfig::describe() const {
+  if (is_file()) return fmt::format("files in {}", data_dir);
+  const TaskSpec& s = task_spec(task);
+  std::string d = fmt::format("{} ({})", task, format_knobs(s, knobs));
+  if (test_knobs != knobs) d += fmt::format(", test ({})", format_knobs(s, test_knobs));
+  return d;
+}
+
+nlohmann::json DataConfig::to_json() const {
+  nlohmann::json j;
+  j["seed"] = seed;
+  if (is_file()) {
+    j["data_dir"] = data_dir;
+    return j;
+  }
+  j["task"] = task;
+  j["knobs"] = knobs;
+  j["test_knobs"] = test_knobs;
+  j["valid_size"] = valid_size;
+  j["test_size"] = test_size;
+  return j;
+}
+
+DataConfig DataConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw Error("data config JSON: expected an object");
+  if (!j.contains("seed") || !j["seed"].is_number_unsigned())
+    throw Error("data config JSON: \"seed\" must be a non-negative integer");
+  const uint64_t seed = j["seed"].get<uint64_t>();
+  if (j.contains("data_dir")) {
+    if (!j["data_dir"].is_string()) throw Error("data config JSON: \"data_dir\" must be a string");
+    return file_config(j["data_dir"].get<std::string>(), seed);
+  }
+  if (!j.contains("task") || !j["task"].is_string())
+    throw Error("data config JSON: needs \"task\" or \"data_dir\"");
+  DataConfig c;
+  c.task = j["task"].get<std::string>();
+  const TaskSpec& spec = task_spec(c.task);
+  c.knobs = resolve_knobs(spec, {}, knobs_from_json(j, "knobs"));
+  c.test_knobs = resolve_knobs(spec, {}, knobs_from_json(j, "test_knobs"));
+  c.seed = seed;
+  for (const char* f : {"valid_size", "test_size"})
+    if (!j.contains(f) || !j[f].is_number_unsigned())
+      throw Error(fmt::format("data config JSON: \"{}\" must be a non-negative integer", f));
+  c.valid_size = j["valid_size"].get<size_t>();
+  c.test_size = j["test_size"].get<size_t>();
+  return c;
+}
+
+DataConfig task_config(const std::string& task, const TaskOptions& train_opts, const TaskOptions& test_opts,
+                       uint64_t seed, size_t valid_size, size_t test_size) {
+  const TaskSpec& spec = task_spec(task);
+  DataConfig c;
+  c.task = task;
+  c.knobs = resolve_knobs(spec, train_opts);
+  c.test_knobs = resolve_knobs(spec, test_opts, c.knobs);
+  c.seed = seed;
+  c.valid_size = valid_size;
+  c.test_size = test_size;
+  return c;
+}
+
+DataConfig file_config(const std::string& dir, uint64_t seed) {
+  if (dir.empty()) throw Error("data directory is empty");
+  DataConfig c;
+  c.data_dir = dir;
+  c.seed = seed;
+  return c;
+}
+
+// ---- Dataset ----
+
+Dataset::~Dataset() = default;
+Dataset::Dataset(Dataset&&) noexcept = default;
+
+Dataset::Dataset(DataConfig cfg) : cfg_(std::move(cfg)) {
+  if (cfg_.is_file()) {
+    files_ = load_file_dataset(cfg_.data_dir);
+    vocab_ = files_->vocab;
+    return;
+  }
+  train_task_ = make_task_resolved(cfg_.task, cfg_.knobs);
+  test_task_ = make_task_resolved(cfg_.task, cfg_.test_knobs);
+  vocab_ = train_task_->vocab();
+  if (test_task_->vocab() != vocab_) {
+    for (const auto& t : test_task_->vocab().tokens()) {
+      if (!vocab_.contains(t))
+        throw Error(fmt::format(
+            "task {}: the test knobs ({}) use token '{}', which the training knobs ({}) do not; the model "
+            "could not represent it",
+            cfg_.task, format_knobs(train_task_->spec(), cfg_.test_knobs), t,
+            format_knobs(train_task_->spec(), cfg_.knobs)));
+      test_remap_.push_back(vocab_.id(t));
+    }
+  }
+  for (const auto& t : vocab_.tokens()) token_hash_.push_back(string_hash(t));
+  for (uint64_t i = 0; i < cfg_.valid_size; ++i) valid_.push_back(generate(Split::Valid, i));
+  for (uint64_t i = 0; i < cfg_.test_size; ++i) test_.push_back(generate(Split::Test, i));
+}
+
+Split Dataset::owner(const std::vector<int>& src) const { return owner_of_hash(source_hash(token_hash_, src)); }
+
+Example Dataset::generate(Split s, uint64_t index) const {
+  const Task& task = s == Split::Test ? *test_task_ : *train_task_;
+  const uint64_t base = hash_combine(hash_combine(mix64(cfg_.seed), (uint64_t)s + 1), index);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    Example ex = task.generate_seeded(hash_combine(base, (uint64_t)attempt));
+    if (!test_remap_.empty() && s == Split::Test) {
+      for (int& id : ex.src) id = test_remap_[id];
+      for (int& id : ex.tgt) id = test_remap_[id];
+    }
+    if (owner(ex.src) == s) return ex;
+  }
+  throw Error(fmt::format(
+      "task {} ({}): no {} example found in {} attempts: the task has too few distinct sources to hold out "
+      "separate train, valid and test sets; make it larger (e.g. a longer length)",
+      cfg_.task, format_knobs(task.spec(), task.knobs()), split_name(s), kMaxAttempts));
+}
+
+const Task* Dataset::task(Split s) const {
+  if (files_) return nullptr;
+  return s == Split::Test ? test_task_.get() : train_task_.get();
+}
+
+Example Dataset::example(Split s, uint64_t index) const {
+  if (s == Split::Train) {
+    if (!files_) return generate(s, index);
+    const uint64_t n = files_->train.size();
+    const uint64_t epoch = index / n;
+    return files_->train[permute(index % n, n, hash_combine(mix64(cfg_.seed), epoch))];
+  }
+  const auto& v = examples(s);
+  if (index >= v.size())
+    throw std::out_of_range(fmt::format("{} example {} of {}", split_name(s), index, v.size()));
+  return v[index];
+}
+
+const std::vector<Example>& Dataset::examples(Split s) const {
+  if (s == Split::Train) throw std::logic_error("Dataset::examples: the train split is a stream; use example()");
+  if (files_) return s == Split::Valid ? files_->valid : files_->test;
+  return s == Split::Valid ? valid_ : test_;
+}
+
+size_t Dataset::size(Split s) const {
+  if (s == Split::Train) return files_ ? files_->train.size() : 0;
+  return examples(s).size();
+}
+
+Batch Dataset::train_batch(uint64_t step, int batch_size) const {
+  if (batch_size <= 0) throw std::invalid_argument("train_batch: batch_size must be positive");
+  std::vector<Example> ex;
+  ex.reserve(batch_size);
+  for (int i = 0; i < batch_size; ++i) ex.push_back(example(Split::Train, step * (uint64_t)batch_size + i));
+  return make_batch(ex, vocab_);
+}
+
+Chance Dataset::chance(Split s) const {
+  if (!files_) return task(s)->chance();
+  // Position-wise and whole-sequence modes of train.tsv targets, scored on the split.
+  std::vector<std::map<int, size_t>> pos;
+  std::map<std::vector<int>, size_t> whole;
+  for (const auto& e : files_->train) {
+    if (pos.size() < e.tgt.size()) pos.resize(e.tgt.size());
+    for (size_t j = 0; j < e.tgt.size(); ++j) ++pos[j][e.tgt[j]];
+    ++whole[e.tgt];
+  }
+  auto mode = [](const auto& m) {
+    auto best = m.begin();
+    for (auto it = m.begin(); it != m.end(); ++it)
+      if (it->second > best->second) best = it;
+    return best->first;
+  };
+  std::vector<int> guess;
+  for (const auto& m : pos) guess.push_back(mode(m));
+  const std::vector<int> seq_guess = mode(whole);
+  const auto& eval = s == Split::Train ? files_->train : examples(s);
+  size_t hits = 0, tokens = 0, seq_hits = 0;
+  for (const auto& e : eval) {
+    for (size_t j = 0; j < e.tgt.size(); ++j) hits += j < guess.size() && guess[j] == e.tgt[j];
+    tokens += e.tgt.size();
+    seq_hits += e.tgt == seq_guess;
+  }
+  Chance c;
+  c.token = tokens ? (double)hits / (double)tokens : 0.0;
+  c.sequence = eval.empty() ? 0.0 : (double)seq_hits / (double)eval.size();
+  c.exact = false;
+  c.note = fmt::format("best input-blind guess fitted on train.tsv, scored on {}", split_name(s));
+  return c;
+}
+
+SplitStats Dataset::stats(Split s) const {
+  SplitStats st;
+  if (s == Split::Train && !files_) return st;
+  const auto& ex = s == Split::Train ? files_->train : examples(s);
+  std::set<std::vector<int>> mine;
+  for (const auto& e : ex) mine.insert(e.src);
+  st.examples = ex.size();
+  st.distinct_sources = mine.size();
+  if (files_) {
+    st.unk_tokens = s == Split::Valid ? files_->valid_unk : s == Split::Test ? files_->test_unk : 0;
+    if (s != Split::Train) {
+      std::set<std::vector<int>> train;
+      for (const auto& e : files_->train) train.insert(e.src);
+      for (const auto& src : mine) st.in_train += train.count(src);
+    }
+  } else {
+    for (const auto& src : mine) st.in_train += owner(src) == Split::Train;
+  }
+  if (s == Split::Test) {
+    std::set<std::vector<int>> valid;
+    for (const auto& e : examples(Split::Valid)) valid.insert(e.src);
+    for (const auto& src : mine) st.in_valid += valid.count(src);
+  }
+  return st;
+}
+
+size_t Dataset::max_src_len() const {
+  if (!files_) return std::max(train_task_->max_src_len(), test_task_->max_src_len());
+  size_t m = 0;
+  for (const auto* v : {&files_->train, &files_->valid, &files_->test})
+    for (const auto& e : *v) m = std::max(m, e.src.size());
+  return m;
+}
+
+size_t Dataset::max_tgt_len() const {
+  if (!files_) return std::max(train_task_->max_tgt_len(), test_task_->max_tgt_len());
+  size_t m = 0;
+  for (const auto* v : {&files_->train, &files_->valid, &files_->test})
+    for (const auto& e : *v) m = std::max(m, e.tgt.size());
+  return m;
+}
+
+}  // namespace attn::data
