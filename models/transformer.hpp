@@ -1,0 +1,39 @@
+// Seq2SeqTransformer: embeddings, positions, an encoder, a decoder and an output projection.
+// With learned positions and default options it is exactly the model of the PyTorch reference
+// (class Seq2Seq, an nn.Transformer subclass): pre-LN, ReLU, final norms, one position table
+// `pos` [1, max_len, D] shared by source and target, no sqrt(d) scaling, untied embeddings, and
+// an output Linear with bias. Parameter names match its state_dict.
+#pragma once
+#include "models/seq2seq.hpp"
+#include "nn/transformer.hpp"
+
+namespace attn {
+
+template <class T>
+class Seq2SeqTransformer : public Seq2SeqModel<T> {
+ public:
+  Seq2SeqTransformer(const ModelConfig& c, uint64_t seed);
+  Tensor<T> forward(Graph<T>& g, const SeqBatch& b) override;
+  std::vector<std::vector<int>> greedy_decode(Graph<T>& g, const SeqBatch& src, int64_t max_steps, int bos,
+                                              int eos) override;
+  void keep_attention(bool on) override;
+  std::vector<AttentionMap<T>> attention_maps() const override;
+
+  Tensor<T> encode(Graph<T>& g, const SeqBatch& b);
+  Tensor<T> embed_target(Graph<T>& g, const std::vector<int>& ids, int64_t batch, int64_t len, int64_t first_pos);
+
+ private:
+  Tensor<T> positions(Graph<T>& g, int64_t first, int64_t len);  // [1, len, D]
+  Rng init_rng_, dropout_rng_;
+  LayerConfig layer_;
+  Embedding<T> src_emb_;
+  std::unique_ptr<Embedding<T>> tgt_emb_;  // null when shared with the source
+  Parameter<T>* pos_ = nullptr;            // learned positions
+  std::vector<T> sinusoid_;                // fixed positions
+  Encoder<T> encoder_;
+  Decoder<T> decoder_;
+  std::unique_ptr<Linear<T>> out_;         // weight tied to the target embedding when asked
+  Parameter<T>* out_bias_ = nullptr;
+};
+
+}  // namespace attn

@@ -1,0 +1,44 @@
+#include "nn/attention.hpp"
+
+#include <fmt/format.h>
+
+namespace attn {
+
+template <class T>
+MultiHeadAttention<T>::MultiHeadAttention(int64_t d, int h, Rng& rng)
+    : d_model(d),
+      heads(h),
+      in_proj_weight(this->add_parameter("in_proj_weight", {3 * d, d})),
+      in_proj_bias(this->add_parameter("in_proj_bias", {3 * d})),
+      out_proj(d, d, true, rng) {
+  if (h < 1 || d % h != 0)
+    throw Error(fmt::format("MultiHeadAttention: d_model {} is not divisible by {} heads", d, h));
+  this->add_module("out_proj", out_proj);
+  init_xavier_uniform(in_proj_weight, rng);
+  init_constant(*out_proj.bias, 0.0);
+}
+
+template <class T>
+Tensor<T> MultiHeadAttention<T>::project(Graph<T>& g, const Tensor<T>& x, int which) {
+  const int64_t d = d_model;
+  return linear(x, in_proj_weight.bind_at(g, which * d * d, {d, d}), in_proj_bias.bind_at(g, which * d, {d}));
+}
+
+template <class T>
+Tensor<T> MultiHeadAttention<T>::attend(Graph<T>& g, const Tensor<T>& q, const Tensor<T>& k,
+                                        const Tensor<T>& v, const AttentionMask& mask) {
+  AttentionResult<T> r = attention(q, k, v, heads, mask, keep_weights);
+  if (keep_weights) last_weights = r.weights;
+  return out_proj.forward(g, r.out);
+}
+
+template <class T>
+Tensor<T> MultiHeadAttention<T>::forward(Graph<T>& g, const Tensor<T>& query, const Tensor<T>& key,
+                                         const Tensor<T>& value, const AttentionMask& mask) {
+  return attend(g, project(g, query, 0), project(g, key, 1), project(g, value, 2), mask);
+}
+
+template class MultiHeadAttention<float>;
+template class MultiHeadAttention<double>;
+
+}  // namespace attn

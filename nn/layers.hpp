@@ -1,0 +1,65 @@
+// The basic layers: Linear, Embedding, LayerNorm, Dropout, FeedForward, sinusoidal positions.
+#pragma once
+#include <string>
+
+#include "nn/module.hpp"
+
+namespace attn {
+
+// y = x W^T + b, W stored [out, in]. Init as nn.Linear: U(-1/sqrt(in), 1/sqrt(in)) for both.
+template <class T>
+class Linear : public Module<T> {
+ public:
+  Linear(int64_t in, int64_t out, bool bias, Rng& rng);
+  Tensor<T> forward(Graph<T>& g, const Tensor<T>& x);
+  Parameter<T>& weight;
+  Parameter<T>* bias = nullptr;
+};
+
+// Rows of weight [V, D]. Init as nn.Embedding: N(0, 1).
+template <class T>
+class Embedding : public Module<T> {
+ public:
+  Embedding(int64_t vocab, int64_t dim, Rng& rng);
+  Tensor<T> forward(Graph<T>& g, const std::vector<int>& ids, const Shape& ids_shape);
+  Parameter<T>& weight;
+};
+
+// Over the last axis; weight 1, bias 0, eps 1e-5, as nn.LayerNorm.
+template <class T>
+class LayerNorm : public Module<T> {
+ public:
+  explicit LayerNorm(int64_t dim, double eps = 1e-5);
+  Tensor<T> forward(Graph<T>& g, const Tensor<T>& x);
+  Parameter<T>& weight;
+  Parameter<T>& bias;
+  double eps;
+};
+
+// Active only in training mode; draws from the generator it was given.
+template <class T>
+class Dropout : public Module<T> {
+ public:
+  Dropout(double p, Rng& rng) : p(p), rng_(rng) {}
+  Tensor<T> forward(const Tensor<T>& x) { return dropout(x, p, rng_, this->training()); }
+  double p;
+
+ private:
+  Rng& rng_;
+};
+
+enum class Activation { relu, gelu };
+Activation parse_activation(const std::string& s);  // "relu" | "gelu"
+const char* activation_name(Activation a);
+
+template <class T>
+Tensor<T> activate(Activation a, const Tensor<T>& x) {
+  return a == Activation::relu ? relu(x) : gelu(x);
+}
+
+// The fixed sinusoidal table of Vaswani et al. (2017), [len, dim]:
+// pe[p, 2i] = sin(p / 10000^(2i/dim)), pe[p, 2i+1] = cos(p / 10000^(2i/dim)).
+template <class T>
+std::vector<T> sinusoidal_table(int64_t len, int64_t dim);
+
+}  // namespace attn

@@ -1,0 +1,90 @@
+#include "nn/lstm.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace attn {
+
+template <class T>
+LSTM<T>::LSTM(int64_t in, int64_t h, int n, double dropout, Rng& init_rng, Rng& dropout_rng)
+    : input_size(in), hidden(h), num_layers(n), dropout_(dropout, dropout_rng) {
+  this->add_module("dropout", dropout_);  // no parameters; follows train/eval mode
+  if (n < 1 || h < 1) throw Error(fmt::format("LSTM: need at least one layer and hidden size, got {} and {}", n, h));
+  const double bound = 1.0 / std::sqrt(double(h));
+  for (int l = 0; l < n; ++l) {
+    const int64_t layer_in = l == 0 ? in : h;
+    LayerParams p;
+    p.w_ih = &this->add_parameter(fmt::format("weight_ih_l{}", l), {4 * h, layer_in});
+    p.w_hh = &this->add_parameter(fmt::format("weight_hh_l{}", l), {4 * h, h});
+    p.b_ih = &this->add_parameter(fmt::format("bias_ih_l{}", l), {4 * h});
+    p.b_hh = &this->add_parameter(fmt::format("bias_hh_l{}", l), {4 * h});
+    for (Parameter<T>* q : {p.w_ih, p.w_hh, p.b_ih, p.b_hh}) init_uniform(*q, bound, init_rng);
+    params_.push_back(p);
+  }
+}
+
+template <class T>
+typename LSTM<T>::State LSTM<T>::zero_state(Graph<T>& g, int64_t batch) {
+  State s;
+  for (int l = 0; l < num_layers; ++l) {
+    s.h.push_back(g.zeros({batch, hidden}));
+    s.c.push_back(g.zeros({batch, hidden}));
+  }
+  return s;
+}
+
+template <class T>
+Tensor<T> LSTM<T>::forward(Graph<T>& g, const Tensor<T>& x, State& state, const std::vector<int>* lengths) {
+  if (x.ndim() != 3 || x.shape()[2] != input_size)
+    throw Error(fmt::format("LSTM: input {} is not [B, T, {}]", x.shape().str(), input_size));
+  const int64_t B = x.shape()[0], steps = x.shape()[1], H = hidden;
+  if ((int)state.h.size() != num_layers)
+    throw Error(fmt::format("LSTM: state has {} layers, want {}", state.h.size(), num_layers));
+  // keep[t]: 1 for sequences still running at step t, 0 for those already past their end.
+  std::vector<Tensor<T>> keep(steps);
+  if (lengths) {
+    if ((int64_t)lengths->size() != B) throw Error("LSTM: one length per sequence is needed");
+    for (int64_t t = 0; t < steps; ++t) {
+      bool any_done = false;
+      std::vector<T> m(B);
+      for (int64_t b = 0; b < B; ++b) {
+        m[b] = t < (*lengths)[b] ? T(1) : T(0);
+        any_done = any_done || m[b] == T(0);
+      }
+      if (any_done) keep[t] = g.tensor({B, 1}, m);
+    }
+  }
+  Tensor<T> layer_in = x;
+  for (int l = 0; l < num_layers; ++l) {
+    const LayerParams& p = params_[l];
+    Tensor<T> w_hh = p.w_hh->bind(g), b_hh = p.b_hh->bind(g);
+    Tensor<T> xp = linear(layer_in, p.w_ih->bind(g), p.b_ih->bind(g));  // all steps at once: [B, T, 4H]
+    Tensor<T> h = state.h[l], c = state.c[l];
+    std::vector<Tensor<T>> outs;
+    for (int64_t t = 0; t < steps; ++t) {
+      Tensor<T> gates = reshape(slice(xp, 1, t, t + 1), {B, 4 * H}) + linear(h, w_hh, b_hh);
+      Tensor<T> i = sigmoid(slice(gates, 1, 0, H)), f = sigmoid(slice(gates, 1, H, 2 * H));
+      Tensor<T> gg = tanh(slice(gates, 1, 2 * H, 3 * H)), o = sigmoid(slice(gates, 1, 3 * H, 4 * H));
+      Tensor<T> c2 = f * c + i * gg;
+      Tensor<T> h2 = o * tanh(c2);
+      if (keep[t].defined()) {  // finished sequences keep their state
+        c2 = c + keep[t] * (c2 - c);
+        h2 = h + keep[t] * (h2 - h);
+      }
+      h = h2;
+      c = c2;
+      outs.push_back(h);
+    }
+    state.h[l] = h;
+    state.c[l] = c;
+    layer_in = stack(outs, 1);
+    if (l + 1 < num_layers) layer_in = dropout_.forward(layer_in);
+  }
+  return layer_in;
+}
+
+template class LSTM<float>;
+template class LSTM<double>;
+
+}  // namespace attn

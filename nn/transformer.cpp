@@ -1,0 +1,166 @@
+#include "nn/transformer.hpp"
+
+#include <fmt/format.h>
+
+namespace attn {
+
+template <class T>
+FeedForward<T>::FeedForward(const LayerConfig& c, Rng& init_rng, Rng& dropout_rng)
+    : linear1(c.d_model, c.ff, true, init_rng),
+      linear2(c.ff, c.d_model, true, init_rng),
+      dropout(c.dropout, dropout_rng),
+      activation(c.activation) {}
+
+template <class T>
+Tensor<T> FeedForward<T>::forward(Graph<T>& g, const Tensor<T>& x) {
+  return linear2.forward(g, dropout.forward(activate(activation, linear1.forward(g, x))));
+}
+
+template <class T>
+EncoderLayer<T>::EncoderLayer(const LayerConfig& c, Rng& init_rng, Rng& dropout_rng)
+    : config(c),
+      self_attn(c.d_model, c.heads, init_rng),
+      ff(c, init_rng, dropout_rng),
+      norm1(c.d_model),
+      norm2(c.d_model),
+      dropout1(c.dropout, dropout_rng),
+      dropout2(c.dropout, dropout_rng) {
+  this->add_module("self_attn", self_attn);
+  this->add_module("linear1", ff.linear1);
+  this->add_module("dropout", ff.dropout);
+  this->add_module("linear2", ff.linear2);
+  this->add_module("norm1", norm1);
+  this->add_module("norm2", norm2);
+  this->add_module("dropout1", dropout1);
+  this->add_module("dropout2", dropout2);
+}
+
+template <class T>
+Tensor<T> EncoderLayer<T>::forward(Graph<T>& g, const Tensor<T>& x, const AttentionMask& m) {
+  auto sa = [&](const Tensor<T>& h) { return dropout1.forward(self_attn.forward(g, h, h, h, m)); };
+  auto ffb = [&](const Tensor<T>& h) { return dropout2.forward(ff.forward(g, h)); };
+  if (config.norm_first) {
+    Tensor<T> h = x + sa(norm1.forward(g, x));
+    return h + ffb(norm2.forward(g, h));
+  }
+  Tensor<T> h = norm1.forward(g, x + sa(x));
+  return norm2.forward(g, h + ffb(h));
+}
+
+template <class T>
+DecoderLayer<T>::DecoderLayer(const LayerConfig& c, Rng& init_rng, Rng& dropout_rng)
+    : config(c),
+      self_attn(c.d_model, c.heads, init_rng),
+      multihead_attn(c.d_model, c.heads, init_rng),
+      ff(c, init_rng, dropout_rng),
+      norm1(c.d_model),
+      norm2(c.d_model),
+      norm3(c.d_model),
+      dropout1(c.dropout, dropout_rng),
+      dropout2(c.dropout, dropout_rng),
+      dropout3(c.dropout, dropout_rng) {
+  this->add_module("self_attn", self_attn);
+  this->add_module("multihead_attn", multihead_attn);
+  this->add_module("linear1", ff.linear1);
+  this->add_module("dropout", ff.dropout);
+  this->add_module("linear2", ff.linear2);
+  this->add_module("norm1", norm1);
+  this->add_module("norm2", norm2);
+  this->add_module("norm3", norm3);
+  this->add_module("dropout1", dropout1);
+  this->add_module("dropout2", dropout2);
+  this->add_module("dropout3", dropout3);
+}
+
+template <class T>
+std::pair<Tensor<T>, Tensor<T>> KVCache<T>::append(Graph<T>& g, const Tensor<T>& k_new, const Tensor<T>& v_new) {
+  const int64_t B = batch, D = d_model;
+  if (len == capacity) throw Error(fmt::format("KVCache: full at {} positions", capacity));
+  for (int64_t b = 0; b < B; ++b) {
+    std::copy(k_new.data() + b * D, k_new.data() + (b + 1) * D, k.begin() + (b * capacity + len) * D);
+    std::copy(v_new.data() + b * D, v_new.data() + (b + 1) * D, v.begin() + (b * capacity + len) * D);
+  }
+  ++len;
+  Tensor<T> K = g.zeros({B, len, D}), V = g.zeros({B, len, D});
+  for (int64_t b = 0; b < B; ++b) {
+    std::copy(k.begin() + b * capacity * D, k.begin() + (b * capacity + len) * D, K.mutable_data() + b * len * D);
+    std::copy(v.begin() + b * capacity * D, v.begin() + (b * capacity + len) * D, V.mutable_data() + b * len * D);
+  }
+  return {K, V};
+}
+
+template <class T>
+Tensor<T> DecoderLayer<T>::forward(Graph<T>& g, const Tensor<T>& x, const Tensor<T>& mem,
+                                   const AttentionMask& tm, const AttentionMask& mm, KVCache<T>* cache) {
+  auto sa = [&](const Tensor<T>& h) {
+    if (!cache) return dropout1.forward(self_attn.forward(g, h, h, h, tm));
+    auto [K, V] = cache->append(g, self_attn.project(g, h, 1), self_attn.project(g, h, 2));
+    return dropout1.forward(self_attn.attend(g, self_attn.project(g, h, 0), K, V, {}));
+  };
+  auto ca = [&](const Tensor<T>& h) {
+    if (!cache) return dropout2.forward(multihead_attn.forward(g, h, mem, mem, mm));
+    if (cache->mem_k.empty()) {  // the memory's keys and values, once per sequence
+      cache->mem_len = mem.shape()[1];
+      cache->mem_k = multihead_attn.project(g, mem, 1).values();
+      cache->mem_v = multihead_attn.project(g, mem, 2).values();
+    }
+    const Shape s{cache->batch, cache->mem_len, cache->d_model};
+    Tensor<T> K = g.tensor(s, cache->mem_k), V = g.tensor(s, cache->mem_v);
+    return dropout2.forward(multihead_attn.attend(g, multihead_attn.project(g, h, 0), K, V, mm));
+  };
+  auto ffb = [&](const Tensor<T>& h) { return dropout3.forward(ff.forward(g, h)); };
+  if (config.norm_first) {
+    Tensor<T> h = x + sa(norm1.forward(g, x));
+    h = h + ca(norm2.forward(g, h));
+    return h + ffb(norm3.forward(g, h));
+  }
+  Tensor<T> h = norm1.forward(g, x + sa(x));
+  h = norm2.forward(g, h + ca(h));
+  return norm3.forward(g, h + ffb(h));
+}
+
+template <class T>
+Encoder<T>::Encoder(const LayerConfig& c, int n, Rng& init_rng, Rng& dropout_rng) : norm(c.d_model) {
+  for (int i = 0; i < n; ++i) {
+    layers.push_back(std::make_unique<EncoderLayer<T>>(c, init_rng, dropout_rng));
+    this->add_module(fmt::format("layers.{}", i), *layers.back());
+  }
+  this->add_module("norm", norm);
+}
+
+template <class T>
+Tensor<T> Encoder<T>::forward(Graph<T>& g, const Tensor<T>& x, const AttentionMask& m) {
+  Tensor<T> h = x;
+  for (auto& l : layers) h = l->forward(g, h, m);
+  return norm.forward(g, h);
+}
+
+template <class T>
+Decoder<T>::Decoder(const LayerConfig& c, int n, Rng& init_rng, Rng& dropout_rng) : norm(c.d_model) {
+  for (int i = 0; i < n; ++i) {
+    layers.push_back(std::make_unique<DecoderLayer<T>>(c, init_rng, dropout_rng));
+    this->add_module(fmt::format("layers.{}", i), *layers.back());
+  }
+  this->add_module("norm", norm);
+}
+
+template <class T>
+Tensor<T> Decoder<T>::forward(Graph<T>& g, const Tensor<T>& x, const Tensor<T>& mem, const AttentionMask& tm,
+                              const AttentionMask& mm, std::vector<KVCache<T>>* caches) {
+  Tensor<T> h = x;
+  for (size_t i = 0; i < layers.size(); ++i) h = layers[i]->forward(g, h, mem, tm, mm, caches ? &(*caches)[i] : nullptr);
+  return norm.forward(g, h);
+}
+
+#define ATTN_INSTANTIATE(T)          \
+  template struct KVCache<T>;        \
+  template class FeedForward<T>;     \
+  template class EncoderLayer<T>;    \
+  template class DecoderLayer<T>;    \
+  template class Encoder<T>;         \
+  template class Decoder<T>;
+ATTN_INSTANTIATE(float)
+ATTN_INSTANTIATE(double)
+#undef ATTN_INSTANTIATE
+
+}  // namespace attn
