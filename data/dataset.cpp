@@ -66,6 +66,14 @@ KnobValues knobs_from_json(const nlohmann::json& j, const char* field) {
   return k;
 }
 
+uint64_t unsigned_field(const nlohmann::json& j, const char* field) {
+  const bool ok = j.contains(field) && j[field].is_number_integer() &&
+                  (j[field].is_number_unsigned() || j[field].get<int64_t>() >= 0);
+  if (!ok)
+    throw Error(fmt::format("data config JSON: \"{}\" must be a non-negative integer", field));
+  return j[field].get<uint64_t>();
+}
+
 }  // namespace
 
 const char* split_name(Split s) {
@@ -117,9 +125,7 @@ nlohmann::json DataConfig::to_json() const {
 
 DataConfig DataConfig::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw Error("data config JSON: expected an object");
-  if (!j.contains("seed") || !j["seed"].is_number_unsigned())
-    throw Error("data config JSON: \"seed\" must be a non-negative integer");
-  const uint64_t seed = j["seed"].get<uint64_t>();
+  const uint64_t seed = unsigned_field(j, "seed");
   if (j.contains("data_dir")) {
     if (!j["data_dir"].is_string()) throw Error("data config JSON: \"data_dir\" must be a string");
     return file_config(j["data_dir"].get<std::string>(), seed);
@@ -132,11 +138,8 @@ DataConfig DataConfig::from_json(const nlohmann::json& j) {
   c.knobs = resolve_knobs(spec, {}, knobs_from_json(j, "knobs"));
   c.test_knobs = resolve_knobs(spec, {}, knobs_from_json(j, "test_knobs"));
   c.seed = seed;
-  for (const char* f : {"valid_size", "test_size"})
-    if (!j.contains(f) || !j[f].is_number_unsigned())
-      throw Error(fmt::format("data config JSON: \"{}\" must be a non-negative integer", f));
-  c.valid_size = j["valid_size"].get<size_t>();
-  c.test_size = j["test_size"].get<size_t>();
+  c.valid_size = unsigned_field(j, "valid_size");
+  c.test_size = unsigned_field(j, "test_size");
   return c;
 }
 

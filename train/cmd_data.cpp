@@ -1,0 +1,176 @@
+// `attnlab tasks` and `attnlab sample`: look at the task suite and at the examples a run would see.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "data/dataset.hpp"
+#include "data/error.hpp"
+#include "train/cli.hpp"
+
+namespace attn::cli {
+namespace {
+
+using data::Split;
+
+nlohmann::json chance_json(const data::Chance& c) {
+  nlohmann::json j{{"token", c.token}, {"sequence", c.sequence}, {"exact", c.exact}};
+  if (!c.note.empty()) j["note"] = c.note;
+  return j;
+}
+
+std::string chance_text(const data::Chance& c) {
+  return fmt::format("token {:.4g}, sequence {:.4g}{}", c.token, c.sequence,
+                     c.note.empty() ? "" : fmt::format(" ({})", c.note));
+}
+
+void print_tasks(bool as_json) {
+  nlohmann::json all = nlohmann::json::array();
+  for (const data::TaskSpec* s : data::task_specs()) {
+    const auto task = data::make_task(s->name);
+    const data::Chance c = task->chance();
+    if (as_json) {
+      nlohmann::json knobs = nlohmann::json::array();
+      for (const auto& k : s->knobs)
+        knobs.push_back({{"name", k.name}, {"default", k.default_value}, {"min", k.min}, {"max", k.max}, {"help", k.help}});
+      all.push_back({{"name", s->name},
+                     {"summary", s->summary},
+                     {"format", s->format},
+                     {"distance", s->distance},
+                     {"citation", s->citation},
+                     {"knobs", knobs},
+                     {"vocab_size", task->vocab().size()},
+                     {"max_src_len", task->max_src_len()},
+                     {"max_tgt_len", task->max_tgt_len()},
+                     {"chance", chance_json(c)}});
+      continue;
+    }
+    fmt::print("{}: {}\n", s->name, s->summary);
+    fmt::print("  format:   {}\n  distance: {}\n", s->format, s->distance);
+    size_t w = 0;
+    for (const auto& k : s->knobs) w = std::max(w, k.name.size() + std::to_string(k.default_value).size() + 1);
+    for (size_t i = 0; i < s->knobs.size(); ++i) {
+      const auto& k = s->knobs[i];
+      fmt::print("  {:<10}{:<{}}  {} [{}..{}]\n", i == 0 ? "knobs:" : "", fmt::format("{}={}", k.name, k.default_value),
+                 w, k.help, k.min, k.max);
+    }
+    fmt::print("  chance:   {} at the defaults\n  source:   {}\n\n", chance_text(c), s->citation);
+  }
+  if (as_json) fmt::print("{}\n", all.dump(2));
+}
+
+struct SampleArgs {
+  std::string task, data_dir, split = "train";
+  std::vector<std::string> task_opts, test_task_opts;
+  int n = 3;
+  uint64_t seed = 1;
+  bool json = false;
+};
+
+void run_sample(const SampleArgs& a) {
+  if (a.task.empty() == a.data_dir.empty()) throw UsageError("sample needs exactly one of --task NAME or --data-dir DIR");
+  const Split split = data::parse_split(a.split);
+  data::DataConfig cfg;
+  if (!a.task.empty()) {
+    // Only the requested split needs examples; the first n are the same as in a full-size split.
+    const size_t nv = split == Split::Valid ? a.n : 0, nt = split == Split::Test ? a.n : 0;
+    cfg = data::task_config(a.task, data::parse_task_options(a.task_opts), data::parse_task_options(a.test_task_opts),
+                            a.seed, nv, nt);
+  } else {
+    cfg = data::file_config(a.data_dir, a.seed);
+  }
+  const data::Dataset ds(cfg);
+  const size_t n = split == Split::Train && !cfg.is_file() ? (size_t)a.n : std::min<size_t>(a.n, ds.size(split));
+  std::vector<data::Example> ex;
+  for (size_t i = 0; i < n; ++i) ex.push_back(ds.example(split, i));
+  const data::Chance chance = ds.chance(split);
+  const data::SplitStats st = ds.stats(split);
+  const data::Vocab& v = ds.vocab();
+
+  if (a.json) {
+    nlohmann::json data = cfg.to_json();
+    data.erase("valid_size");  // sized to -n here, not what a run would use
+    data.erase("test_size");
+    nlohmann::json j{{"data", data},
+                     {"split", a.split},
+                     {"vocab_size", v.size()},
+                     {"chance", chance_json(chance)},
+                     {"examples", nlohmann::json::array()}};
+    for (size_t i = 0; i < ex.size(); ++i)
+      j["examples"].push_back(
+          {{"index", i}, {"src", v.to_strings(ex[i].src)}, {"tgt", v.to_strings(ex[i].tgt)}, {"distance", ex[i].distance}});
+    if (cfg.is_file())
+      j["stats"] = {{"examples", st.examples}, {"distinct_sources", st.distinct_sources}, {"in_train", st.in_train},
+                    {"in_valid", st.in_valid}, {"unk_tokens", st.unk_tokens}};
+    fmt::print("{}\n", j.dump(2));
+    return;
+  }
+  fmt::print("{}, split {}, seed {}\n", cfg.describe(), a.split, a.seed);
+  fmt::print("chance: {}\n", chance_text(chance));
+  if (cfg.is_file()) {
+    fmt::print("{} examples, {} distinct sources", st.examples, st.distinct_sources);
+    if (split != Split::Train) fmt::print(", {} sources also in train.tsv, {} tokens mapped to <unk>", st.in_train, st.unk_tokens);
+    if (split == Split::Test) fmt::print(", {} sources also in valid.tsv", st.in_valid);
+    fmt::print("\n");
+  }
+  for (size_t i = 0; i < ex.size(); ++i) {
+    const auto& e = ex[i];
+    fmt::print("\nexample {}\n  src ({}): {}\n  tgt ({}): {}\n  distance: {}\n", i, e.src.size(), v.decode(e.src),
+               e.tgt.size(), v.decode(e.tgt), fmt::join(e.distance, " "));
+  }
+}
+
+}  // namespace
+
+void add_tasks_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand(
+      "tasks", "List every task with its knobs, defaults, what distance means, chance level and source paper");
+  auto as_json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *as_json, "Print a JSON array instead of text");
+  cmd->footer("Knobs are set with --task-opt NAME=VALUE; docs/tasks.md has worked examples.\n");
+  cmd->callback([as_json, &exit_code] {
+    try {
+      print_tasks(*as_json);
+    } catch (const data::Error& e) {
+      throw UsageError(e.what());
+    }
+    exit_code = 0;
+  });
+}
+
+void add_sample_command(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<SampleArgs>();
+  auto* cmd = app.add_subcommand("sample", "Print examples of a task or a file dataset, with their distances");
+  auto* task = cmd->add_option("--task", a->task, "Task name (see `attnlab tasks`)");
+  auto* dir = cmd->add_option("--data-dir", a->data_dir, "Directory holding train.tsv, valid.tsv and test.tsv");
+  dir->excludes(task);
+  cmd->add_option("--task-opt", a->task_opts, "Set a knob for train and valid: NAME=VALUE (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->needs(task);
+  cmd->add_option("--test-task-opt", a->test_task_opts,
+                  "Override a knob for the test split only: NAME=VALUE (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->needs(task);
+  cmd->add_option("-n,--count", a->n, "Number of examples to print")->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd->add_option("--split", a->split, "Which split: train, valid or test")
+      ->check(CLI::IsMember({"train", "valid", "test"}))
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Data seed (the split streams derive from it)")->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print JSON (tokens as strings) instead of text");
+  cmd->footer(
+      "Examples:\n"
+      "  attnlab sample --task copy-memory --task-opt delay=20 -n 2\n"
+      "  attnlab sample --task parity --test-task-opt length=40 --split test\n"
+      "  attnlab sample --data-dir mydata --split valid --json\n");
+  cmd->callback([a, &exit_code] {
+    try {
+      run_sample(*a);
+    } catch (const data::Error& e) {
+      throw UsageError(e.what());  // bad task, knob or data file: the user's input
+    }
+    exit_code = 0;
+  });
+}
+
+}  // namespace attn::cli
