@@ -43,18 +43,46 @@ double dot(const Tensor<double>& y, const std::vector<double>& g) {
 
 }  // namespace
 
+namespace {
+
+// Compares one input's analytic gradient with its numeric one.
+InputReport compare(const std::vector<double>& analytic, const std::vector<double>& numeric, const Tolerance& tol) {
+  InputReport r;
+  double max_num = 0, diff2 = 0, num2 = 0;
+  for (double n : numeric) max_num = std::max(max_num, std::fabs(n));
+  const double atol = tol.atol * std::max(1.0, max_num);
+  for (size_t j = 0; j < numeric.size(); ++j) {
+    const double d = std::fabs(analytic[j] - numeric[j]);
+    if (!(d <= atol + tol.rtol * std::fabs(numeric[j]))) r.passed = false;  // NaN fails too
+    r.max_abs_err = std::isnan(d) ? NAN : std::max(r.max_abs_err, d);
+    diff2 += d * d;
+    num2 += numeric[j] * numeric[j];
+  }
+  r.normwise_rel_err = num2 > 0 ? std::sqrt(diff2 / num2) : std::sqrt(diff2);
+  // Where the true gradient is zero (up to rounding noise), a relative error means nothing:
+  // the per-element absolute test above decides alone.
+  const bool zero_gradient = std::sqrt(num2) <= atol * std::sqrt((double)numeric.size());
+  if (!zero_gradient && !(r.normwise_rel_err <= tol.max_normwise)) r.passed = false;
+  return r;
+}
+
+}  // namespace
+
 std::vector<InputReport> gradcheck(const CaseFn<double>& f, const std::vector<GradcheckInput>& inputs,
-                                   double eps, const Tolerance& tol, uint64_t seed) {
+                                   double eps, const Tolerance& tol, uint64_t seed,
+                                   const std::vector<ExternalInput>& externals) {
   Graph<double> g;
+  for (const ExternalInput& e : externals) std::fill(e.grad, e.grad + e.size, 0.0);
   // Analytic: backward from f(x) with a random upstream gradient.
   std::vector<Tensor<double>> xs = make_inputs(g, inputs);
   Tensor<double> y = f(xs);
   Rng rng(seed ^ 0x5eedULL);
   std::vector<double> up(y.numel());
   for (auto& u : up) u = rng.uniform(-1.0, 1.0);
-  std::vector<std::vector<double>> analytic(inputs.size());
+  std::vector<std::vector<double>> analytic(inputs.size()), ext_analytic;
   if (y.requires_grad()) g.backward(y, up.data());
   for (size_t i = 0; i < inputs.size(); ++i) analytic[i] = xs[i].grad_values();
+  for (const ExternalInput& e : externals) ext_analytic.emplace_back(e.grad, e.grad + e.size);
 
   // Numeric: central differences of <g, f(x)>, one element at a time.
   std::vector<GradcheckInput> work = inputs;
@@ -63,38 +91,29 @@ std::vector<InputReport> gradcheck(const CaseFn<double>& f, const std::vector<Gr
     std::vector<Tensor<double>> x2 = make_inputs(g, work);
     return dot(f(x2), up);
   };
+  auto central = [&](double& x) {
+    const double x0 = x;
+    x = x0 + eps;
+    const double fp = eval();
+    x = x0 - eps;
+    const double fm = eval();
+    x = x0;
+    return (fp - fm) / (2 * eps);
+  };
   std::vector<InputReport> reports;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].requires_grad) continue;
     std::vector<double> numeric(inputs[i].values.size());
-    for (size_t j = 0; j < numeric.size(); ++j) {
-      const double x0 = work[i].values[j];
-      work[i].values[j] = x0 + eps;
-      const double fp = eval();
-      work[i].values[j] = x0 - eps;
-      const double fm = eval();
-      work[i].values[j] = x0;
-      numeric[j] = (fp - fm) / (2 * eps);
-    }
-    InputReport r;
-    r.input = (int)i;
-    double max_num = 0, diff2 = 0, num2 = 0;
-    for (double n : numeric) max_num = std::max(max_num, std::fabs(n));
-    const double atol = tol.atol * std::max(1.0, max_num);
-    for (size_t j = 0; j < numeric.size(); ++j) {
-      const double d = std::fabs(analytic[i][j] - numeric[j]);
-      if (!(d <= atol + tol.rtol * std::fabs(numeric[j]))) r.passed = false;  // NaN fails too
-      r.max_abs_err = std::max(r.max_abs_err, d);
-      if (std::isnan(d)) r.max_abs_err = NAN;
-      diff2 += d * d;
-      num2 += numeric[j] * numeric[j];
-    }
-    r.normwise_rel_err = num2 > 0 ? std::sqrt(diff2 / num2) : std::sqrt(diff2);
-    // Where the true gradient is zero (up to rounding noise), a relative error means nothing:
-    // the per-element absolute test above decides alone.
-    const bool zero_gradient = std::sqrt(num2) <= atol * std::sqrt((double)numeric.size());
-    if (!zero_gradient && !(r.normwise_rel_err <= tol.max_normwise)) r.passed = false;
-    reports.push_back(r);
+    for (size_t j = 0; j < numeric.size(); ++j) numeric[j] = central(work[i].values[j]);
+    reports.push_back(compare(analytic[i], numeric, tol));
+    reports.back().input = (int)i;
+  }
+  for (size_t i = 0; i < externals.size(); ++i) {
+    std::vector<double> numeric(externals[i].size);
+    for (int64_t j = 0; j < externals[i].size; ++j) numeric[j] = central(externals[i].value[j]);
+    reports.push_back(compare(ext_analytic[i], numeric, tol));
+    reports.back().input = int(inputs.size() + i);
+    reports.back().name = externals[i].name;
   }
   return reports;
 }
@@ -149,12 +168,12 @@ CaseReport run_case(const GradCase& c, uint64_t seed) {
       vals.push_back(draw(s, rng));
       in.push_back({s.shape, vals.back(), s.requires_grad});
     }
-    rep.inputs = gradcheck(c.f64, in, c.eps, c.tol, seed);
+    rep.inputs = gradcheck(c.f64, in, c.eps, c.tol, seed, c.externals ? c.externals() : std::vector<ExternalInput>{});
     rep.passed = std::all_of(rep.inputs.begin(), rep.inputs.end(), [](auto& r) { return r.passed; });
     if (c.reference) {
       const std::vector<double> ref = c.reference(vals);
       rep.forward_err_f64 = forward_error<double>(c, c.f64, vals, ref);
-      rep.forward_err_f32 = forward_error<float>(c, c.f32, vals, ref);
+      if (c.f32) rep.forward_err_f32 = forward_error<float>(c, c.f32, vals, ref);
       rep.forward_passed = rep.forward_err_f64 <= 1e-12 && rep.forward_err_f32 <= 2e-5;
       rep.passed = rep.passed && rep.forward_passed;
     }

@@ -32,6 +32,15 @@ struct Tolerance {
 // Modules and whole models: rounding noise grows with the size of <g, f(x)>.
 inline Tolerance module_tolerance() { return {1e-5, 1e-7, 1e-5}; }
 
+// A buffer outside the graph that is checked too: a module's parameter, bound into each
+// forward as an external leaf (see nn/module.hpp).
+struct ExternalInput {
+  std::string name;
+  double* value;
+  double* grad;
+  int64_t size;
+};
+
 struct GradCase {
   std::string op;    // the OpDef (or module) it covers
   std::string name;  // what the case exercises
@@ -42,6 +51,7 @@ struct GradCase {
   Tolerance tol;
   double eps = 1e-6;
   bool is_op = true;  // false for modules and models
+  std::function<std::vector<ExternalInput>()> externals;  // parameters, for modules and models
 };
 
 std::vector<GradCase>& case_registry();
@@ -65,6 +75,7 @@ struct CaseRegistrar {
 
 struct InputReport {
   int input = 0;
+  std::string name;  // set for external inputs
   double max_abs_err = 0;
   double normwise_rel_err = 0;
   bool passed = true;
@@ -88,7 +99,8 @@ struct GradcheckInput {
   bool requires_grad = true;
 };
 std::vector<InputReport> gradcheck(const CaseFn<double>& f, const std::vector<GradcheckInput>& inputs,
-                                   double eps = 1e-6, const Tolerance& tol = {}, uint64_t seed = 1);
+                                   double eps = 1e-6, const Tolerance& tol = {}, uint64_t seed = 1,
+                                   const std::vector<ExternalInput>& externals = {});
 
 // Draws a case's inputs, gradchecks it and compares its forward with the reference.
 CaseReport run_case(const GradCase& c, uint64_t seed = 1);
