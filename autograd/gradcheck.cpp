@@ -171,6 +171,7 @@ CaseReport run_case(const GradCase& c, uint64_t seed) {
     rep.inputs = gradcheck(c.f64, in, c.eps, c.tol, seed, c.externals ? c.externals() : std::vector<ExternalInput>{});
     rep.passed = std::all_of(rep.inputs.begin(), rep.inputs.end(), [](auto& r) { return r.passed; });
     if (c.reference) {
+      rep.has_reference = true;
       const std::vector<double> ref = c.reference(vals);
       rep.forward_err_f64 = forward_error<double>(c, c.f64, vals, ref);
       if (c.f32) rep.forward_err_f32 = forward_error<float>(c, c.f32, vals, ref);

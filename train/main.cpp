@@ -27,6 +27,15 @@ int main(int argc, char** argv) {
   attn::cli::add_gradcheck_command(app, exit_code);
   attn::cli::add_tasks_command(app, exit_code);
   attn::cli::add_sample_command(app, exit_code);
+  // CLI11 reports an unknown first word as a missing subcommand; name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    try {
+      app.get_subcommand_ptr(std::string(argv[1]));
+    } catch (const CLI::OptionNotFound&) {
+      fmt::print(stderr, "attnlab: error: unknown command '{}'; see attnlab --help\n", argv[1]);
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
