@@ -1,0 +1,142 @@
+#define BOOST_TEST_MODULE data_cli
+#include "tests/common.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "data/checkers.hpp"
+#include "data/task.hpp"
+
+using namespace attn::data;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+// Runs the attnlab binary with `args` (already shell-quoted where needed).
+Run attnlab(const std::string& args) {
+  static int n = 0;
+  const fs::path base = fs::temp_directory_path() / ("attnlab_test_cli_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+  const std::string out = base.string() + ".out", err = base.string() + ".err";
+  const int status = std::system((std::string("'") + ATTNLAB_BINARY + "' " + args + " >" + out + " 2>" + err).c_str());
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  Run r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(tasks_lists_every_task_with_knobs) {
+  const Run text = attnlab("tasks");
+  BOOST_TEST_REQUIRE(text.code == 0, text.err);
+  for (const auto* s : task_specs()) {
+    BOOST_TEST(contains(text.out, s->name + ": " + s->summary), s->name);
+    for (const auto& k : s->knobs) BOOST_TEST(contains(text.out, k.name + "=" + std::to_string(k.default_value)), s->name);
+  }
+  const Run js = attnlab("tasks --json");
+  BOOST_TEST_REQUIRE(js.code == 0, js.err);
+  const auto j = nlohmann::json::parse(js.out);
+  BOOST_TEST(j.size() == task_specs().size());
+  for (const auto& t : j) {
+    BOOST_TEST(!t.at("distance").get<std::string>().empty());
+    BOOST_TEST(t.at("knobs").size() == task_spec(t.at("name")).knobs.size());
+    BOOST_TEST(t.at("chance").at("token").get<double>() > 0.0);
+  }
+}
+
+// `sample --json` for every task prints examples the independent checker accepts.
+BOOST_AUTO_TEST_CASE(sample_works_for_every_task) {
+  for (const auto& name : task_names()) {
+    for (const char* split : {"train", "valid", "test"}) {
+      const Run r = attnlab("sample --json -n 3 --seed 4 --split " + std::string(split) + " --task " + name);
+      BOOST_TEST_REQUIRE(r.code == 0, name << ": " << r.err);
+      const auto j = nlohmann::json::parse(r.out);
+      const auto task = make_task(name);
+      BOOST_TEST(j.at("examples").size() == 3u);
+      for (const auto& e : j.at("examples")) {
+        Example ex;
+        for (const auto& t : e.at("src")) ex.src.push_back(task->vocab().id(t.get<std::string>()));
+        for (const auto& t : e.at("tgt")) ex.tgt.push_back(task->vocab().id(t.get<std::string>()));
+        ex.distance = e.at("distance").get<std::vector<int>>();
+        BOOST_TEST(check_example(*task, ex) == "", name << " " << split);
+      }
+    }
+  }
+  const Run text = attnlab("sample --task copy-memory --task-opt delay=3 --task-opt symbols=2 -n 1");
+  BOOST_TEST(text.code == 0);
+  BOOST_TEST(contains(text.out, "copy-memory (symbols=2 alphabet=8 delay=3), split train, seed 1"), text.out);
+  BOOST_TEST(contains(text.out, "distance: 6 5"), text.out);
+}
+
+BOOST_AUTO_TEST_CASE(sample_test_split_uses_test_knobs) {
+  const Run r = attnlab("sample --json -n 2 --split test --task copy-memory --task-opt delay=5 --test-task-opt delay=40");
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  for (const auto& e : nlohmann::json::parse(r.out).at("examples")) BOOST_TEST(e.at("src").size() == 10u + 40u + 1u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_is_a_usage_error) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"sample --task nope", "unknown task 'nope'; known tasks: copy,"},
+      {"sample --task copy --task-opt lenght=3", "task copy has no knob 'lenght'; its knobs: length, min_length, alphabet"},
+      {"sample --task copy --task-opt length=0", "length=0 is out of range; allowed: 1 to 100000"},
+      {"sample --task copy --task-opt length=abc", "length='abc' is not an integer"},
+      {"sample --task copy --task-opt length", "'length' is not NAME=VALUE"},
+      {"sample --task copy --test-task-opt alphabet=20", "token '10'"},
+      {"sample --task copy --split dev", "--split"},
+      {"sample --task copy -n 0", "--count"},
+      {"sample", "exactly one of --task NAME or --data-dir DIR"},
+      {"sample --task copy --data-dir x", "excludes"},
+      {"sample --data-dir /nonexistent/attnlab", "/nonexistent/attnlab/train.tsv: missing file"},
+  };
+  for (const auto& [args, message] : cases) {
+    const Run r = attnlab(args);
+    BOOST_TEST(r.code == 2, args << ": exit " << r.code);
+    BOOST_TEST(contains(r.err, message), args << ": " << r.err);
+    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, args << ": not one line: " << r.err);
+    BOOST_TEST(r.out.empty(), args);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(sample_reads_and_rejects_file_datasets) {
+  const fs::path dir = fs::temp_directory_path() / ("attnlab_test_cli_data_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "train.tsv") << "a b\tb a\nb\tb\n";
+  std::ofstream(dir / "valid.tsv") << "a q\ta\n";
+  std::ofstream(dir / "test.tsv") << "b\tb\n";
+  const Run ok = attnlab("sample --split valid --data-dir '" + dir.string() + "'");
+  BOOST_TEST(ok.code == 0, ok.err);
+  BOOST_TEST(contains(ok.out, "src (2): a <unk>"), ok.out);
+  BOOST_TEST(contains(ok.out, "1 tokens mapped to <unk>"), ok.out);
+  std::ofstream(dir / "test.tsv") << "b\tb\nno tab\n";
+  const Run bad = attnlab("sample --data-dir '" + dir.string() + "'");
+  BOOST_TEST(bad.code == 2);
+  BOOST_TEST(contains(bad.err, (dir / "test.tsv").string() + ":2: no TAB between source and target"), bad.err);
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(help_describes_the_options) {
+  const Run r = attnlab("sample --help");
+  BOOST_TEST(r.code == 0);
+  for (const char* opt : {"--task", "--task-opt", "--test-task-opt", "--data-dir", "--split", "--seed", "--json", "-n"})
+    BOOST_TEST(contains(r.out, opt), opt);
+  BOOST_TEST(attnlab("tasks --help").code == 0);
+}
