@@ -90,7 +90,16 @@ BOOST_AUTO_TEST_CASE(sample_works_for_every_task) {
 BOOST_AUTO_TEST_CASE(sample_test_split_uses_test_knobs) {
   const Run r = attnlab("sample --json -n 2 --split test --task copy-memory --task-opt delay=5 --test-task-opt delay=40");
   BOOST_TEST_REQUIRE(r.code == 0, r.err);
-  for (const auto& e : nlohmann::json::parse(r.out).at("examples")) BOOST_TEST(e.at("src").size() == 10u + 40u + 1u);
+  const nlohmann::json doc = nlohmann::json::parse(r.out);  // kept alive: the loop reads into it
+  for (const auto& e : doc.at("examples")) BOOST_TEST(e.at("src").size() == 10u + 40u + 1u);
+  // Parity of 10 bits: 300 test examples come from the ~64 held-out strings, none from training.
+  const Run p = attnlab("sample --json -n 300 --split test --task parity --task-opt length=10");
+  BOOST_TEST_REQUIRE(p.code == 0, p.err);
+  const auto st = nlohmann::json::parse(p.out).at("stats");
+  BOOST_TEST(st.at("examples").get<int>() == 300);
+  BOOST_TEST((st.at("distinct_sources").get<int>() > 30 && st.at("distinct_sources").get<int>() < 110));
+  BOOST_TEST(st.at("in_train").get<int>() == 0);
+  BOOST_TEST(st.at("in_valid").get<int>() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_is_a_usage_error) {
