@@ -79,7 +79,8 @@ class Dataset {
   // The model's vocabulary. For file datasets it is rebuilt from train.tsv: compare it with the
   // saved one when resuming.
   const Vocab& vocab() const { return vocab_; }
-  // nullptr for file datasets. Valid uses the train task.
+  // nullptr for file datasets. Valid uses the train task. Examples are always in vocab() ids; the
+  // test task's own vocabulary may be a subset with other ids when the test knobs shrink it.
   const Task* task(Split s) const;
 
   // Example `index` of a split; valid/test need index < size(split). Thread-safe.

@@ -71,8 +71,9 @@ void run_sample(const SampleArgs& a) {
   const Split split = data::parse_split(a.split);
   data::DataConfig cfg;
   if (!a.task.empty()) {
-    // Only the requested split needs examples; the first n are the same as in a full-size split.
-    const size_t nv = split == Split::Valid ? a.n : 0, nt = split == Split::Test ? a.n : 0;
+    // Generate only what is shown (valid too for the test overlap count); the first n examples are
+    // the same as in a full-size split.
+    const size_t nv = split != Split::Train ? a.n : 0, nt = split == Split::Test ? a.n : 0;
     cfg = data::task_config(a.task, data::parse_task_options(a.task_opts), data::parse_task_options(a.test_task_opts),
                             a.seed, nv, nt);
   } else {
@@ -98,7 +99,7 @@ void run_sample(const SampleArgs& a) {
     for (size_t i = 0; i < ex.size(); ++i)
       j["examples"].push_back(
           {{"index", i}, {"src", v.to_strings(ex[i].src)}, {"tgt", v.to_strings(ex[i].tgt)}, {"distance", ex[i].distance}});
-    if (cfg.is_file())
+    if (cfg.is_file() || split != Split::Train)
       j["stats"] = {{"examples", st.examples}, {"distinct_sources", st.distinct_sources}, {"in_train", st.in_train},
                     {"in_valid", st.in_valid}, {"unk_tokens", st.unk_tokens}};
     fmt::print("{}\n", j.dump(2));
@@ -106,7 +107,11 @@ void run_sample(const SampleArgs& a) {
   }
   fmt::print("{}, split {}, seed {}\n", cfg.describe(), a.split, a.seed);
   fmt::print("chance: {}\n", chance_text(chance));
-  if (cfg.is_file()) {
+  if (!cfg.is_file() && split != Split::Train) {
+    // in_valid is against the first -n valid examples only, so it is not shown here.
+    fmt::print("{} examples, {} distinct sources, {} also in training (held-out rule: always 0)\n", st.examples,
+               st.distinct_sources, st.in_train);
+  } else if (cfg.is_file()) {
     fmt::print("{} examples, {} distinct sources", st.examples, st.distinct_sources);
     if (split != Split::Train) fmt::print(", {} sources also in train.tsv, {} tokens mapped to <unk>", st.in_train, st.unk_tokens);
     if (split == Split::Test) fmt::print(", {} sources also in valid.tsv", st.in_valid);
