@@ -18,6 +18,7 @@ class Seq2SeqLSTM : public Seq2SeqModel<T> {
   std::vector<std::vector<int>> greedy_decode(Graph<T>& g, const SeqBatch& src, int64_t max_steps, int bos,
                                               int eos) override;
   void keep_attention(bool on) override;
+  Rng& dropout_rng() override { return dropout_rng_; }
   std::vector<AttentionMap<T>> attention_maps() const override;
 
  private:

@@ -37,6 +37,8 @@ class Seq2SeqModel : public Module<T> {
   // Attention maps from the last forward, when keep_attention(true) was set before it.
   virtual void keep_attention(bool on) { (void)on; }
   virtual std::vector<AttentionMap<T>> attention_maps() const { return {}; }
+  // The generator dropout draws from; its state is saved for an exact resume.
+  virtual Rng& dropout_rng() = 0;
   ModelConfig config;
 };
 

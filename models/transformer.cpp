@@ -101,6 +101,13 @@ Tensor<T> Seq2SeqTransformer<T>::forward(Graph<T>& g, const SeqBatch& b) {
 template <class T>
 std::vector<std::vector<int>> Seq2SeqTransformer<T>::greedy_decode(Graph<T>& g, const SeqBatch& src,
                                                                    int64_t max_steps, int bos, int eos) {
+  return decode_cached(g, src, max_steps, bos, eos, nullptr);
+}
+
+template <class T>
+std::vector<std::vector<int>> Seq2SeqTransformer<T>::decode_cached(Graph<T>& g, const SeqBatch& src,
+                                                                   int64_t max_steps, int bos, int eos,
+                                                                   std::vector<std::vector<T>>* step_logits) {
   NoGrad<T> ng(g);
   const ModelConfig& c = this->config;
   const int64_t B = src.batch, D = c.d_model;
@@ -125,6 +132,7 @@ std::vector<std::vector<int>> Seq2SeqTransformer<T>::greedy_decode(Graph<T>& g, 
     Embedding<T>& emb = tgt_emb_ ? *tgt_emb_ : src_emb_;
     Tensor<T> logits = out_ ? out_->forward(g, h) : linear(h, emb.weight.bind(g), out_bias_->bind(g));
     const int64_t V = c.tgt_vocab;
+    if (step_logits) step_logits->push_back(logits.values());
     bool all_done = true;
     for (int64_t b = 0; b < B; ++b) {
       const T* row = logits.data() + b * V;

@@ -16,7 +16,12 @@ class Seq2SeqTransformer : public Seq2SeqModel<T> {
   Tensor<T> forward(Graph<T>& g, const SeqBatch& b) override;
   std::vector<std::vector<int>> greedy_decode(Graph<T>& g, const SeqBatch& src, int64_t max_steps, int bos,
                                               int eos) override;
+  // The cached decoder behind greedy_decode; `step_logits` (optional) receives each step's
+  // logits [B * V], for comparison with greedy_decode_full.
+  std::vector<std::vector<int>> decode_cached(Graph<T>& g, const SeqBatch& src, int64_t max_steps, int bos, int eos,
+                                              std::vector<std::vector<T>>* step_logits);
   void keep_attention(bool on) override;
+  Rng& dropout_rng() override { return dropout_rng_; }
   std::vector<AttentionMap<T>> attention_maps() const override;
 
   Tensor<T> encode(Graph<T>& g, const SeqBatch& b);

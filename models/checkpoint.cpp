@@ -1,0 +1,51 @@
+#include "models/checkpoint.hpp"
+
+#include <fmt/format.h>
+
+namespace attn {
+
+template <class T>
+void save_model(const std::string& path, const Seq2SeqModel<T>& model, const std::map<std::string, std::string>& extra) {
+  Checkpoint ck;
+  ck.metadata = extra;
+  ck.metadata["format"] = "attnlab-checkpoint-1";
+  ck.metadata["model"] = model.config.to_json().dump();
+  for (auto& [name, p] : model.named_parameters()) ck.add(name, p->value.data(), p->shape.vec());
+  save_safetensors(path, ck);
+}
+
+template <class T>
+void load_parameters(const Checkpoint& ck, Seq2SeqModel<T>& model, const std::string& path) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  for (auto& [name, p] : model.named_parameters()) expected.emplace_back(name, p->shape.vec());
+  check_tensor_set(ck, expected, path);
+  for (auto& [name, p] : model.named_parameters()) read_tensor(ck, name, p->value.data(), p->value.size(), path);
+}
+
+template <class T>
+std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string& path, Checkpoint* ck_out) {
+  Checkpoint ck = load_safetensors(path);
+  auto it = ck.metadata.find("model");
+  if (it == ck.metadata.end())
+    throw CheckpointError(fmt::format("checkpoint '{}': no model config in __metadata__ (not an attnlab checkpoint?)", path));
+  ModelConfig c;
+  try {
+    c = ModelConfig::from_json(nlohmann::json::parse(it->second));
+  } catch (const std::exception& e) {
+    throw CheckpointError(fmt::format("checkpoint '{}': bad model config: {}", path, e.what()));
+  }
+  auto model = make_model<T>(c, 0);
+  load_parameters(ck, *model, path);
+  if (ck_out) *ck_out = std::move(ck);
+  return model;
+}
+
+#define ATTN_INSTANTIATE(T)                                                                                 \
+  template void save_model(const std::string&, const Seq2SeqModel<T>&, const std::map<std::string, std::string>&); \
+  template void load_parameters(const Checkpoint&, Seq2SeqModel<T>&, const std::string&);                 \
+  template std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string&, Checkpoint*);
+ATTN_INSTANTIATE(float)
+ATTN_INSTANTIATE(double)
+#undef ATTN_INSTANTIATE
+
+}  // namespace attn

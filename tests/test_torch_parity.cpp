@@ -1,0 +1,195 @@
+#define BOOST_TEST_MODULE torch_parity
+#include "tests/common.hpp"
+
+// Parity with PyTorch (Debian's python3-torch): the same weights, loaded from an attnlab
+// checkpoint into a PyTorch twin (tests/torch/twin.py), the same inputs with causal and padding
+// masks, in train mode with dropout 0. Logits, loss and every parameter gradient must agree:
+// norm-wise relative error <= 1e-10 in float64, and a looser smoke check in float32.
+#include <fmt/format.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "models/checkpoint.hpp"
+
+using namespace attn;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Outputs {
+  std::map<std::string, std::vector<double>> t;  // logits, loss, grad.<name>
+};
+
+struct Fixture {
+  fs::path dir;
+  Fixture() {
+    char tmpl[] = "/tmp/attnlab_parity_XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  ~Fixture() { fs::remove_all(dir); }
+};
+
+SeqBatch make_batch(Rng& rng, int64_t B, int64_t S, int64_t T, int64_t V, std::vector<int>& targets) {
+  SeqBatch b;
+  b.batch = B;
+  b.src_len = S;
+  b.tgt_len = T;
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t len = S - (i % 3);  // some sequences padded, none fully
+    for (int64_t t = 0; t < S; ++t) {
+      b.src.push_back(t < len ? 3 + int(rng.below(V - 3)) : 0);
+      b.src_pad.push_back(t >= len);
+    }
+    const int64_t tl = T - (i % 2);
+    for (int64_t t = 0; t < T; ++t) {
+      b.tgt_in.push_back(t == 0 ? 1 : t < tl ? 3 + int(rng.below(V - 3)) : 0);
+      b.tgt_pad.push_back(t >= tl);
+      targets.push_back(t < tl ? 2 + int(rng.below(V - 2)) : 0);  // 0 = PAD, ignored
+    }
+  }
+  return b;
+}
+
+template <class T>
+Outputs run_ours(Seq2SeqModel<T>& m, const SeqBatch& b, const std::vector<int>& targets, double smoothing) {
+  Graph<T> g;
+  m.zero_grad();
+  Tensor<T> logits = m.forward(g, b);
+  Tensor<T> loss = cross_entropy(logits, targets, 0, smoothing);
+  g.backward(loss);
+  Outputs o;
+  auto as_double = [](const std::vector<T>& v) { return std::vector<double>(v.begin(), v.end()); };
+  o.t["logits"] = as_double(logits.values());
+  o.t["loss"] = {double(loss.item())};
+  for (auto& [name, p] : m.named_parameters()) o.t["grad." + name] = as_double(p->grad);
+  return o;
+}
+
+Outputs run_torch(const fs::path& dir, const std::string& ckpt, const SeqBatch& b, const std::vector<int>& targets,
+                  double smoothing, const char* dtype) {
+  const fs::path batch = dir / "batch.json", out = dir / fmt::format("torch_{}.safetensors", dtype);
+  nlohmann::json j = {{"batch", b.batch},     {"src_len", b.src_len}, {"tgt_len", b.tgt_len},
+                      {"src", b.src},         {"tgt_in", b.tgt_in},   {"src_pad", b.src_pad},
+                      {"targets", targets},   {"ignore_index", 0},    {"label_smoothing", smoothing}};
+  std::ofstream(batch) << j.dump();
+  const std::string cmd = fmt::format("/usr/bin/python3 {}/tests/torch/twin.py {} {} {} --dtype {}", ATTNLAB_SOURCE_DIR,
+                                      ckpt, batch.string(), out.string(), dtype);
+  const int rc = std::system(cmd.c_str());
+  BOOST_TEST_REQUIRE(rc == 0, "the PyTorch twin failed (python3-torch installed?): " << cmd);
+  Checkpoint ck = load_safetensors(out.string());
+  Outputs o;
+  for (const NamedTensor& t : ck.tensors) {
+    std::vector<double> v(t.numel());
+    read_tensor(ck, t.name, v.data(), v.size(), out.string());
+    o.t[t.name] = v;
+  }
+  return o;
+}
+
+double normwise(const std::vector<double>& a, const std::vector<double>& b) {
+  double d = 0, n = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    d += (a[i] - b[i]) * (a[i] - b[i]);
+    n += b[i] * b[i];
+  }
+  return n > 0 ? std::sqrt(d / n) : std::sqrt(d);
+}
+
+void check_parity(const ModelConfig& c, double smoothing) {
+  Fixture fx;
+  const int64_t B = 4, S = 6, T = 5;
+  Rng rng(42);
+  std::vector<int> targets;
+  const SeqBatch b = make_batch(rng, B, S, T, c.src_vocab, targets);
+  auto m64 = make_model<double>(c, 3);
+  const std::string ckpt = (fx.dir / "model.safetensors").string();
+  save_model(ckpt, *m64);
+
+  // float64: the authoritative comparison.
+  const Outputs ours = run_ours(*m64, b, targets, smoothing);
+  const Outputs theirs = run_torch(fx.dir, ckpt, b, targets, smoothing, "f64");
+  BOOST_TEST(ours.t.size() == theirs.t.size());
+  for (auto& [name, v] : theirs.t) {
+    BOOST_TEST_CONTEXT(c.type << " norm_first=" << c.norm_first << " f64 " << name) {
+      BOOST_TEST_REQUIRE(ours.t.count(name) == 1u);
+      BOOST_TEST_REQUIRE(ours.t.at(name).size() == v.size());
+      BOOST_TEST(normwise(ours.t.at(name), v) <= 1e-10);
+    }
+  }
+
+  // float32: a smoke check of the training precision, from the same checkpoint.
+  auto m32 = load_model<float>(ckpt);
+  const Outputs o32 = run_ours(*m32, b, targets, smoothing);
+  const Outputs t32 = run_torch(fx.dir, ckpt, b, targets, smoothing, "f32");
+  for (auto& [name, v] : t32.t) {
+    BOOST_TEST_CONTEXT(c.type << " norm_first=" << c.norm_first << " f32 " << name) {
+      const std::vector<double>& a = o32.t.at(name);
+      double maxb = 0, maxd = 0;
+      bool logits_ok = true;
+      for (size_t i = 0; i < v.size(); ++i) {
+        maxb = std::max(maxb, std::fabs(v[i]));
+        maxd = std::max(maxd, std::fabs(a[i] - v[i]));
+        if (name == "logits" && std::fabs(a[i] - v[i]) > 1e-5 * (1 + std::fabs(v[i]))) logits_ok = false;
+      }
+      BOOST_TEST(maxd <= 1e-4 * maxb + 1e-6);
+      BOOST_TEST(logits_ok);
+    }
+  }
+}
+
+ModelConfig transformer(bool norm_first) {
+  ModelConfig c;
+  c.src_vocab = c.tgt_vocab = 11;
+  c.d_model = 8;
+  c.heads = 2;
+  c.ff = 16;
+  c.enc_layers = c.dec_layers = 2;
+  c.max_len = 7;
+  c.norm_first = norm_first;
+  return c;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(transformer_pre_ln_matches_pytorch) { check_parity(transformer(true), 0.0); }
+BOOST_AUTO_TEST_CASE(transformer_post_ln_matches_pytorch) { check_parity(transformer(false), 0.1); }
+
+BOOST_AUTO_TEST_CASE(lstm_matches_pytorch) {
+  ModelConfig c = transformer(true);
+  c.type = "lstm";
+  c.hidden = 6;
+  c.layers = 2;
+  check_parity(c, 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(lstm_attention_matches_pytorch) {
+  ModelConfig c = transformer(true);
+  c.type = "lstm-attn";
+  c.hidden = c.d_model = 6;
+  c.heads = 2;
+  c.layers = 1;
+  check_parity(c, 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(reference_parameter_counts) {
+  // The reference's S, M and L shapes (torch_train_step.py): 240,912, 948,752 and 5,608,464.
+  struct S {
+    int64_t d, ff;
+    int heads, layers;
+    int64_t len, count;
+  };
+  for (const S& s : {S{64, 256, 4, 2, 64, 240912}, S{128, 512, 8, 2, 128, 948752}, S{256, 1024, 8, 3, 256, 5608464}}) {
+    ModelConfig c;
+    c.src_vocab = c.tgt_vocab = 16;
+    c.d_model = s.d;
+    c.ff = s.ff;
+    c.heads = s.heads;
+    c.enc_layers = c.dec_layers = s.layers;
+    c.max_len = s.len;
+    BOOST_TEST(make_model<float>(c, 0)->num_parameters() == s.count);
+  }
+}
