@@ -17,5 +17,14 @@ void add_info_command(CLI::App& app, int& exit_code);
 void add_gradcheck_command(CLI::App& app, int& exit_code);
 void add_tasks_command(CLI::App& app, int& exit_code);
 void add_sample_command(CLI::App& app, int& exit_code);
+void add_train_command(CLI::App& app, int& exit_code);
+void add_eval_command(CLI::App& app, int& exit_code);
+void add_predict_command(CLI::App& app, int& exit_code);
+void add_sweep_command(CLI::App& app, int& exit_code);
+void add_bench_command(CLI::App& app, int& exit_code);
+
+// The command line as given (argv[1..]), for commands that re-read it (train --config).
+void set_raw_args(int argc, char** argv);
+const std::vector<std::string>& raw_args();
 
 }  // namespace attn::cli

@@ -27,6 +27,12 @@ int main(int argc, char** argv) {
   attn::cli::add_gradcheck_command(app, exit_code);
   attn::cli::add_tasks_command(app, exit_code);
   attn::cli::add_sample_command(app, exit_code);
+  attn::cli::add_train_command(app, exit_code);
+  attn::cli::add_eval_command(app, exit_code);
+  attn::cli::add_predict_command(app, exit_code);
+  attn::cli::add_sweep_command(app, exit_code);
+  attn::cli::add_bench_command(app, exit_code);
+  attn::cli::set_raw_args(argc, argv);
   // CLI11 reports an unknown first word as a missing subcommand; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     try {

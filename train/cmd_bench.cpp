@@ -1,0 +1,183 @@
+// `attnlab bench`: times training steps of the reference's encoder-decoder Transformer, with
+// the flags and JSON keys of bench/torch_train_step.py (the PyTorch yardstick), plus model FLOPs
+// and the machine's sgemm peak measured in a child process (so it stays out of peak RSS).
+#include <fmt/core.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "autograd/blas.hpp"
+#include "models/transformer.hpp"
+#include "train/cli.hpp"
+#include "train/optim.hpp"
+
+namespace attn::cli {
+
+namespace {
+
+struct BenchArgs {
+  int64_t d_model = 64, ff = 256, batch = 32, src_len = 64, tgt_len = 64, vocab = 16;
+  int heads = 4, enc_layers = 2, dec_layers = 2, steps = 30, warmup = 3, threads = 2;
+  double dropout = 0.0;
+  uint64_t seed = 0;
+  bool no_peak = false;
+};
+
+using Clock = std::chrono::steady_clock;
+
+// Forward matmul FLOPs of one step, attention counted in full (not causal-halved).
+double forward_flops(const BenchArgs& a) {
+  const double D = a.d_model, F = a.ff, S = a.src_len, T = a.tgt_len, V = a.vocab;
+  const double enc = S * a.enc_layers * (8 * D * D + 4 * D * F + 4 * S * D);
+  const double dec = T * a.dec_layers * (8 * D * D + 4 * D * F + 4 * T * D + 4 * D * D + 4 * S * D) +
+                     S * a.dec_layers * 4 * D * D + T * 2 * D * V;
+  return a.batch * (enc + dec);
+}
+
+// sgemm GFLOP/s on large square products, best of several, in a child process.
+double sgemm_peak(int threads) {
+  int fd[2];
+  if (pipe(fd) != 0) return 0;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fd[0]);
+    set_num_threads(threads);
+    const int64_t n = 1536;
+    std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n, 0.0f);
+    double best = 0;
+    for (int r = 0; r < 6; ++r) {
+      const auto t = Clock::now();
+      gemm<float>(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+      const double s = std::chrono::duration<double>(Clock::now() - t).count();
+      best = std::max(best, 2.0 * n * n * n / s / 1e9);
+    }
+    if (write(fd[1], &best, sizeof best) != (ssize_t)sizeof best) _exit(1);
+    _exit(0);
+  }
+  close(fd[1]);
+  double v = 0;
+  if (read(fd[0], &v, sizeof v) != (ssize_t)sizeof v) v = 0;
+  close(fd[0]);
+  waitpid(pid, nullptr, 0);
+  return v;
+}
+
+int run_bench(const BenchArgs& a) {
+  if (a.batch < 1 || a.src_len < 1 || a.tgt_len < 1 || a.vocab < 3 || a.steps < 1 || a.warmup < 0 || a.threads < 1)
+    throw UsageError("bench: sizes, --steps and --threads must be positive, --vocab at least 3");
+  set_num_threads(a.threads);
+  const double peak = a.no_peak ? 0.0 : sgemm_peak(a.threads);
+  ModelConfig c;
+  c.src_vocab = c.tgt_vocab = a.vocab;
+  c.d_model = a.d_model;
+  c.heads = a.heads;
+  c.ff = a.ff;
+  c.enc_layers = a.enc_layers;
+  c.dec_layers = a.dec_layers;
+  c.dropout = a.dropout;
+  c.max_len = std::max(a.src_len, a.tgt_len);
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  Seq2SeqTransformer<float> model(c, a.seed);
+  OptimConfig oc;
+  oc.lr = 1e-3;
+  Optimizer opt(oc, model.named_parameters());
+  // The reference's copy batch: random tokens in [2, vocab); decoder input shifted behind 1.
+  Rng rng(a.seed + 1);
+  SeqBatch b;
+  b.batch = a.batch;
+  b.src_len = a.src_len;
+  b.tgt_len = a.tgt_len;
+  for (int64_t i = 0; i < a.batch * a.src_len; ++i) b.src.push_back(2 + (int)rng.below(a.vocab - 2));
+  std::vector<int> target;
+  for (int64_t i = 0; i < a.batch; ++i)
+    for (int64_t t = 0; t < a.tgt_len; ++t)
+      target.push_back(t < a.src_len ? b.src[i * a.src_len + t] : 2 + (int)rng.below(a.vocab - 2));
+  for (int64_t i = 0; i < a.batch; ++i)
+    for (int64_t t = 0; t < a.tgt_len; ++t) b.tgt_in.push_back(t == 0 ? 1 : target[i * a.tgt_len + t - 1]);
+  b.src_pad.assign(b.src.size(), 0);
+  b.tgt_pad.assign(b.tgt_in.size(), 0);
+
+  Graph<float> g;
+  std::vector<double> times;
+  double final_loss = 0;
+  for (int i = 0; i < a.warmup + a.steps; ++i) {
+    const auto t0 = Clock::now();
+    model.zero_grad();
+    g.reset();
+    Tensor<float> loss = cross_entropy(model.forward(g, b), target);
+    g.backward(loss);
+    opt.step(1e-3);
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    final_loss = loss.item();
+    if (i >= a.warmup) times.push_back(dt);
+  }
+  std::vector<double> sorted = times;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
+                                          : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const double gflop = 3 * forward_flops(a) / 1e9;
+  auto env = [](const char* k) {
+    const char* v = std::getenv(k);
+    return std::string(v ? v : "");
+  };
+  nlohmann::json j = {
+      {"impl", "attnlab-0.1.0"},
+      {"threads", a.threads},
+      {"params", model.num_parameters()},
+      {"ms_per_step_median", 1e3 * median},
+      {"ms_per_step_min", 1e3 * sorted.front()},
+      {"final_loss", final_loss},
+      {"tokens_per_s", a.batch * a.tgt_len / median},
+      {"peak_rss_mb", ru.ru_maxrss / 1024.0},
+      {"model_gflop_per_step", gflop},
+      {"gflop_per_s", gflop / median},
+      {"sgemm_peak_gflop_per_s", peak},
+      {"mfu", peak > 0 ? gflop / median / peak : 0.0},
+      {"blas_core", blas_info().core},
+      {"env", {{"OMP_NUM_THREADS", env("OMP_NUM_THREADS")}, {"OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS")},
+               {"OPENBLAS_CORETYPE", env("OPENBLAS_CORETYPE")}, {"OMP_WAIT_POLICY", env("OMP_WAIT_POLICY")}}},
+      {"config", {{"d_model", a.d_model}, {"heads", a.heads}, {"ff", a.ff}, {"enc_layers", a.enc_layers},
+                  {"dec_layers", a.dec_layers}, {"batch", a.batch}, {"src_len", a.src_len}, {"tgt_len", a.tgt_len},
+                  {"vocab", a.vocab}, {"dropout", a.dropout}, {"steps", a.steps}, {"warmup", a.warmup},
+                  {"threads", a.threads}, {"seed", a.seed}}}};
+  fmt::print("{}\n", j.dump());
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<BenchArgs>();
+  auto* cmd = app.add_subcommand(
+      "bench", "Time training steps of the reference encoder-decoder Transformer (same flags and JSON keys as\n"
+               "bench/torch_train_step.py); see bench/compare for the side-by-side run");
+  cmd->add_option("--d-model", a->d_model, "Model width")->capture_default_str();
+  cmd->add_option("--heads", a->heads, "Attention heads")->capture_default_str();
+  cmd->add_option("--ff", a->ff, "Feed-forward width")->capture_default_str();
+  cmd->add_option("--enc-layers", a->enc_layers, "Encoder layers")->capture_default_str();
+  cmd->add_option("--dec-layers", a->dec_layers, "Decoder layers")->capture_default_str();
+  cmd->add_option("--batch", a->batch, "Batch size")->capture_default_str();
+  cmd->add_option("--src-len", a->src_len, "Source length")->capture_default_str();
+  cmd->add_option("--tgt-len", a->tgt_len, "Target length")->capture_default_str();
+  cmd->add_option("--vocab", a->vocab, "Vocabulary size")->capture_default_str();
+  cmd->add_option("--dropout", a->dropout, "Dropout")->capture_default_str();
+  cmd->add_option("--steps", a->steps, "Timed steps")->capture_default_str();
+  cmd->add_option("--warmup", a->warmup, "Untimed steps first")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed")->capture_default_str();
+  cmd->add_flag("--no-peak", a->no_peak, "Skip the sgemm peak probe");
+  cmd->callback([a, &exit_code] { exit_code = run_bench(*a); });
+}
+
+}  // namespace attn::cli

@@ -1,0 +1,200 @@
+// `attnlab eval` and `attnlab predict`: a look inside a trained model, from its checkpoint alone
+// (the vocabulary and the data config are in its metadata).
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "autograd/blas.hpp"
+#include "models/checkpoint.hpp"
+#include "train/cli.hpp"
+#include "train/evaluate.hpp"
+#include "train/plot.hpp"
+
+namespace attn::cli {
+
+namespace {
+
+struct Loaded {
+  std::unique_ptr<Seq2SeqModel<float>> model;
+  data::Vocab vocab;
+  data::DataConfig data;
+};
+
+Loaded load(const std::string& path) {
+  Loaded l;
+  Checkpoint ck;
+  try {
+    l.model = load_model<float>(path, &ck);
+  } catch (const CheckpointError& e) {
+    throw UsageError(e.what());
+  }
+  try {
+    l.vocab = data::Vocab::from_json(nlohmann::json::parse(ck.metadata.at("vocab")));
+    l.data = data::DataConfig::from_json(nlohmann::json::parse(ck.metadata.at("data")));
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("checkpoint {}: no usable vocabulary or data config in its metadata ({})", path, e.what()));
+  }
+  if (l.vocab.size() != l.model->config.src_vocab)
+    throw UsageError(fmt::format("checkpoint {}: vocabulary of {} tokens but a model of {}", path, l.vocab.size(),
+                                 l.model->config.src_vocab));
+  return l;
+}
+
+struct EvalArgs {
+  std::string checkpoint, split = "test";
+  std::vector<std::string> task_opts;
+  int64_t examples = 1000;
+  int threads = 2;
+  bool json = false;
+};
+
+int run_eval(const EvalArgs& a) {
+  set_num_threads(a.threads);
+  Loaded l = load(a.checkpoint);
+  data::DataConfig dc = l.data;
+  const data::Split split = data::parse_split(a.split);
+  try {
+    if (!a.task_opts.empty()) {
+      if (dc.is_file()) throw UsageError("--task-opt applies to task checkpoints, not file datasets");
+      // Overrides apply to the split evaluated, on top of the knobs it was trained with.
+      data::TaskOptions train_opts, test_opts;
+      for (auto& [k, v] : dc.knobs) train_opts[k] = std::to_string(v);
+      for (auto& [k, v] : dc.test_knobs) test_opts[k] = std::to_string(v);
+      for (auto& [k, v] : data::parse_task_options(a.task_opts)) (split == data::Split::Test ? test_opts : train_opts)[k] = v;
+      dc = data::task_config(dc.task, train_opts, test_opts, dc.seed, (size_t)a.examples, (size_t)a.examples);
+    } else if (!dc.is_file()) {
+      dc.valid_size = dc.test_size = (size_t)a.examples;
+    }
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw UsageError(e.what());
+  }
+  std::unique_ptr<data::Dataset> ds;
+  try {
+    ds = std::make_unique<data::Dataset>(dc);
+  } catch (const std::exception& e) {
+    throw UsageError(e.what());
+  }
+  if (ds->vocab() != l.vocab)
+    throw UsageError("the data's vocabulary differs from the checkpoint's (a knob such as the alphabet size changed the "
+                     "training vocabulary); only the test split may use other knobs: pass --split test");
+  const int64_t need = (int64_t)std::max(ds->max_src_len(), ds->max_tgt_len() + 1);
+  if (l.model->config.type == "transformer" && need > l.model->config.max_len)
+    throw UsageError(fmt::format("sequences of up to {} tokens exceed the model's position table ({} rows, --max-len at "
+                                 "training); a learned-position model cannot read beyond it",
+                                 need, l.model->config.max_len));
+  const EvalResult r = evaluate(*l.model, *ds, split, (size_t)a.examples);
+  if (a.json) {
+    nlohmann::json j = r.to_json("");
+    j["split"] = a.split;
+    j["data"] = ds->config().describe();
+    j["checkpoint"] = a.checkpoint;
+    fmt::print("{}\n", j.dump());
+    return 0;
+  }
+  const Interval s = r.sequence_interval(), t = r.token_interval();
+  fmt::print("{} on {} ({} split, {} examples)\n", l.model->config.type, ds->config().describe(), a.split, r.examples);
+  fmt::print("  sequence accuracy {:.4f}  95% CI [{:.4f}, {:.4f}]   chance {:.4f}\n", r.sequence_accuracy(), s.lo, s.hi,
+             r.chance.sequence);
+  fmt::print("  token accuracy    {:.4f}  95% CI [{:.4f}, {:.4f}]   chance {:.4f}\n", r.token_accuracy(), t.lo, t.hi,
+             r.chance.token);
+  fmt::print("  teacher-forced loss {:.4f}\n", r.loss);
+  for (auto& [lo, hi, acc, n] : r.distance_bins())
+    fmt::print("  distance {:>9}: token accuracy {:.4f} ({} tokens)\n", lo == hi ? std::to_string(lo) : fmt::format("{}-{}", lo, hi), acc, n);
+  return 0;
+}
+
+struct PredictArgs {
+  std::string checkpoint, input, attention;
+  int64_t max_steps = 0;
+};
+
+int run_predict(const PredictArgs& a) {
+  Loaded l = load(a.checkpoint);
+  std::vector<int> src = l.vocab.encode(a.input);
+  if (src.empty()) throw UsageError("--input has no tokens");
+  int unknown = 0;
+  for (int id : src) unknown += id == data::Vocab::UNK;
+  if (unknown) fmt::print(stderr, "warning: {} input token(s) are not in the vocabulary and were read as <unk>\n", unknown);
+  const ModelConfig& mc = l.model->config;
+  if (mc.type == "transformer" && (int64_t)src.size() > mc.max_len)
+    throw UsageError(fmt::format("the input has {} tokens; the model's position table has {} rows", src.size(), mc.max_len));
+  SeqBatch b;
+  b.batch = 1;
+  b.src_len = (int64_t)src.size();
+  b.src = src;
+  b.src_pad.assign(src.size(), 0);
+  const int64_t steps = a.max_steps > 0 ? a.max_steps : (mc.type == "transformer" ? mc.max_len - 1 : 4 * (int64_t)src.size() + 16);
+  l.model->eval();
+  Graph<float> g;
+  const std::vector<int> out = l.model->greedy_decode(g, b, steps, data::Vocab::BOS, data::Vocab::EOS)[0];
+  fmt::print("{}\n", l.vocab.decode(out));
+  if (a.attention.empty()) return 0;
+
+  // Attention maps: one teacher-forced pass over the source and the decoded output.
+  std::error_code ec;
+  std::filesystem::create_directories(a.attention, ec);
+  if (ec) throw UsageError(fmt::format("--attention {}: cannot create the folder: {}", a.attention, ec.message()));
+  b.tgt_in = {data::Vocab::BOS};
+  b.tgt_in.insert(b.tgt_in.end(), out.begin(), out.end());
+  b.tgt_len = (int64_t)b.tgt_in.size();
+  b.tgt_pad.assign(b.tgt_in.size(), 0);
+  l.model->keep_attention(true);
+  g.reset();
+  NoGrad<float> ng(g);
+  l.model->forward(g, b);
+  const std::vector<std::string> src_tok = l.vocab.to_strings(src), tgt_tok = l.vocab.to_strings(b.tgt_in);
+  nlohmann::json doc = {{"source", src_tok}, {"decoder_input", tgt_tok}, {"maps", nlohmann::json::array()}};
+  int written = 0;
+  for (const AttentionMap<float>& m : l.model->attention_maps()) {
+    const Shape& s = m.weights.shape();  // [1, H, Tq, Tk]
+    const bool q_src = m.name.rfind("encoder", 0) == 0, k_src = q_src || m.name.find("multihead") != std::string::npos ||
+                                                                m.name == "attn";
+    const auto& rows = q_src ? src_tok : tgt_tok;
+    const auto& cols = k_src ? src_tok : tgt_tok;
+    const int64_t H = s[1], Tq = s[2], Tk = s[3];
+    nlohmann::json heads = nlohmann::json::array();
+    for (int64_t h = 0; h < H; ++h) {
+      const float* w = m.weights.data() + h * Tq * Tk;
+      std::vector<double> mat(w, w + Tq * Tk);
+      heads.push_back(mat);
+      const std::string png = fmt::format("{}/{}.head{}.png", a.attention, m.name, h);
+      plot_heatmap(png, fmt::format("{} head {}", m.name, h), mat, (int)Tq, (int)Tk, rows, cols);
+      ++written;
+    }
+    doc["maps"].push_back({{"name", m.name}, {"shape", {H, Tq, Tk}}, {"queries", rows}, {"keys", cols}, {"weights", heads}});
+  }
+  std::ofstream(a.attention + "/attention.json") << doc.dump() << "\n";
+  fmt::print(stderr, "wrote {} heatmaps and attention.json (weights [head][query][key]) to {}\n", written, a.attention);
+  return 0;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<EvalArgs>();
+  auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint with greedy decoding, from the checkpoint file alone");
+  cmd->add_option("--checkpoint", a->checkpoint, "A .safetensors checkpoint written by attnlab train")->required();
+  cmd->add_option("--task-opt", a->task_opts, "Override a task knob for the evaluated split, e.g. delay=400 (repeatable)");
+  cmd->add_option("--split", a->split, "valid | test")->capture_default_str()->check(CLI::IsMember({"valid", "test"}));
+  cmd->add_option("--eval-examples", a->examples, "Examples to evaluate")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", a->threads, "Threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_flag("--json", a->json, "One JSON object instead of the table");
+  cmd->callback([a, &exit_code] { exit_code = run_eval(*a); });
+}
+
+void add_predict_command(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<PredictArgs>();
+  auto* cmd = app.add_subcommand("predict", "Decode one input with a checkpoint; optionally draw its attention maps");
+  cmd->add_option("--checkpoint", a->checkpoint, "A .safetensors checkpoint written by attnlab train")->required();
+  cmd->add_option("--input", a->input, "Source tokens separated by spaces")->required();
+  cmd->add_option("--attention", a->attention,
+                  "Write a PNG heatmap per layer and head (encoder self-attention, decoder self-attention,\n"
+                  "cross-attention) and the weights as attention.json to this folder");
+  cmd->add_option("--max-steps", a->max_steps, "Most tokens to decode (default: as the model allows)");
+  cmd->callback([a, &exit_code] { exit_code = run_predict(*a); });
+}
+
+}  // namespace attn::cli

@@ -1,0 +1,250 @@
+// `attnlab sweep`: the study attnlab exists for. Trains every (model, value, seed) of a grid,
+// each as its own `attnlab train` process in its own folder, then collects results.csv and
+// accuracy-versus-knob plots. --shard k/n runs a deterministic share, for Slurm arrays or GNU
+// parallel; --collect merges the shards' folders afterwards.
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "data/task.hpp"
+#include "train/cli.hpp"
+#include "train/plot.hpp"
+#include "train/train_config.hpp"
+
+namespace attn::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct SweepArgs {
+  TrainArgs train;
+  std::string vary, models = "transformer,lstm,lstm-attn", out, shard = "1/1", collect;
+  int seeds = 1, jobs = 1;
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s + ",") {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur += c;
+    }
+  }
+  return out;
+}
+
+struct Run {
+  std::string model, value;
+  int seed;
+  std::string id() const { return fmt::format("{}_{}_seed{}", model, value, seed); }
+};
+
+// Sets knob or train flag `name` to `value` in the run's arguments.
+TrainArgs with_value(TrainArgs a, const std::string& name, const std::string& value) {
+  if (!a.data_dir.empty() || data::task_spec(a.task).knob(name)) {
+    a.task_opts.push_back(name + "=" + value);
+    return a;
+  }
+  std::string key = name;
+  for (char& c : key)
+    if (c == '-') c = '_';
+  nlohmann::json j = a.to_json();
+  if (!j.contains(key)) throw UsageError(fmt::format("--vary {}: neither a knob of task '{}' nor a train flag", name, a.task));
+  try {
+    j[key] = j[key].is_string() ? nlohmann::json(value) : nlohmann::json::parse(value);
+  } catch (const std::exception&) {
+    throw UsageError(fmt::format("--vary {}: '{}' is not a valid value", name, value));
+  }
+  return TrainArgs::from_json(j);
+}
+
+int collect(const std::string& dir) {
+  std::ifstream in(dir + "/sweep.json");
+  if (!in) throw UsageError(fmt::format("{}: no sweep.json (not a sweep folder)", dir));
+  const nlohmann::json sweep = nlohmann::json::parse(in);
+  const std::string name = sweep["vary"];
+  std::ofstream csv(dir + "/results.csv.tmp");
+  csv << "model," << name
+      << ",seed,test_sequence_accuracy,seq_ci_lo,seq_ci_hi,test_token_accuracy,tok_ci_lo,tok_ci_hi,chance_sequence,"
+         "chance_token,params,lr,steps,seconds,run\n";
+  // model -> value -> sequence accuracies over seeds
+  std::map<std::string, std::map<double, std::vector<double>>> seq, tok;
+  std::map<double, std::vector<double>> chance;
+  int found = 0, missing = 0;
+  for (const auto& r : sweep["runs"]) {
+    const std::string id = r["id"];
+    std::ifstream sf(dir + "/runs/" + id + "/summary.json");
+    if (!sf) {
+      ++missing;
+      continue;
+    }
+    const nlohmann::json s = nlohmann::json::parse(sf);
+    ++found;
+    const std::string model = r["model"], value = r["value"];
+    csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1f},runs/{}\n", model, value, r["seed"].get<int>(),
+                       s["test_sequence_accuracy"].get<double>(), s["test_sequence_accuracy_ci"][0].get<double>(),
+                       s["test_sequence_accuracy_ci"][1].get<double>(), s["test_token_accuracy"].get<double>(),
+                       s["test_token_accuracy_ci"][0].get<double>(), s["test_token_accuracy_ci"][1].get<double>(),
+                       s["test_chance_sequence"].get<double>(), s["test_chance_token"].get<double>(),
+                       s["params"].get<int64_t>(), s["lr"].get<double>(), s["steps"].get<int64_t>(),
+                       s["wall_seconds"].get<double>(), id);
+    double x = 0;
+    try {
+      x = std::stod(value);
+    } catch (...) {
+      x = found;
+    }
+    seq[model][x].push_back(s["test_sequence_accuracy"].get<double>());
+    tok[model][x].push_back(s["test_token_accuracy"].get<double>());
+    chance[x].push_back(s["test_chance_sequence"].get<double>());
+  }
+  csv.close();
+  fs::rename(dir + "/results.csv.tmp", dir + "/results.csv");
+  auto series = [](const std::string& title, const std::map<double, std::vector<double>>& m) {
+    Series s{title, {}, {}, {}};
+    for (auto& [x, v] : m) {
+      double mean = 0;
+      for (double a : v) mean += a / v.size();
+      const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+      s.x.push_back(x);
+      s.y.push_back(mean);
+      s.err.push_back((*hi - *lo) / 2);
+    }
+    return s;
+  };
+  if (found) {
+    for (auto [which, data] : {std::pair{"sequence", &seq}, std::pair{"token", &tok}}) {
+      std::vector<Series> lines;
+      for (auto& [model, m] : *data) lines.push_back(series(model, m));
+      if (std::string(which) == "sequence") {
+        Series c = series("chance", chance);
+        c.err.clear();
+        c.dashed = true;
+        lines.push_back(c);
+      }
+      const std::string png = std::string(which) == "sequence" ? fmt::format("{}/accuracy_vs_{}.png", dir, name)
+                                                               : fmt::format("{}/token_accuracy_vs_{}.png", dir, name);
+      plot_lines(png, {fmt::format("{}: test {} accuracy (mean, bars = range over seeds)", sweep["task"].get<std::string>(), which),
+                       name, fmt::format("{} accuracy", which), false, true, 0, 1.02},
+                 lines);
+    }
+  }
+  fmt::print("collected {} runs ({} missing) into {}/results.csv and {}/accuracy_vs_{}.png\n", found, missing, dir, dir, name);
+  return missing ? 1 : 0;
+}
+
+int run_sweep(const SweepArgs& a) {
+  if (!a.collect.empty()) return collect(a.collect);
+  if (a.out.empty()) throw UsageError("sweep: --out DIR is required");
+  const auto eq = a.vary.find('=');
+  if (eq == std::string::npos || eq == 0) throw UsageError("sweep: --vary takes NAME=v1,v2,...");
+  const std::string name = a.vary.substr(0, eq);
+  const std::vector<std::string> values = split_list(a.vary.substr(eq + 1)), models = split_list(a.models);
+  if (values.empty()) throw UsageError("sweep: --vary has no values");
+  if (models.empty()) throw UsageError("sweep: --models has no models");
+  if (a.seeds < 1) throw UsageError("sweep: --seeds must be positive");
+  if (a.jobs < 1) throw UsageError("sweep: --jobs must be positive");
+  int k = 0, n = 0;
+  if (std::sscanf(a.shard.c_str(), "%d/%d", &k, &n) != 2 || n < 1 || k < 1 || k > n)
+    throw UsageError(fmt::format("sweep: --shard '{}' is not k/n with 1 <= k <= n", a.shard));
+  std::vector<Run> grid;
+  for (const auto& m : models)
+    for (const auto& v : values)
+      for (int s = 0; s < a.seeds; ++s) grid.push_back({m, v, (int)a.train.seed + s});
+  // Check every run's configuration before anything starts.
+  std::vector<TrainArgs> run_args;
+  for (const Run& r : grid) {
+    TrainArgs t = with_value(a.train, name, r.value);
+    t.model = r.model;
+    t.seed = r.seed;
+    t.quiet = true;
+    t.validate();
+    t.data_config();
+    run_args.push_back(t);
+  }
+  std::error_code ec;
+  fs::create_directories(a.out + "/runs", ec);
+  if (ec) throw UsageError(fmt::format("sweep: --out {}: {}", a.out, ec.message()));
+  nlohmann::json sweep = {{"vary", name}, {"values", values}, {"models", models}, {"seeds", a.seeds},
+                          {"task", a.train.data_dir.empty() ? a.train.task : a.train.data_dir},
+                          {"runs", nlohmann::json::array()}};
+  for (const Run& r : grid) sweep["runs"].push_back({{"id", r.id()}, {"model", r.model}, {"value", r.value}, {"seed", r.seed}});
+  std::ofstream(a.out + "/sweep.json") << sweep.dump(2) << "\n";
+  std::vector<size_t> mine;
+  for (size_t i = 0; i < grid.size(); ++i)
+    if ((int)(i % n) == k - 1) mine.push_back(i);
+  fmt::print(stderr, "sweep: {} runs in the grid, {} in shard {}/{}, {} at a time\n", grid.size(), mine.size(), k, n, a.jobs);
+  std::map<pid_t, size_t> running;
+  size_t next = 0, done = 0, failed = 0;
+  auto reap = [&] {
+    int status = 0;
+    const pid_t pid = wait(&status);
+    if (pid <= 0) return;
+    const size_t i = running[pid];
+    running.erase(pid);
+    ++done;
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    failed += !ok;
+    fmt::print(stderr, "sweep: [{}/{}] {} {}\n", done, mine.size(), grid[i].id(), ok ? "done" : "FAILED (see its train.log)");
+  };
+  while (next < mine.size() || !running.empty()) {
+    while (next < mine.size() && (int)running.size() < a.jobs) {
+      const size_t i = mine[next++];
+      const std::string dir = a.out + "/runs/" + grid[i].id();
+      if (fs::exists(dir + "/summary.json")) {
+        ++done;
+        fmt::print(stderr, "sweep: [{}/{}] {} already done\n", done, mine.size(), grid[i].id());
+        continue;
+      }
+      fs::remove_all(dir, ec);  // an unfinished earlier attempt starts over
+      const std::string request = a.out + "/runs/" + grid[i].id() + ".json";
+      std::ofstream(request) << run_args[i].to_json().dump(2);
+      const pid_t pid = fork();
+      if (pid == 0) {
+        fs::create_directories(dir);
+        const std::string log = dir + ".log";
+        FILE* f = std::freopen(log.c_str(), "w", stderr);
+        (void)f;
+        std::freopen(log.c_str(), "a", stdout);
+        execl("/proc/self/exe", "attnlab", "train", "--config", request.c_str(), "--out", dir.c_str(), (char*)nullptr);
+        _exit(127);
+      }
+      running[pid] = i;
+    }
+    if (!running.empty()) reap();
+  }
+  if (n == 1) collect(a.out);
+  else fmt::print(stderr, "sweep: shard {}/{} finished; merge with: attnlab sweep --collect {}\n", k, n, a.out);
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+void add_sweep_command(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<SweepArgs>();
+  auto* cmd = app.add_subcommand("sweep", "Train a grid of models x values x seeds and plot accuracy against the value");
+  cmd->footer(
+      "Each run gets DIR/runs/<model>_<value>_seed<s>/ (a full train run folder). Writes DIR/results.csv and\n"
+      "DIR/accuracy_vs_<NAME>.png. Finished runs are skipped, so a stopped sweep continues where it was.");
+  add_train_options(*cmd, a->train);
+  cmd->add_option("--vary", a->vary, "NAME=v1,v2,...: a task knob or a train flag")->group("Sweep");
+  cmd->add_option("--models", a->models, "Comma-separated models")->capture_default_str()->group("Sweep");
+  cmd->add_option("--seeds", a->seeds, "Seeds per (model, value), from --seed on")->capture_default_str()->group("Sweep");
+  cmd->add_option("--out", a->out, "Sweep folder")->group("Sweep");
+  cmd->add_option("--jobs", a->jobs, "Runs at a time (split --threads between them)")->capture_default_str()->group("Sweep");
+  cmd->add_option("--shard", a->shard, "k/n: run only every n-th run from the k-th")->capture_default_str()->group("Sweep");
+  cmd->add_option("--collect", a->collect, "Merge finished runs of the sweep in DIR into results.csv and plots")->group("Sweep");
+  cmd->callback([a, &exit_code] { exit_code = run_sweep(*a); });
+}
+
+}  // namespace attn::cli

@@ -1,0 +1,115 @@
+#include "train/evaluate.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace attn {
+
+Interval wilson(int64_t k, int64_t n, double z) {
+  if (n == 0) return {0, 1};
+  const double p = double(k) / n, z2 = z * z, denom = 1 + z2 / n;
+  const double centre = (p + z2 / (2 * n)) / denom;
+  const double half = z * std::sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / denom;
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+SeqBatch to_seq_batch(const data::Batch& b) {
+  SeqBatch s;
+  s.batch = b.B;
+  s.src_len = b.src_len;
+  s.tgt_len = b.tgt_len;
+  s.src = b.src;
+  s.src_pad = b.src_pad;
+  s.tgt_in = b.tgt_in;
+  s.tgt_pad = b.tgt_pad;
+  return s;
+}
+
+template <class T>
+std::vector<std::vector<int>> predict_batch(Seq2SeqModel<T>& model, Graph<T>& g, const data::Batch& b) {
+  // One step more than the longest target, so that a model that does not stop is seen to.
+  return model.greedy_decode(g, to_seq_batch(b), b.tgt_len + 1, data::Vocab::BOS, data::Vocab::EOS);
+}
+
+std::vector<std::tuple<int, int, double, int64_t>> EvalResult::distance_bins(int bins) const {
+  std::vector<std::tuple<int, int, double, int64_t>> out;
+  if (by_distance.empty()) return out;
+  const int lo = by_distance.begin()->first, hi = by_distance.rbegin()->first;
+  const int width = (int)by_distance.size() <= bins ? 1 : std::max(1, (hi - lo + bins) / bins);
+  for (int start = lo; start <= hi; start += width) {
+    int64_t c = 0, n = 0;
+    for (auto it = by_distance.lower_bound(start); it != by_distance.end() && it->first < start + width; ++it) {
+      c += it->second.first;
+      n += it->second.second;
+    }
+    if (n) out.emplace_back(start, start + width - 1, double(c) / n, n);
+  }
+  return out;
+}
+
+nlohmann::json EvalResult::to_json(const std::string& p) const {
+  nlohmann::json j;
+  j[p + "token_accuracy"] = token_accuracy();
+  j[p + "token_accuracy_ci"] = {token_interval().lo, token_interval().hi};
+  j[p + "sequence_accuracy"] = sequence_accuracy();
+  j[p + "sequence_accuracy_ci"] = {sequence_interval().lo, sequence_interval().hi};
+  j[p + "loss"] = loss;
+  j[p + "examples"] = examples;
+  j[p + "chance_token"] = chance.token;
+  j[p + "chance_sequence"] = chance.sequence;
+  nlohmann::json d = nlohmann::json::object();
+  for (auto& [lo, hi, acc, n] : distance_bins()) d[lo == hi ? std::to_string(lo) : fmt::format("{}-{}", lo, hi)] = acc;
+  j[p + "accuracy_by_distance"] = d;
+  return j;
+}
+
+template <class T>
+EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split split, size_t limit, int batch_size) {
+  const std::vector<data::Example>& all = ds.examples(split);
+  const size_t n = limit ? std::min(limit, all.size()) : all.size();
+  EvalResult r;
+  r.chance = ds.chance(split);
+  const bool was_training = model.training();
+  model.eval();
+  Graph<T> g;
+  double loss_sum = 0;
+  int64_t loss_tokens = 0;
+  for (size_t start = 0; start < n; start += batch_size) {
+    const std::vector<data::Example> chunk(all.begin() + start, all.begin() + std::min(n, start + batch_size));
+    const data::Batch b = data::make_batch(chunk, ds.vocab());
+    {  // teacher-forced loss
+      NoGrad<T> ng(g);
+      g.reset();
+      Tensor<T> logits = model.forward(g, to_seq_batch(b));
+      const int64_t count = std::count_if(b.tgt_out.begin(), b.tgt_out.end(), [](int t) { return t != data::Vocab::PAD; });
+      loss_sum += double(cross_entropy(logits, b.tgt_out, data::Vocab::PAD).item()) * count;
+      loss_tokens += count;
+    }
+    const auto pred = predict_batch(model, g, b);
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      const data::Example& e = chunk[i];
+      const std::vector<int>& p = pred[i];
+      r.sequences_correct += p == e.tgt;
+      for (size_t j = 0; j < e.tgt.size(); ++j) {
+        const bool ok = j < p.size() && p[j] == e.tgt[j];
+        r.tokens_correct += ok;
+        if (j < e.distance.size() && e.distance[j] >= 0) {
+          auto& bucket = r.by_distance[e.distance[j]];
+          bucket.first += ok;
+          bucket.second += 1;
+        }
+      }
+      r.tokens += (int64_t)e.tgt.size();
+    }
+    r.examples += (int64_t)chunk.size();
+  }
+  r.loss = loss_tokens ? loss_sum / loss_tokens : 0.0;
+  model.train(was_training);
+  return r;
+}
+
+template EvalResult evaluate(Seq2SeqModel<float>&, const data::Dataset&, data::Split, size_t, int);
+template std::vector<std::vector<int>> predict_batch(Seq2SeqModel<float>&, Graph<float>&, const data::Batch&);
+
+}  // namespace attn

@@ -1,0 +1,47 @@
+// Evaluation: greedy decoding with no teacher forcing, token and sequence accuracy with 95%
+// Wilson intervals, the teacher-forced loss, and token accuracy by dependency distance.
+#pragma once
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "data/dataset.hpp"
+#include "models/seq2seq.hpp"
+
+namespace attn {
+
+struct Interval {
+  double lo = 0, hi = 0;
+};
+// 95% Wilson score interval for `k` successes out of `n`.
+Interval wilson(int64_t k, int64_t n, double z = 1.96);
+
+struct EvalResult {
+  int64_t examples = 0;
+  int64_t tokens = 0, tokens_correct = 0;
+  int64_t sequences_correct = 0;
+  double loss = 0;  // teacher-forced cross-entropy per target token (EOS included)
+  std::map<int, std::pair<int64_t, int64_t>> by_distance;  // distance -> (correct, total)
+  data::Chance chance;
+
+  double token_accuracy() const { return tokens ? double(tokens_correct) / tokens : 0.0; }
+  double sequence_accuracy() const { return examples ? double(sequences_correct) / examples : 0.0; }
+  Interval token_interval() const { return wilson(tokens_correct, tokens); }
+  Interval sequence_interval() const { return wilson(sequences_correct, examples); }
+  // Accuracy by distance, merged into at most `bins` ranges of equal width.
+  std::vector<std::tuple<int, int, double, int64_t>> distance_bins(int bins = 8) const;  // lo, hi, acc, n
+  nlohmann::json to_json(const std::string& prefix) const;
+};
+
+// Evaluates the first `limit` examples of a split (all when limit is 0).
+template <class T>
+EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split split, size_t limit,
+                    int batch_size = 100);
+
+// Decodes one batch greedily; returns the predicted target tokens of each example.
+template <class T>
+std::vector<std::vector<int>> predict_batch(Seq2SeqModel<T>& model, Graph<T>& g, const data::Batch& b);
+
+SeqBatch to_seq_batch(const data::Batch& b);
+
+}  // namespace attn

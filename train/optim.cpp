@@ -1,0 +1,113 @@
+#include "train/optim.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace attn {
+
+void OptimConfig::validate() const {
+  auto need = [](bool ok, const std::string& m) {
+    if (!ok) throw Error(m);
+  };
+  need(name == "adam" || name == "adamw" || name == "sgd", fmt::format("unknown optimizer '{}' (adam, adamw or sgd)", name));
+  need(lr > 0 && std::isfinite(lr), fmt::format("--lr must be positive, got {}", lr));
+  need(weight_decay >= 0, fmt::format("--weight-decay must be >= 0, got {}", weight_decay));
+  need(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, fmt::format("--betas must be in [0, 1), got {} {}", beta1, beta2));
+  need(momentum >= 0 && momentum < 1, fmt::format("--momentum must be in [0, 1), got {}", momentum));
+  need(schedule == "constant" || schedule == "warmup-cosine" || schedule == "noam",
+       fmt::format("unknown schedule '{}' (constant, warmup-cosine or noam)", schedule));
+  need(warmup >= 0, fmt::format("--lr-warmup must be >= 0, got {}", warmup));
+  need(schedule != "noam" || warmup > 0, "the noam schedule needs --lr-warmup > 0");
+}
+
+double scheduled_lr(const OptimConfig& c, int64_t step, int64_t total) {
+  const double s = double(step + 1), w = double(c.warmup);
+  if (c.schedule == "noam") return c.lr * std::min(s / w, std::sqrt(w / s));
+  if (c.warmup > 0 && s <= w) return c.lr * s / w;
+  if (c.schedule == "warmup-cosine") {
+    const double span = std::max(1.0, double(total) - w), done = std::min(1.0, (s - w) / span);
+    return c.lr * 0.5 * (1.0 + std::cos(M_PI * done));
+  }
+  return c.lr;
+}
+
+Optimizer::Optimizer(const OptimConfig& c, NamedParameters<float> params) : c_(c), params_(std::move(params)) {
+  c_.validate();
+  for (auto& [name, p] : params_) {
+    m_.emplace_back(p->value.size(), 0.0f);
+    v_.emplace_back(c.name == "sgd" ? 0 : p->value.size(), 0.0f);
+  }
+}
+
+double Optimizer::grad_norm() const {
+  double s = 0;
+  for (auto& [name, p] : params_)
+    for (float g : p->grad) s += double(g) * g;
+  return std::sqrt(s);
+}
+
+double Optimizer::clip_grad_norm(double max_norm) {
+  const double n = grad_norm();
+  if (max_norm > 0 && n > max_norm && std::isfinite(n)) {
+    const float scale = float(max_norm / (n + 1e-6));  // as torch.nn.utils.clip_grad_norm_
+    for (auto& [name, p] : params_)
+      for (float& g : p->grad) g *= scale;
+  }
+  return n;
+}
+
+void Optimizer::step(double lr) {
+  ++t_;
+  const float a = float(lr), wd = float(c_.weight_decay), b1 = float(c_.beta1), b2 = float(c_.beta2);
+  const float eps = float(c_.eps), mom = float(c_.momentum);
+  const float bc1 = float(1.0 - std::pow(c_.beta1, double(t_))), bc2 = float(1.0 - std::pow(c_.beta2, double(t_)));
+  for (size_t k = 0; k < params_.size(); ++k) {
+    Parameter<float>& p = *params_[k].second;
+    float *w = p.value.data(), *g = p.grad.data(), *m = m_[k].data(), *v = v_[k].data();
+    const int64_t n = (int64_t)p.value.size();
+    if (c_.name == "sgd") {
+      for (int64_t i = 0; i < n; ++i) {
+        const float d = g[i] + wd * w[i];
+        m[i] = mom * m[i] + d;
+        w[i] -= a * (mom > 0 ? m[i] : d);
+      }
+      continue;
+    }
+    const bool decoupled = c_.name == "adamw";
+    for (int64_t i = 0; i < n; ++i) {
+      const float d = decoupled ? g[i] : g[i] + wd * w[i];
+      if (decoupled) w[i] -= a * wd * w[i];
+      m[i] = b1 * m[i] + (1 - b1) * d;
+      v[i] = b2 * v[i] + (1 - b2) * d * d;
+      w[i] -= a * (m[i] / bc1) / (std::sqrt(v[i] / bc2) + eps);
+    }
+  }
+}
+
+void Optimizer::save_state(Checkpoint& ck) const {
+  for (size_t k = 0; k < params_.size(); ++k) {
+    const auto& [name, p] = params_[k];
+    ck.add("m." + name, m_[k].data(), p->shape.vec());
+    if (!v_[k].empty()) ck.add("v." + name, v_[k].data(), p->shape.vec());
+  }
+  ck.metadata["optimizer_steps"] = std::to_string(t_);
+}
+
+void Optimizer::load_state(const Checkpoint& ck, const std::string& path) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  for (size_t k = 0; k < params_.size(); ++k) {
+    expected.emplace_back("m." + params_[k].first, params_[k].second->shape.vec());
+    if (!v_[k].empty()) expected.emplace_back("v." + params_[k].first, params_[k].second->shape.vec());
+  }
+  check_tensor_set(ck, expected, path);
+  for (size_t k = 0; k < params_.size(); ++k) {
+    read_tensor(ck, "m." + params_[k].first, m_[k].data(), m_[k].size(), path);
+    if (!v_[k].empty()) read_tensor(ck, "v." + params_[k].first, v_[k].data(), v_[k].size(), path);
+  }
+  auto it = ck.metadata.find("optimizer_steps");
+  if (it == ck.metadata.end()) throw CheckpointError(fmt::format("'{}': no optimizer_steps in metadata", path));
+  t_ = std::stoll(it->second);
+}
+
+}  // namespace attn

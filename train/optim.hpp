@@ -1,0 +1,50 @@
+// Optimisers (Adam, AdamW, SGD with momentum), learning-rate schedules and gradient clipping,
+// over a model's parameters. Their state can be saved and restored for an exact resume.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "models/safetensors.hpp"
+#include "nn/module.hpp"
+
+namespace attn {
+
+struct OptimConfig {
+  std::string name = "adam";  // adam | adamw | sgd
+  double lr = 1e-3;
+  double weight_decay = 0.0;  // adam: L2 added to the gradient; adamw: decoupled; sgd: L2
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double momentum = 0.0;      // sgd
+  std::string schedule = "constant";  // constant | warmup-cosine | noam
+  int64_t warmup = 0;
+  void validate() const;  // throws attn::Error naming the bad field
+};
+
+// The learning rate at `step` (0-based) of `total` steps:
+//   constant       lr (after a linear warmup when warmup > 0)
+//   warmup-cosine  linear warmup to lr over `warmup` steps, then cosine decay to 0 at `total`
+//   noam           lr * min((step+1)/warmup, sqrt(warmup/(step+1))): the schedule of Vaswani
+//                  et al. (2017), scaled so that its peak (at step warmup) is lr
+double scheduled_lr(const OptimConfig& c, int64_t step, int64_t total);
+
+class Optimizer {
+ public:
+  Optimizer(const OptimConfig& c, NamedParameters<float> params);
+  // The L2 norm of all gradients; when above max_norm (> 0), scales them down to it.
+  double clip_grad_norm(double max_norm);
+  double grad_norm() const;
+  void step(double lr);
+  int64_t steps() const { return t_; }
+  // Moments as named tensors ("m.<param>", "v.<param>") plus the step count, and back.
+  void save_state(Checkpoint& ck) const;
+  void load_state(const Checkpoint& ck, const std::string& path);
+
+ private:
+  OptimConfig c_;
+  NamedParameters<float> params_;
+  std::vector<std::vector<float>> m_, v_;
+  int64_t t_ = 0;
+};
+
+}  // namespace attn

@@ -1,0 +1,32 @@
+// The files of one training run in its --out folder: config.json, metrics.jsonl and
+// metrics.csv (a row per log or eval step), summary.json, the plots and the checkpoints.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "data/task.hpp"
+
+namespace attn {
+
+class RunFiles {
+ public:
+  explicit RunFiles(std::string dir) : dir_(std::move(dir)) {}
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  // Creates the folder for a new run. Throws cli::UsageError when it cannot be written or
+  // already holds a run (config.json), so that nothing is overwritten by mistake.
+  void create_new();
+  void write_json(const std::string& name, const nlohmann::json& j) const;  // atomic
+  void append_metrics(const nlohmann::json& row) const;
+  // Drops the rows after `step` (resuming from a checkpoint taken there).
+  void truncate_metrics(int64_t step) const;
+  // loss.png and accuracy.png from metrics.jsonl; a failure is reported, not fatal.
+  void write_plots(const data::Chance& chance) const;
+
+ private:
+  std::string dir_;
+};
+
+// The columns of metrics.csv, in order.
+extern const char* const kMetricsColumns[];
+
+}  // namespace attn
