@@ -168,6 +168,7 @@ DataConfig file_config(const std::string& dir, uint64_t seed) {
 
 Dataset::~Dataset() = default;
 Dataset::Dataset(Dataset&&) noexcept = default;
+Dataset& Dataset::operator=(Dataset&&) noexcept = default;
 
 Dataset::Dataset(DataConfig cfg) : cfg_(std::move(cfg)) {
   if (cfg_.is_file()) {

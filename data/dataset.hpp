@@ -74,6 +74,7 @@ class Dataset {
   explicit Dataset(DataConfig cfg);
   ~Dataset();
   Dataset(Dataset&&) noexcept;
+  Dataset& operator=(Dataset&&) noexcept;
 
   const DataConfig& config() const { return cfg_; }
   // The model's vocabulary. For file datasets it is rebuilt from train.tsv: compare it with the
