@@ -19,6 +19,8 @@ const OpDef kAttention("attention"), kAttentionWeights("attention_weights", fals
 
 template <class T>
 bool softmax_row(const T* x, T* y, int64_t n);  // ops/softmax.cpp
+template <>
+bool softmax_row<float>(const float* x, float* y, int64_t n);  // vectorised
 
 template <class T>
 AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, int heads,
