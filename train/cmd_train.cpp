@@ -33,6 +33,7 @@ void add_run_options(CLI::App& c, TrainCommand& t) {
       ->group("Run");
   c.add_option("--resume", t.resume, "Continue the run in this folder from its last checkpoint")->group("Run");
   c.add_flag("--dry-run", t.run.dry_run, "Print the resolved config and parameter count; write nothing")->group("Run");
+  c.add_flag("--overwrite", t.run.overwrite, "Replace a run already in --out")->group("Run");
 }
 }  // namespace
 

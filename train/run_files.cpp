@@ -16,10 +16,16 @@ namespace fs = std::filesystem;
 const char* const kMetricsColumns[] = {"step", "loss", "lr", "grad_norm", "steps_per_s", "elapsed_s",
                                        "val_loss", "val_token_accuracy", "val_sequence_accuracy", nullptr};
 
-void RunFiles::create_new() {
+void RunFiles::create_new(bool overwrite) {
   std::error_code ec;
-  if (fs::exists(path("config.json")))
-    throw cli::UsageError(fmt::format("--out {} already holds a run; pass --resume {} to continue it, or another --out", dir_, dir_));
+  if (fs::exists(path("config.json"))) {
+    if (!overwrite)
+      throw cli::UsageError(fmt::format(
+          "--out {} already holds a run; pass --resume {} to continue it, --overwrite to replace it, or another --out", dir_, dir_));
+    for (const char* f : {"config.json", "metrics.jsonl", "metrics.csv", "summary.json", "last.safetensors",
+                          "best.safetensors", "state.safetensors", "loss.png", "accuracy.png"})
+      fs::remove(path(f), ec);
+  }
   fs::create_directories(dir_, ec);
   if (ec) throw cli::UsageError(fmt::format("--out {}: cannot create the folder: {}", dir_, ec.message()));
   if (access(dir_.c_str(), W_OK) != 0) throw cli::UsageError(fmt::format("--out {}: the folder is not writable", dir_));

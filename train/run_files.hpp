@@ -13,8 +13,8 @@ class RunFiles {
   explicit RunFiles(std::string dir) : dir_(std::move(dir)) {}
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
   // Creates the folder for a new run. Throws cli::UsageError when it cannot be written or
-  // already holds a run (config.json), so that nothing is overwritten by mistake.
-  void create_new();
+  // already holds a run (config.json) and `overwrite` is false, so that nothing is lost by mistake.
+  void create_new(bool overwrite);
   void write_json(const std::string& name, const nlohmann::json& j) const;  // atomic
   void append_metrics(const nlohmann::json& row) const;
   // Drops the rows after `step` (resuming from a checkpoint taken there).

@@ -72,7 +72,7 @@ int run_training(const TrainArgs& args, const RunOptions& opt) {
   }
   if (opt.out.empty()) throw UsageError("--out DIR is required (where the run's files go)");
   RunFiles files(opt.out);
-  if (!opt.resume) files.create_new();  // UsageError when unwritable or already holding a run
+  if (!opt.resume) files.create_new(opt.overwrite);  // UsageError when unwritable or already holding a run
   Optimizer optim(oc, model->named_parameters());
   LoopState st;
   const std::map<std::string, std::string> meta = {{"vocab", ds->vocab().to_json().dump()},

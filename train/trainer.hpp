@@ -14,6 +14,7 @@ struct RunOptions {
   std::string out;        // the run's folder
   bool resume = false;    // continue the run in `out` from its last checkpoint
   bool dry_run = false;   // print the resolved config and parameter count; write nothing
+  bool overwrite = false; // replace a run already in `out`
 };
 
 int run_training(const TrainArgs& args, const RunOptions& opt);
