@@ -118,6 +118,7 @@ std::vector<std::vector<int>> greedy_decode_full(Seq2SeqModel<T>& m, Graph<T>& g
                                                  std::vector<std::vector<T>>* step_logits) {
   NoGrad<T> ng(g);
   const int64_t B = src.batch, V = m.config.tgt_vocab;
+  if (m.config.type == "transformer") max_steps = std::min(max_steps, m.config.max_len);
   SeqBatch b = src;
   std::vector<std::vector<int>> prefix(B, std::vector<int>{bos}), out(B);
   std::vector<bool> done(B, false);

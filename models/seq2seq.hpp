@@ -30,8 +30,9 @@ class Seq2SeqModel : public Module<T> {
   explicit Seq2SeqModel(const ModelConfig& c) : config(c) {}
   // Teacher-forced logits [B, tgt_len, tgt_vocab].
   virtual Tensor<T> forward(Graph<T>& g, const SeqBatch& b) = 0;
-  // Greedy decoding of up to max_steps tokens per sequence (stops at eos). Runs without
-  // gradients and resets `g` as it goes. Returns the tokens after BOS, without EOS.
+  // Greedy decoding of up to max_steps tokens per sequence (stops at eos; the Transformer also
+  // at its position table's length). Runs without gradients and resets `g` as it goes.
+  // Returns the tokens after BOS, without EOS.
   virtual std::vector<std::vector<int>> greedy_decode(Graph<T>& g, const SeqBatch& src, int64_t max_steps,
                                                       int bos, int eos) = 0;
   // Attention maps from the last forward, when keep_attention(true) was set before it.

@@ -111,6 +111,7 @@ std::vector<std::vector<int>> Seq2SeqTransformer<T>::decode_cached(Graph<T>& g, 
   NoGrad<T> ng(g);
   const ModelConfig& c = this->config;
   const int64_t B = src.batch, D = c.d_model;
+  max_steps = std::min(max_steps, c.max_len);  // the position table bounds the output's length
   g.reset();
   const std::vector<T> memory = encode(g, src).values();
   const AttentionMask mem_mask = padding_mask(src.src_pad);

@@ -12,38 +12,14 @@
 
 #include "data/checkers.hpp"
 #include "data/task.hpp"
+#include "tests/cli_runner.hpp"
 
 using namespace attn::data;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct Run {
-  int code;
-  std::string out, err;
-};
-
-// Runs the attnlab binary with `args` (already shell-quoted where needed).
-Run attnlab(const std::string& args) {
-  static int n = 0;
-  const fs::path base = fs::temp_directory_path() / ("attnlab_test_cli_" + std::to_string(getpid()) + "_" + std::to_string(n++));
-  const std::string out = base.string() + ".out", err = base.string() + ".err";
-  const int status = std::system((std::string("'") + ATTNLAB_BINARY + "' " + args + " >" + out + " 2>" + err).c_str());
-  auto slurp = [](const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  Run r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-  fs::remove(out);
-  fs::remove(err);
-  return r;
-}
-
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
-
-}  // namespace
+using attn_test::attnlab;
+using attn_test::contains;
+using attn_test::Run;
 
 BOOST_AUTO_TEST_CASE(tasks_lists_every_task_with_knobs) {
   const Run text = attnlab("tasks");

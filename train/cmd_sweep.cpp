@@ -52,7 +52,11 @@ struct Run {
 // Sets knob or train flag `name` to `value` in the run's arguments.
 TrainArgs with_value(TrainArgs a, const std::string& name, const std::string& value) {
   if (!a.data_dir.empty() || data::task_spec(a.task).knob(name)) {
-    a.task_opts.push_back(name + "=" + value);
+    std::vector<std::string> opts;  // the swept value replaces a fixed one
+    for (const std::string& o : a.task_opts)
+      if (o.rfind(name + "=", 0) != 0) opts.push_back(o);
+    opts.push_back(name + "=" + value);
+    a.task_opts = opts;
     return a;
   }
   std::string key = name;

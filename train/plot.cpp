@@ -13,14 +13,24 @@ namespace attn {
 
 namespace {
 
+// A gnuplot string literal (file names).
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') out += '\\';
-    if (c == '_') out += "\\\\";  // no subscripts in enhanced text mode
     out += c;
   }
   return out + "\"";
+}
+
+// A label in enhanced text mode, where _ would start a subscript.
+std::string label(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '_' || c == '^' || c == '@' || c == '&' || c == '{' || c == '}') out += "\\";
+    out += c;
+  }
+  return quote(out);
 }
 
 void run_gnuplot(const std::string& script, const std::string& png) {
@@ -29,12 +39,19 @@ void run_gnuplot(const std::string& script, const std::string& png) {
   std::ofstream(script_path) << fmt::format("set terminal pngcairo size 900,600 enhanced font 'Sans,10'\nset output {}\n",
                                             quote(tmp))
                              << script;
-  const int rc = std::system(fmt::format("gnuplot {} 2>/dev/null", quote(script_path)).c_str());
-  std::filesystem::remove(script_path);
+  const std::string err_path = png + ".err";
+  const int rc = std::system(fmt::format("gnuplot {} 2>{}", quote(script_path), quote(err_path)).c_str());
+  std::ifstream err_in(err_path);
+  std::string line, last;
+  while (std::getline(err_in, line))
+    if (!line.empty()) last = line;
+  std::filesystem::remove(err_path);
   if (rc != 0 || !std::filesystem::exists(tmp) || std::filesystem::file_size(tmp) == 0) {
     std::filesystem::remove(tmp);
-    throw std::runtime_error(fmt::format("plot {}: gnuplot failed (is gnuplot installed? run .ci/setup.sh)", png));
+    throw std::runtime_error(fmt::format("plot {}: gnuplot failed: {} (script kept in {})", png,
+                                         last.empty() ? "is gnuplot installed? run .ci/setup.sh" : last, script_path));
   }
+  std::filesystem::remove(script_path);
   std::filesystem::rename(tmp, png);
 }
 
@@ -42,7 +59,7 @@ void run_gnuplot(const std::string& script, const std::string& png) {
 
 void plot_lines(const std::string& png, const PlotSpec& spec, const std::vector<Series>& series) {
   std::string s = fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset grid\nset key outside right\n",
-                              quote(spec.title), quote(spec.xlabel), quote(spec.ylabel));
+                              label(spec.title), label(spec.xlabel), label(spec.ylabel));
   if (spec.logy) s += "set logscale y\n";
   if (spec.logx) s += "set logscale x 2\n";
   if (!std::isnan(spec.ymin) || !std::isnan(spec.ymax))
@@ -54,7 +71,7 @@ void plot_lines(const std::string& png, const PlotSpec& spec, const std::vector<
     if (se.x.empty()) continue;
     const bool bars = !se.err.empty();
     plots += fmt::format("{}'-' using 1:2{} with {} title {}{}", plots.empty() ? "plot " : ", ", bars ? ":3" : "",
-                         bars ? "yerrorlines" : "lines", quote(se.title), se.dashed ? " dashtype 2 lw 2" : " lw 2");
+                         bars ? "yerrorlines" : "lines", label(se.title), se.dashed ? " dashtype 2 lw 2" : " lw 2");
     for (size_t i = 0; i < se.x.size(); ++i)
       data += bars ? fmt::format("{} {} {}\n", se.x[i], se.y[i], se.err[i]) : fmt::format("{} {}\n", se.x[i], se.y[i]);
     data += "e\n";
@@ -69,17 +86,17 @@ void plot_heatmap(const std::string& png, const std::string& title, const std::v
   std::string s = fmt::format("set title {}\nset xlabel 'key'\nset ylabel 'query'\nunset key\nset yrange [] reverse\n"
                               "set palette rgbformulae 34,35,36\nset cbrange [0:1]\nset xtics rotate by 90 font ',8'\n"
                               "set ytics font ',8'\n",
-                              quote(title));
+                              label(title));
   std::string xt = "set xtics (", yt = "set ytics (";
-  for (int c = 0; c < cols; ++c) xt += fmt::format("{}{} {}", c ? ", " : "", quote(c < (int)col_labels.size() ? col_labels[c] : "?"), c);
-  for (int r = 0; r < rows; ++r) yt += fmt::format("{}{} {}", r ? ", " : "", quote(r < (int)row_labels.size() ? row_labels[r] : "?"), r);
+  for (int c = 0; c < cols; ++c) xt += fmt::format("{}{} {}", c ? ", " : "", label(c < (int)col_labels.size() ? col_labels[c] : "?"), c);
+  for (int r = 0; r < rows; ++r) yt += fmt::format("{}{} {}", r ? ", " : "", label(r < (int)row_labels.size() ? row_labels[r] : "?"), r);
   s += xt + ")\n" + yt + ")\n";
   s += "plot '-' matrix with image\n";
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < cols; ++c) s += fmt::format("{}{}", c ? " " : "", m[(size_t)r * cols + c]);
     s += "\n";
   }
-  s += "e\ne\n";
+  s += "e\n";
   run_gnuplot(s, png);
 }
 

@@ -1,0 +1,41 @@
+// Runs the attnlab binary from a test and captures its exit code and output.
+#pragma once
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace attn_test {
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+inline std::string slurp(const std::string& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `attnlab ARGS` (ARGS already shell-quoted where needed).
+inline Run attnlab(const std::string& args) {
+  namespace fs = std::filesystem;
+  static int n = 0;
+  const fs::path base = fs::temp_directory_path() / ("attnlab_test_cli_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+  const std::string out = base.string() + ".out", err = base.string() + ".err";
+  const int status = std::system((std::string("'") + ATTNLAB_BINARY + "' " + args + " >" + out + " 2>" + err).c_str());
+  Run r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+inline bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+}  // namespace attn_test
