@@ -173,3 +173,27 @@ BOOST_AUTO_TEST_CASE(damaged_checkpoints_are_rejected_clearly) {
   std::ofstream(path, std::ios::binary) << corrupt;
   BOOST_CHECK_THROW(load_model<float>(path), CheckpointError);
 }
+
+// A steady-state training step allocates no tensor buffer: values, gradients and saved
+// activations all come from the graph's arena, which stops growing after the first steps.
+BOOST_AUTO_TEST_CASE(steady_state_step_allocates_no_tensor_buffers) {
+  for (const char* type : {"transformer", "lstm-attn"}) {
+    auto m = make_model<float>(tiny(type), 2);
+    Graph<float> g;
+    const std::vector<int> targets = {3, 4, 5, 2, 8, 3, 2, 0, 5, 5, 6, 2};
+    size_t allocations = 0, capacity = 0;
+    for (int step = 0; step < 6; ++step) {
+      m->zero_grad();
+      g.reset();
+      g.backward(cross_entropy(m->forward(g, batch()), targets, 0));
+      if (step == 2) {
+        allocations = g.arena().heap_allocations();
+        capacity = g.arena().capacity();
+      }
+    }
+    BOOST_TEST_CONTEXT(type) {
+      BOOST_TEST(g.arena().heap_allocations() == allocations);
+      BOOST_TEST(g.arena().capacity() == capacity);
+    }
+  }
+}
