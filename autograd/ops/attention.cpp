@@ -3,6 +3,7 @@
 // q, k, v and out keep the [B, T, H*Dh] layout of the projections; gemm reads each head's
 // columns through its leading dimension, so splitting and merging heads costs no copy.
 #include <fmt/format.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -72,12 +73,14 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
   g.set_backward(res.out, [=](Graph<T>& g, const Node<T>& out) {
     T *gq = g.grad_of(iq), *gk = g.grad_of(ik), *gv = g.grad_of(iv);
     const T *vq = g.node(iq).value, *vk = g.node(ik).value, *vv = g.node(iv).value, *go = out.grad;
-    T* dS = g.template scratch<T>(B * H * Tq * Tk);
+    // One Tq x Tk scratch per thread, not per (batch, head): the largest saving of memory here.
+    const int threads = omp_get_max_threads();
+    T* dS = g.template scratch<T>(threads * Tq * Tk);
 #pragma omp parallel for if (B * H > 1)
     for (int64_t bh = 0; bh < B * H; ++bh) {
       const int64_t b = bh / H, h = bh % H;
       const T* Pb = P + bh * Tq * Tk;
-      T* dSb = dS + bh * Tq * Tk;
+      T* dSb = dS + (int64_t)omp_get_thread_num() * Tq * Tk;
       const int64_t oq = b * Tq * D + h * Dh, okv = b * Tk * D + h * Dh;
       if (gv) gemm<T>(true, false, Tk, Dh, Tq, T(1), Pb, Tk, go + oq, D, T(1), gv + okv, D);
       if (!gq && !gk) continue;
