@@ -171,3 +171,22 @@ BOOST_AUTO_TEST_CASE(fully_masked_attention_row_is_zero_not_nan) {
   for (float d : q.grad_values()) BOOST_TEST(d == 0.0f);
   for (float w : r.weights.values()) BOOST_TEST(w == 0.0f);
 }
+
+// Regression: ops once kept references to their input's shape across appending their output
+// node; when the tape's vector grew, those dangled (an LSTM over 500 steps crashed). Each op
+// here runs after the tape has passed many reallocations.
+BOOST_AUTO_TEST_CASE(ops_stay_valid_while_the_tape_grows) {
+  Graph<double> g;
+  auto x = g.tensor({2, 3, 4}, std::vector<double>(24, 0.5), true);
+  auto w = g.tensor({4, 4}, std::vector<double>(16, 0.1), true);
+  auto y = x;
+  for (int i = 0; i < 3000; ++i) {
+    y = slice(concat(std::vector{y, x}, 1), 1, 3, 6);
+    y = permute(permute(y, {1, 0, 2}), {1, 0, 2});
+    y = matmul(y, w) + linear(y, w, Tensor<double>());
+    y = attention(y, y, y, 2).out * 0.5;
+  }
+  BOOST_TEST(g.num_nodes() > 20000u);
+  g.backward(sum(y));
+  BOOST_TEST(std::isfinite(x.grad()[0]));
+}

@@ -16,7 +16,7 @@ template <class T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   Graph<T>& g = a.graph();
   g.check(b, "matmul");
-  const Shape &sa = a.shape(), &sb = b.shape();
+  const Shape sa = a.shape(), sb = b.shape();  // copies: make() may move the nodes
   if (sa.ndim() < 2 || sb.ndim() < 2 || sa[sa.ndim() - 1] != sb[sb.ndim() - 2])
     throw Error(fmt::format("matmul: shapes {} and {} do not multiply ([..., M, K] @ [..., K, N])",
                             sa.str(), sb.str()));
@@ -82,7 +82,7 @@ template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
   Graph<T>& g = x.graph();
   g.check(w, "linear");
-  const Shape& sx = x.shape();
+  const Shape sx = x.shape();  // a copy: make() may move the nodes
   if (sx.ndim() < 1 || w.ndim() != 2 || sx[sx.ndim() - 1] != w.shape()[1] ||
       (bias.defined() && (bias.ndim() != 1 || bias.shape()[0] != w.shape()[0])))
     throw Error(fmt::format("linear: input {} , weight {} (want [out, in]) and bias {} do not fit",
