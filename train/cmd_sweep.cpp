@@ -26,6 +26,7 @@ namespace {
 struct SweepArgs {
   TrainArgs train;
   std::string vary, models = "transformer,lstm,lstm-attn", out, shard = "1/1", collect;
+  std::string model_lr;  // "transformer=0.001,lstm=0.003": a learning rate per model
   int seeds = 1, jobs = 1;
 };
 
@@ -166,10 +167,21 @@ int run_sweep(const SweepArgs& a) {
     for (const auto& v : values)
       for (int s = 0; s < a.seeds; ++s) grid.push_back({m, v, (int)a.train.seed + s});
   // Check every run's configuration before anything starts.
+  std::map<std::string, double> model_lr;
+  for (const std::string& item : split_list(a.model_lr)) {
+    const auto e = item.find('=');
+    try {
+      if (e == std::string::npos) throw std::invalid_argument(item);
+      model_lr[item.substr(0, e)] = std::stod(item.substr(e + 1));
+    } catch (const std::exception&) {
+      throw UsageError(fmt::format("sweep: --model-lr '{}' is not MODEL=LR", item));
+    }
+  }
   std::vector<TrainArgs> run_args;
   for (const Run& r : grid) {
     TrainArgs t = with_value(a.train, name, r.value);
     t.model = r.model;
+    if (model_lr.count(r.model)) t.lr = model_lr[r.model];
     t.seed = r.seed;
     t.quiet = true;
     t.validate();
@@ -244,11 +256,70 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--vary", a->vary, "NAME=v1,v2,...: a task knob or a train flag")->group("Sweep");
   cmd->add_option("--models", a->models, "Comma-separated models")->capture_default_str()->group("Sweep");
   cmd->add_option("--seeds", a->seeds, "Seeds per (model, value), from --seed on")->capture_default_str()->group("Sweep");
+  cmd->add_option("--model-lr", a->model_lr, "Learning rate per model, e.g. transformer=0.001,lstm=0.003 (else --lr)")->group("Sweep");
   cmd->add_option("--out", a->out, "Sweep folder")->group("Sweep");
   cmd->add_option("--jobs", a->jobs, "Runs at a time (split --threads between them)")->capture_default_str()->group("Sweep");
   cmd->add_option("--shard", a->shard, "k/n: run only every n-th run from the k-th")->capture_default_str()->group("Sweep");
   cmd->add_option("--collect", a->collect, "Merge finished runs of the sweep in DIR into results.csv and plots")->group("Sweep");
   cmd->callback([a, &exit_code] { exit_code = run_sweep(*a); });
+}
+
+
+// ---------------------------------------------------------------- attnlab study
+// The headline study as one command: transformer, lstm and lstm-attn against dependency
+// distance on copy-memory (delay) and associative-recall (gap), with one step budget for all,
+// learning rates from the sweep in docs/study.md, and parameter counts reported.
+namespace {
+
+// Chosen by the learning-rate sweep recorded in docs/study.md.
+const char* const kStudyLearningRates = "transformer=0.003,lstm=0.001,lstm-attn=0.0003";
+
+struct StudyArgs {
+  std::string out = "runs/study", shard = "1/1";
+  bool quick = false, collect = false;
+  int jobs = 1, threads = 2;
+};
+
+SweepArgs study_sweep(const StudyArgs& s, const std::string& task, const std::string& knob) {
+  SweepArgs a;
+  a.train.task = task;
+  a.train.batch = 32;
+  a.train.steps = s.quick ? 300 : 500;
+  a.train.eval_every = 250;
+  a.train.eval_examples = s.quick ? 300 : 500;
+  a.train.hidden = 128;
+  a.train.threads = s.threads;
+  a.vary = knob + (s.quick ? "=16,64,256" : "=16,32,64,128,256,512");
+  a.seeds = s.quick ? 1 : 2;
+  a.jobs = s.jobs;
+  a.shard = s.shard;
+  a.out = s.out + "/" + task;
+  return a;
+}
+
+}  // namespace
+
+void add_study_command(CLI::App& app, int& exit_code) {
+  auto s = std::make_shared<StudyArgs>();
+  auto* cmd = app.add_subcommand(
+      "study", "The headline study: transformer, lstm and lstm-attn against dependency distance on copy-memory\n"
+               "and associative-recall (docs/study.md). --quick runs a smaller grid");
+  cmd->add_option("--out", s->out, "Study folder (one sweep folder per task inside)")->capture_default_str();
+  cmd->add_flag("--quick", s->quick, "3 distances, 1 seed, 300 steps (about 15 minutes on 2 cores)");
+  cmd->add_option("--jobs", s->jobs, "Runs at a time")->capture_default_str();
+  cmd->add_option("--threads", s->threads, "Threads per run")->capture_default_str();
+  cmd->add_option("--shard", s->shard, "k/n: this machine's share of each sweep")->capture_default_str();
+  cmd->add_flag("--collect", s->collect, "Only merge finished runs into results.csv and plots");
+  cmd->callback([s, &exit_code] {
+    int rc = 0;
+    for (auto [task, knob] : {std::pair{"copy-memory", "delay"}, std::pair{"associative-recall", "gap"}}) {
+      SweepArgs a = study_sweep(*s, task, knob);
+      a.model_lr = kStudyLearningRates;
+      if (s->collect) a.collect = a.out;
+      rc = std::max(rc, run_sweep(a));
+    }
+    exit_code = rc;
+  });
 }
 
 }  // namespace attn::cli

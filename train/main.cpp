@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   attn::cli::add_eval_command(app, exit_code);
   attn::cli::add_predict_command(app, exit_code);
   attn::cli::add_sweep_command(app, exit_code);
+  attn::cli::add_study_command(app, exit_code);
   attn::cli::add_bench_command(app, exit_code);
   attn::cli::set_raw_args(argc, argv);
   // CLI11 reports an unknown first word as a missing subcommand; name it instead.
