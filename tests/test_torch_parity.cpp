@@ -113,6 +113,11 @@ void check_parity(const ModelConfig& c, double smoothing) {
   const Outputs ours = run_ours(*m64, b, targets, smoothing);
   const Outputs theirs = run_torch(fx.dir, ckpt, b, targets, smoothing, "f64");
   BOOST_TEST(ours.t.size() == theirs.t.size());
+  double worst = 0;
+  for (auto& [name, v] : theirs.t)
+    if (ours.t.count(name) && ours.t.at(name).size() == v.size()) worst = std::max(worst, normwise(ours.t.at(name), v));
+  BOOST_TEST_MESSAGE(c.type << " norm_first=" << c.norm_first << ": worst float64 norm-wise relative error " << worst
+                            << " over " << theirs.t.size() << " tensors");
   for (auto& [name, v] : theirs.t) {
     BOOST_TEST_CONTEXT(c.type << " norm_first=" << c.norm_first << " f64 " << name) {
       BOOST_TEST_REQUIRE(ours.t.count(name) == 1u);

@@ -225,6 +225,8 @@ int run_sweep(const SweepArgs& a) {
       fs::remove_all(dir, ec);  // an unfinished earlier attempt starts over
       const std::string request = a.out + "/runs/" + grid[i].id() + ".json";
       std::ofstream(request) << run_args[i].to_json().dump(2);
+      std::fflush(stdout);  // else the child would write the parent's buffered output again
+      std::fflush(stderr);
       const pid_t pid = fork();
       if (pid == 0) {
         fs::create_directories(dir);
