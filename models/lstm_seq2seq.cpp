@@ -78,17 +78,7 @@ std::vector<std::vector<int>> Seq2SeqLSTM<T>::greedy_decode(Graph<T>& g, const S
   for (int64_t t = 0; t < max_steps; ++t) {
     Tensor<T> dec_out = decoder_.forward(g, tgt_emb_.forward(g, token, {B, 1}), state);
     Tensor<T> logits = head(g, dec_out, enc_out, m);
-    bool all_done = true;
-    for (int64_t b = 0; b < B; ++b) {
-      const T* row = logits.data() + b * V;
-      token[b] = int(std::max_element(row, row + V) - row);
-      if (!done[b]) {
-        if (token[b] == eos) done[b] = true;
-        else out[b].push_back(token[b]);
-      }
-      all_done = all_done && done[b];
-    }
-    if (all_done) break;
+    if (greedy_step(logits.data(), V, V, eos, token, done, out)) break;
   }
   g.reset();
   return out;
@@ -129,19 +119,15 @@ std::vector<std::vector<int>> greedy_decode_full(Seq2SeqModel<T>& m, Graph<T>& g
     for (auto& p : prefix) b.tgt_in.insert(b.tgt_in.end(), p.begin(), p.end());
     b.tgt_pad.assign(B * (t + 1), 0);
     Tensor<T> logits = m.forward(g, b);
-    if (step_logits) step_logits->emplace_back();
-    bool all_done = true;
-    for (int64_t i = 0; i < B; ++i) {
-      const T* row = logits.data() + (i * (t + 1) + t) * V;
-      if (step_logits) step_logits->back().insert(step_logits->back().end(), row, row + V);
-      const int tok = int(std::max_element(row, row + V) - row);
-      prefix[i].push_back(tok);
-      if (!done[i]) {
-        if (tok == eos) done[i] = true;
-        else out[i].push_back(tok);
-      }
-      all_done = all_done && done[i];
+    const T* last = logits.data() + t * V;  // each sequence's newest position, stride (t+1)*V
+    if (step_logits) {
+      step_logits->emplace_back();
+      for (int64_t i = 0; i < B; ++i)
+        step_logits->back().insert(step_logits->back().end(), last + i * (t + 1) * V, last + i * (t + 1) * V + V);
     }
+    std::vector<int> token(B);
+    const bool all_done = greedy_step(last, (t + 1) * V, V, eos, token, done, out);
+    for (int64_t i = 0; i < B; ++i) prefix[i].push_back(token[i]);
     if (all_done) break;
   }
   g.reset();

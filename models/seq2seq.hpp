@@ -1,5 +1,6 @@
 // The interface every sequence-to-sequence model offers to training, evaluation and decoding.
 #pragma once
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,25 @@ class Seq2SeqModel : public Module<T> {
   virtual Rng& dropout_rng() = 0;
   ModelConfig config;
 };
+
+// One greedy step for a batch: row b of the logits starts at first_row + b * row_stride. Sets
+// token[b] to its argmax, appends it to out[b] until that sequence has produced `eos`. Returns
+// true once every sequence is done.
+template <class T>
+bool greedy_step(const T* first_row, int64_t row_stride, int64_t V, int eos, std::vector<int>& token,
+                 std::vector<bool>& done, std::vector<std::vector<int>>& out) {
+  bool all_done = true;
+  for (size_t b = 0; b < token.size(); ++b) {
+    const T* row = first_row + (int64_t)b * row_stride;
+    token[b] = int(std::max_element(row, row + V) - row);
+    if (!done[b]) {
+      if (token[b] == eos) done[b] = true;
+      else out[b].push_back(token[b]);
+    }
+    all_done = all_done && done[b];
+  }
+  return all_done;
+}
 
 // Builds the model a config describes, initialised from `seed`. Dropout draws from its own
 // generator, seeded from `seed` too, and saved with training state (dropout_rng()).

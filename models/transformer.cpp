@@ -132,19 +132,8 @@ std::vector<std::vector<int>> Seq2SeqTransformer<T>::decode_cached(Graph<T>& g, 
     Tensor<T> h = decoder_.forward(g, embed_target(g, token, B, 1, t), mem, {}, mem_mask, &caches);
     Embedding<T>& emb = tgt_emb_ ? *tgt_emb_ : src_emb_;
     Tensor<T> logits = out_ ? out_->forward(g, h) : linear(h, emb.weight.bind(g), out_bias_->bind(g));
-    const int64_t V = c.tgt_vocab;
     if (step_logits) step_logits->push_back(logits.values());
-    bool all_done = true;
-    for (int64_t b = 0; b < B; ++b) {
-      const T* row = logits.data() + b * V;
-      token[b] = int(std::max_element(row, row + V) - row);
-      if (!done[b]) {
-        if (token[b] == eos) done[b] = true;
-        else out[b].push_back(token[b]);
-      }
-      all_done = all_done && done[b];
-    }
-    if (all_done) break;
+    if (greedy_step(logits.data(), c.tgt_vocab, c.tgt_vocab, eos, token, done, out)) break;
   }
   g.reset();
   return out;
