@@ -4,7 +4,10 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <map>
+#include <tuple>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -17,10 +20,45 @@ extern "C" void openblas_set_num_threads(int);
 
 namespace attn {
 
+namespace {
+bool g_profile = false;
+std::map<std::tuple<bool, bool, int64_t, int64_t, int64_t, bool>, std::pair<int64_t, double>> g_stats;
+}  // namespace
+
+void set_gemm_profiling(bool on) {
+  g_profile = on;
+  g_stats.clear();
+}
+
+std::vector<GemmShapeStat> gemm_profile() {
+  std::vector<GemmShapeStat> out;
+  for (auto& [key, v] : g_stats) {
+    GemmShapeStat s;
+    std::tie(s.trans_a, s.trans_b, s.m, s.n, s.k, s.in_parallel) = key;
+    s.calls = v.first;
+    s.seconds = v.second;
+    out.push_back(s);
+  }
+  return out;
+}
+
 template <>
 void gemm<float>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  if (g_profile) {
+    const auto t0 = std::chrono::steady_clock::now();
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m,
+                (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+#pragma omp critical(attn_gemm_profile)
+    {
+      auto& v = g_stats[{ta, tb, m, n, k, omp_in_parallel() != 0}];
+      v.first += 1;
+      v.second += dt;
+    }
+    return;
+  }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,
               (blasint)ldc);

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace attn {
 
@@ -15,6 +16,18 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
 // set and the detected core is a slower one than the CPU supports, this sets it and re-executes
 // the current program. A value the user already set is kept. Call first thing in main().
 void ensure_fast_blas();
+
+// Optional timing of every float gemm by shape, for `attnlab bench --gemm-profile`. Off by
+// default: when off, gemm pays one branch.
+struct GemmShapeStat {
+  bool trans_a = false, trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  bool in_parallel = false;  // called from inside an OpenMP region (BLAS single-threaded)
+  int64_t calls = 0;
+  double seconds = 0;        // summed over calls (and over threads, for in_parallel shapes)
+};
+void set_gemm_profiling(bool on);
+std::vector<GemmShapeStat> gemm_profile();  // since profiling was last turned on
 
 struct BlasInfo {
   std::string core;      // openblas_get_corename()

@@ -26,6 +26,7 @@ struct BenchArgs {
   double dropout = 0.0;
   uint64_t seed = 0;
   bool no_peak = false;
+  bool gemm_profile = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -120,6 +121,40 @@ int run_bench(const BenchArgs& a) {
     final_loss = loss.item();
     if (i >= a.warmup) times.push_back(dt);
   }
+  // One more step with every gemm timed by shape, then each shape alone with cblas_sgemm.
+  nlohmann::json shapes = nlohmann::json::array();
+  if (a.gemm_profile) {
+    set_gemm_profiling(true);
+    model.zero_grad();
+    g.reset();
+    g.backward(cross_entropy(model.forward(g, b), target));
+    opt.step(1e-3);
+    const std::vector<GemmShapeStat> stats = gemm_profile();
+    set_gemm_profiling(false);
+    double total = 0;
+    for (const auto& st : stats) total += st.in_parallel ? st.seconds / a.threads : st.seconds;
+    for (const auto& st : stats) {
+      const double flop = 2.0 * st.m * st.n * st.k;
+      set_num_threads(st.in_parallel ? 1 : a.threads);
+      std::vector<float> A(st.m * st.k, 0.5f), Bm(st.k * st.n, 0.25f), C(st.m * st.n, 0.0f);
+      int reps = 0;
+      const auto t0 = Clock::now();
+      double el = 0;
+      do {
+        gemm<float>(st.trans_a, st.trans_b, st.m, st.n, st.k, 1.0f, A.data(), st.trans_a ? st.m : st.k, Bm.data(),
+                    st.trans_b ? st.k : st.n, 0.0f, C.data(), st.n);
+        ++reps;
+        el = std::chrono::duration<double>(Clock::now() - t0).count();
+      } while (el < 0.02 || reps < 3);
+      set_num_threads(a.threads);
+      shapes.push_back({{"op", fmt::format("{}{}", st.trans_a ? "T" : "N", st.trans_b ? "T" : "N")},
+                        {"m", st.m}, {"n", st.n}, {"k", st.k}, {"calls", st.calls},
+                        {"threads", st.in_parallel ? 1 : a.threads},
+                        {"share_of_gemm_time", (st.in_parallel ? st.seconds / a.threads : st.seconds) / total},
+                        {"gflop_per_s_in_step", flop * st.calls / st.seconds / 1e9},
+                        {"gflop_per_s_alone", flop * reps / el / 1e9}});
+    }
+  }
   std::vector<double> sorted = times;
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
@@ -145,6 +180,7 @@ int run_bench(const BenchArgs& a) {
       {"sgemm_peak_gflop_per_s", peak},
       {"mfu", peak > 0 ? gflop / median / peak : 0.0},
       {"blas_core", blas_info().core},
+      {"gemm_shapes", shapes},
       {"env", {{"OMP_NUM_THREADS", env("OMP_NUM_THREADS")}, {"OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS")},
                {"OPENBLAS_CORETYPE", env("OPENBLAS_CORETYPE")}, {"OMP_WAIT_POLICY", env("OMP_WAIT_POLICY")}}},
       {"config", {{"d_model", a.d_model}, {"heads", a.heads}, {"ff", a.ff}, {"enc_layers", a.enc_layers},
@@ -177,6 +213,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", a->threads, "Threads")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed")->capture_default_str();
   cmd->add_flag("--no-peak", a->no_peak, "Skip the sgemm peak probe");
+  cmd->add_flag("--gemm-profile", a->gemm_profile,
+                "After the timed steps, time one step's gemm calls by shape and each shape alone (key gemm_shapes)");
   cmd->callback([a, &exit_code] { exit_code = run_bench(*a); });
 }
 
