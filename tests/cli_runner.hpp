@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +37,19 @@ inline Run attnlab(const std::string& args) {
   fs::remove(err);
   return r;
 }
+
+// A fresh folder under /tmp, removed with everything in it at the end of the scope.
+struct TempDir {
+  std::filesystem::path dir;
+  TempDir() {
+    char tmpl[] = "/tmp/attnlab_test_XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(dir); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& s) const { return (dir / s).string(); }
+};
 
 inline bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 

@@ -1,5 +1,6 @@
 #define BOOST_TEST_MODULE models
 #include "tests/common.hpp"
+#include "tests/cli_runner.hpp"
 
 #include <stdlib.h>
 
@@ -12,6 +13,7 @@
 #include "models/transformer.hpp"
 
 using namespace attn;
+using attn_test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -40,15 +42,6 @@ SeqBatch batch() {
   b.tgt_pad = {0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
   return b;
 }
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    char tmpl[] = "/tmp/attnlab_models_XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(dir); }
-};
 
 template <class T>
 void check_cached_decoding(double tol) {

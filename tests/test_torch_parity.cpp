@@ -1,5 +1,6 @@
 #define BOOST_TEST_MODULE torch_parity
 #include "tests/common.hpp"
+#include "tests/cli_runner.hpp"
 
 // Parity with PyTorch (Debian's python3-torch): the same weights, loaded from an attnlab
 // checkpoint into a PyTorch twin (tests/torch/twin.py), the same inputs with causal and padding
@@ -22,15 +23,6 @@ namespace {
 
 struct Outputs {
   std::map<std::string, std::vector<double>> t;  // logits, loss, grad.<name>
-};
-
-struct Fixture {
-  fs::path dir;
-  Fixture() {
-    char tmpl[] = "/tmp/attnlab_parity_XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  ~Fixture() { fs::remove_all(dir); }
 };
 
 SeqBatch make_batch(Rng& rng, int64_t B, int64_t S, int64_t T, int64_t V, std::vector<int>& targets) {
@@ -100,7 +92,7 @@ double normwise(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 void check_parity(const ModelConfig& c, double smoothing) {
-  Fixture fx;
+  attn_test::TempDir fx;
   const int64_t B = 4, S = 6, T = 5;
   Rng rng(42);
   std::vector<int> targets;

@@ -18,19 +18,10 @@
 using attn_test::attnlab;
 using attn_test::contains;
 using attn_test::Run;
+using attn_test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    char tmpl[] = "/tmp/attnlab_train_XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string operator/(const std::string& s) const { return (dir / s).string(); }
-};
 
 // A small copy task and model: a run takes a second or two.
 const std::string kTiny =
