@@ -34,6 +34,22 @@ const char* Tensor<T>::op_name() const {
 }
 
 template <class T>
+const T* Tensor<T>::grad() const {
+  const Node<T>& n = node();
+  if (n.grad_released)
+    throw Error(fmt::format("the gradient of this non-leaf tensor ('{}', shape {}) was recycled during backward; "
+                            "call retain_grad() on it before backward to keep it",
+                            n.op ? n.op->name : "?", n.shape.str()));
+  return n.grad;
+}
+
+template <class T>
+void Tensor<T>::retain_grad() const {
+  node();
+  g_->nodes_[idx_].retain_grad = true;
+}
+
+template <class T>
 T Tensor<T>::item() const {
   if (numel() != 1)
     throw Error(fmt::format("item: tensor of shape {} has {} elements, not 1", shape().str(), numel()));
@@ -47,8 +63,9 @@ std::vector<T> Tensor<T>::values() const {
 
 template <class T>
 std::vector<T> Tensor<T>::grad_values() const {
-  if (!grad()) return std::vector<T>(numel(), T(0));
-  return std::vector<T>(grad(), grad() + numel());
+  const T* gr = grad();
+  if (!gr) return std::vector<T>(numel(), T(0));
+  return std::vector<T>(gr, gr + numel());
 }
 
 // ---------------------------------------------------------------- Graph
@@ -104,6 +121,7 @@ Tensor<T> Graph<T>::make_alias(const OpDef& op, const Shape& s, T* value, bool r
   Node<T> n;
   n.shape = s;
   n.value = value;
+  n.aliased = true;
   n.op = &op;
   n.requires_grad = requires_grad && grad_enabled_;
   nodes_.push_back(std::move(n));
@@ -157,10 +175,38 @@ T* Graph<T>::grad_of(uint32_t i) {
   Node<T>& n = nodes_[i];
   if (!n.requires_grad) return nullptr;
   if (!n.grad) {
-    n.grad = arena_.allocate_n<T>(n.shape.numel());
+    n.grad = n.is_leaf ? arena_.allocate_n<T>(n.shape.numel()) : take_grad_buffer(n.shape.numel());
     std::memset(n.grad, 0, sizeof(T) * (size_t)n.shape.numel());
   }
   return n.grad;
+}
+
+template <class T>
+T* Graph<T>::take_grad_buffer(int64_t count) {
+  grad_live_ += sizeof(T) * (size_t)count;
+  grad_peak_ = std::max(grad_peak_, grad_live_);
+  for (auto& [n, list] : free_grads_)
+    if (n == count && !list.empty()) {
+      T* p = list.back();
+      list.pop_back();
+      return p;
+    }
+  return arena_.allocate_n<T>(count);
+}
+
+template <class T>
+void Graph<T>::release_grad(Node<T>& n) {
+  if (!n.grad || n.is_leaf || n.retain_grad) return;
+  const int64_t count = n.shape.numel();
+  auto it = std::find_if(free_grads_.begin(), free_grads_.end(), [&](const auto& e) { return e.first == count; });
+  if (it == free_grads_.end()) {
+    free_grads_.emplace_back(count, std::vector<T*>());
+    it = std::prev(free_grads_.end());
+  }
+  it->second.push_back(n.grad);
+  grad_live_ -= sizeof(T) * (size_t)count;
+  n.grad = nullptr;
+  n.grad_released = true;
 }
 
 template <class T>
@@ -213,6 +259,7 @@ void Graph<T>::backward(const Tensor<T>& root, const T* upstream) {
       n.backward(*this, n);
       if (detect_anomaly_) check_grads_finite(n);
     }
+    release_grad(n);
   }
   for (Node<T>& n : nodes_) n.backward = nullptr;  // release saved state
   released_ = true;
@@ -222,6 +269,8 @@ template <class T>
 void Graph<T>::reset() {
   nodes_.clear();
   arena_.reset();
+  for (auto& e : free_grads_) e.second.clear();  // keeps capacity: no heap traffic next step
+  grad_live_ = grad_peak_ = 0;
   ++gen_;
   checked_ = 0;
   released_ = false;

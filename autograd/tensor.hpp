@@ -34,6 +34,9 @@ struct Node {
   const OpDef* op = nullptr;
   bool requires_grad = false;
   bool is_leaf = false;
+  bool aliased = false;        // value points into another node's buffer or outside the arena
+  bool retain_grad = false;    // keep a non-leaf's gradient after its backward has run
+  bool grad_released = false;  // its gradient went back to the pool during backward
   // Pushes this node's grad to its inputs, accumulating (+=). Captures what it needs, never the
   // node itself.
   std::function<void(Graph<T>&, const Node<T>&)> backward;
@@ -52,7 +55,11 @@ class Tensor {
   // Writable values: meant for filling inputs and parameters, not for changing a value that an
   // op has already consumed.
   T* mutable_data() const { return node().value; }
-  const T* grad() const { return node().grad; }
+  // Leaves keep their gradients. A non-leaf's gradient is recycled once its own backward has
+  // run (as in PyTorch), unless retain_grad() was called before backward; reading a recycled
+  // gradient throws.
+  const T* grad() const;
+  void retain_grad() const;
   bool requires_grad() const { return node().requires_grad; }
   const char* op_name() const;
   T item() const;
@@ -101,6 +108,9 @@ class Graph {
   void set_detect_anomaly(bool on) { detect_anomaly_ = on; }
   size_t num_nodes() const { return nodes_.size(); }
   const Arena& arena() const { return arena_; }
+  // Bytes of non-leaf gradients alive at once: now, and the most since reset().
+  size_t grad_bytes_live() const { return grad_live_; }
+  size_t grad_bytes_peak() const { return grad_peak_; }
 
   // ---- for op implementations ----
   // Appends a node for `op` with an uninitialised value. It requires grad when grad mode is on
@@ -125,8 +135,14 @@ class Graph {
   friend class Tensor<T>;
   void check_finite(uint32_t i) const;
   void check_grads_finite(const Node<T>& producer) const;
+  T* take_grad_buffer(int64_t n);
+  void release_grad(Node<T>& n);
   std::vector<Node<T>> nodes_;
   Arena arena_;
+  // Recycled gradient buffers (carved from the arena), by element count. Gradients of one layer
+  // are dead before the next layer's backward runs, so the same few buffers serve every layer.
+  std::vector<std::pair<int64_t, std::vector<T*>>> free_grads_;
+  size_t grad_live_ = 0, grad_peak_ = 0;
   uint32_t gen_ = 1;
   uint32_t checked_ = 0;  // nodes below this index have been checked for anomalies
   bool grad_enabled_ = true;

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE engine
 #include "tests/common.hpp"
 
+#include <omp.h>
+
 #include <cmath>
 
 #include "autograd/ops.hpp"
@@ -189,4 +191,70 @@ BOOST_AUTO_TEST_CASE(ops_stay_valid_while_the_tape_grows) {
   BOOST_TEST(g.num_nodes() > 20000u);
   g.backward(sum(y));
   BOOST_TEST(std::isfinite(x.grad()[0]));
+}
+
+// A non-leaf's gradient goes back to a pool once its own backward has run, so a long chain
+// needs a couple of gradient buffers, not one per node; leaves and retained tensors keep theirs.
+BOOST_AUTO_TEST_CASE(non_leaf_gradients_are_recycled) {
+  Graph<float> g;
+  const int64_t n = 1000;
+  auto x = g.full({n}, 0.5f, true);
+  auto y = x;
+  Tensor<float> kept, dropped;
+  for (int i = 0; i < 100; ++i) {
+    y = tanh(y) * 1.5;
+    if (i == 50) kept = y;
+    if (i == 60) dropped = y;
+  }
+  kept.retain_grad();
+  g.backward(sum(y));
+  const size_t one = n * sizeof(float);
+  BOOST_TEST(g.grad_bytes_peak() < 4 * one);  // not 200 buffers: one per non-leaf node
+  BOOST_TEST(g.grad_bytes_live() <= one);      // only the retained one is left
+  BOOST_TEST(std::isfinite(x.grad()[0]));
+  BOOST_TEST(kept.grad_values().size() == size_t(n));
+  BOOST_CHECK_THROW(dropped.grad(), Error);
+}
+
+// Attention does not keep its B*H*Tq*Tk probabilities for backward (it recomputes them), so
+// the graph grows by far less than that, and the gradients still match a second evaluation.
+BOOST_AUTO_TEST_CASE(attention_keeps_no_probability_matrix) {
+  Graph<float> g;
+  const int64_t B = 8, H = 8, T = 64, D = 32;
+  auto q = g.full({B, T, D}, 0.1f, true), k = g.full({B, T, D}, 0.2f, true), v = g.full({B, T, D}, 0.3f, true);
+  const size_t before = g.arena().bytes_in_use();
+  auto out = attention(q, k, v, (int)H, AttentionMask{true, {}}).out;
+  const size_t grown = g.arena().bytes_in_use() - before;
+  const size_t probabilities = B * H * T * T * sizeof(float);
+  // The output, one T x T buffer per thread, and a max and 1/sum per row (plus alignment).
+  const size_t expected = (B * T * D + omp_get_max_threads() * T * T + B * H * T * 2) * sizeof(float);
+  BOOST_TEST(grown <= expected + 3 * 64);
+  BOOST_TEST(grown < probabilities);
+  // With the weights asked for, they are kept (and that is the only difference).
+  const size_t before_w = g.arena().bytes_in_use();
+  auto kept = attention(q, k, v, (int)H, AttentionMask{true, {}}, true);
+  BOOST_TEST(g.arena().bytes_in_use() - before_w >= probabilities);
+  BOOST_TEST(kept.out.values() == out.values(), boost::test_tools::per_element());
+}
+
+// The fused linear epilogues give the same bits as the separate ops, values and gradients.
+BOOST_AUTO_TEST_CASE(fused_linear_matches_unfused_bit_for_bit) {
+  auto run = [](bool fused) {
+    Graph<float> g;
+    Rng rng(5);
+    auto rand = [&](Shape s) {
+      std::vector<float> v(s.numel());
+      for (float& e : v) e = (float)(rng.uniform() * 2 - 1);
+      return g.tensor(s, v, true);
+    };
+    auto x = rand({3, 5, 8}), w1 = rand({16, 8}), b1 = rand({16}), w2 = rand({8, 16}), b2 = rand({8});
+    auto h = fused ? linear_relu(x, w1, b1) : relu(linear(x, w1, b1));
+    auto y = fused ? linear_add(h, w2, b2, x) : x + linear(h, w2, b2);
+    g.backward(sum(y * y));
+    std::vector<std::vector<float>> r{y.values()};
+    for (auto* t : {&x, &w1, &b1, &w2, &b2}) r.push_back(t->grad_values());
+    return r;
+  };
+  const auto a = run(false), b = run(true);
+  for (size_t i = 0; i < a.size(); ++i) BOOST_TEST(a[i] == b[i], boost::test_tools::per_element());
 }

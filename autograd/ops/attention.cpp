@@ -19,10 +19,19 @@ const OpDef kAttention("attention"), kAttentionWeights("attention_weights", fals
 }
 
 template <class T>
-bool softmax_row(const T* x, T* y, int64_t n);  // ops/softmax.cpp
+bool softmax_row(const T* x, T* y, int64_t n, T* stats);  // ops/softmax.cpp
 template <>
-bool softmax_row<float>(const float* x, float* y, int64_t n);  // vectorised
+bool softmax_row<float>(const float* x, float* y, int64_t n, float* stats);  // vectorised
+template <class T>
+void softmax_row_replay(const T* x, T* y, int64_t n, const T* stats);
+template <>
+void softmax_row_replay<float>(const float* x, float* y, int64_t n, const float* stats);
 
+// The probabilities P (B*H*Tq*Tk) are the largest activation of a Transformer, so they are not
+// kept for backward: the forward saves each row's max and 1/sum (B*H*Tq*2), and backward
+// recomputes S = Q K^T and rebuilds P from them bit for bit, one (batch, head) at a time in a
+// per-thread buffer (the FlashAttention trade: one more Tq x Tk x Dh gemm per head for O(T^2)
+// less memory). P is kept only when the caller asks for the weights.
 template <class T>
 AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, int heads,
                              const AttentionMask& mask, bool need_weights) {
@@ -42,7 +51,11 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
     throw Error(fmt::format("attention: causal mask needs Tq <= Tk, got {} and {}", Tq, Tk));
   AttentionResult<T> res;
   res.out = g.make(kAttention, sq, {&q, &k, &v});
-  T* P = g.template scratch<T>(B * H * Tq * Tk);
+  const bool keep_stats = res.out.requires_grad();
+  const int threads = omp_get_max_threads();
+  // Full P when the weights are wanted; otherwise one Tq x Tk buffer per thread.
+  T* P = g.template scratch<T>((need_weights ? B * H : threads) * Tq * Tk);
+  T* stats = keep_stats ? g.template scratch<T>(B * H * Tq * 2) : nullptr;
   uint8_t* pad = nullptr;
   if (!mask.key_padding.empty()) {
     pad = g.template scratch<uint8_t>(B * Tk);
@@ -50,37 +63,44 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
   }
   const bool causal = mask.causal;
   const T scale = T(1) / std::sqrt(T(Dh)), ninf = -std::numeric_limits<T>::infinity();
-  const T *pq = q.data(), *pk = k.data(), *pv = v.data();
-  T* po = res.out.mutable_data();
-#pragma omp parallel for if (B * H > 1)
-  for (int64_t bh = 0; bh < B * H; ++bh) {
-    const int64_t b = bh / H, h = bh % H;
-    T* Pb = P + bh * Tq * Tk;
-    gemm<T>(false, true, Tq, Tk, Dh, scale, pq + b * Tq * D + h * Dh, D, pk + b * Tk * D + h * Dh, D, T(0), Pb, Tk);
+  // S = scale * Q_bh K_bh^T with the masks applied, into Sb (Tq x Tk).
+  auto scores = [=](const T* pq, const T* pk, int64_t b, int64_t h, T* Sb) {
+    gemm<T>(false, true, Tq, Tk, Dh, scale, pq + b * Tq * D + h * Dh, D, pk + b * Tk * D + h * Dh, D, T(0), Sb, Tk);
     for (int64_t i = 0; i < Tq; ++i) {
-      T* row = Pb + i * Tk;
+      T* row = Sb + i * Tk;
       if (causal)
         for (int64_t j = i + 1; j < Tk; ++j) row[j] = ninf;
       if (pad)
         for (int64_t j = 0; j < Tk; ++j)
           if (pad[b * Tk + j]) row[j] = ninf;
-      softmax_row(row, row, Tk);  // a row with no visible key becomes zeros
     }
+  };
+  const T *pq = q.data(), *pk = k.data(), *pv = v.data();
+  T* po = res.out.mutable_data();
+#pragma omp parallel for if (B * H > 1)
+  for (int64_t bh = 0; bh < B * H; ++bh) {
+    const int64_t b = bh / H, h = bh % H;
+    T* Pb = P + (need_weights ? bh : omp_get_thread_num()) * Tq * Tk;
+    scores(pq, pk, b, h, Pb);
+    for (int64_t i = 0; i < Tq; ++i)  // a row with no visible key becomes zeros
+      softmax_row<T>(Pb + i * Tk, Pb + i * Tk, Tk, stats ? stats + (bh * Tq + i) * 2 : nullptr);
     gemm<T>(false, false, Tq, Dh, Tk, T(1), Pb, Tk, pv + b * Tk * D + h * Dh, D, T(0), po + b * Tq * D + h * Dh, D);
   }
   if (need_weights) res.weights = g.make_alias(kAttentionWeights, Shape{B, H, Tq, Tk}, P, false);
+  if (!keep_stats) return res;
   const uint32_t iq = q.index(), ik = k.index(), iv = v.index();
   g.set_backward(res.out, [=](Graph<T>& g, const Node<T>& out) {
     T *gq = g.grad_of(iq), *gk = g.grad_of(ik), *gv = g.grad_of(iv);
     const T *vq = g.node(iq).value, *vk = g.node(ik).value, *vv = g.node(iv).value, *go = out.grad;
-    // One Tq x Tk scratch per thread, not per (batch, head): the largest saving of memory here.
     const int threads = omp_get_max_threads();
-    T* dS = g.template scratch<T>(threads * Tq * Tk);
+    T* work = g.template scratch<T>(2 * threads * Tq * Tk);  // P and dS, per thread
 #pragma omp parallel for if (B * H > 1)
     for (int64_t bh = 0; bh < B * H; ++bh) {
       const int64_t b = bh / H, h = bh % H;
-      const T* Pb = P + bh * Tq * Tk;
-      T* dSb = dS + (int64_t)omp_get_thread_num() * Tq * Tk;
+      T* Pb = work + 2 * (int64_t)omp_get_thread_num() * Tq * Tk;
+      T* dSb = Pb + Tq * Tk;
+      scores(vq, vk, b, h, Pb);
+      for (int64_t i = 0; i < Tq; ++i) softmax_row_replay<T>(Pb + i * Tk, Pb + i * Tk, Tk, stats + (bh * Tq + i) * 2);
       const int64_t oq = b * Tq * D + h * Dh, okv = b * Tk * D + h * Dh;
       if (gv) gemm<T>(true, false, Tk, Dh, Tq, T(1), Pb, Tk, go + oq, D, T(1), gv + okv, D);
       if (!gq && !gk) continue;

@@ -9,7 +9,7 @@
 
 namespace attn {
 namespace {
-const OpDef kMatmul("matmul"), kLinear("linear");
+const OpDef kMatmul("matmul"), kLinear("linear"), kLinearRelu("linear_relu"), kLinearAdd("linear_add");
 }
 
 template <class T>
@@ -78,19 +78,32 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   return y;
 }
 
+// linear with an optional fused epilogue: y = relu(x W^T + b), or y = x W^T + b + residual.
+// Fusing keeps one buffer on the tape where the unfused ops would also keep the pre-activation
+// (or the un-added projection), a value nothing reads in backward. The arithmetic is that of
+// linear followed by relu or add, so results are bit for bit the same.
 template <class T>
-Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
+Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, bool relu_out,
+                      const Tensor<T>& residual) {
   Graph<T>& g = x.graph();
-  g.check(w, "linear");
+  g.check(w, op.name);
   const Shape sx = x.shape();  // a copy: make() may move the nodes
   if (sx.ndim() < 1 || w.ndim() != 2 || sx[sx.ndim() - 1] != w.shape()[1] ||
       (bias.defined() && (bias.ndim() != 1 || bias.shape()[0] != w.shape()[0])))
-    throw Error(fmt::format("linear: input {} , weight {} (want [out, in]) and bias {} do not fit",
+    throw Error(fmt::format("{}: input {} , weight {} (want [out, in]) and bias {} do not fit", op.name,
                             sx.str(), w.shape().str(), bias.defined() ? bias.shape().str() : "none"));
   const int64_t in = w.shape()[1], out_f = w.shape()[0], rows = sx.numel() / std::max<int64_t>(in, 1);
   Shape so = sx;
   so[so.ndim() - 1] = out_f;
-  Tensor<T> y = bias.defined() ? g.make(kLinear, so, {&x, &w, &bias}) : g.make(kLinear, so, {&x, &w});
+  if (residual.defined()) {
+    g.check(residual, op.name);
+    if (residual.shape() != so)
+      throw Error(fmt::format("{}: residual {} does not match the output {}", op.name, residual.shape().str(), so.str()));
+  }
+  std::vector<Tensor<T>> inputs{x, w};
+  if (bias.defined()) inputs.push_back(bias);
+  if (residual.defined()) inputs.push_back(residual);
+  Tensor<T> y = g.make(op, so, inputs);
   T* py = y.mutable_data();
   const T* pb = bias.defined() ? bias.data() : nullptr;
   if (pb) {
@@ -99,9 +112,36 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) 
       for (int64_t j = 0; j < out_f; ++j) py[r * out_f + j] = pb[j];
   }
   gemm<T>(false, true, rows, out_f, in, T(1), x.data(), in, w.data(), in, pb ? T(1) : T(0), py, out_f);
-  const uint32_t ix = x.index(), iw = w.index(), ibias = bias.defined() ? bias.index() : UINT32_MAX;
+  const int64_t n = rows * out_f;
+  if (relu_out) {
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) py[i] = py[i] > T(0) ? py[i] : T(0);
+  }
+  if (residual.defined()) {
+    const T* pr = residual.data();
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) py[i] = pr[i] + py[i];
+  }
+  const uint32_t ix = x.index(), iw = w.index(), ibias = bias.defined() ? bias.index() : UINT32_MAX,
+                 ires = residual.defined() ? residual.index() : UINT32_MAX;
   g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
-    const T* go = out.grad;
+    T* go = out.grad;
+    if (relu_out) {
+      // The gradient through relu, in place: this node's gradient is dead after this backward,
+      // unless the user asked to retain it.
+      if (out.retain_grad) {
+        T* copy = g.template scratch<T>(n);
+        std::copy(go, go + n, copy);
+        go = copy;
+      }
+#pragma omp parallel for if (n > kParallelMin)
+      for (int64_t i = 0; i < n; ++i) go[i] = out.value[i] > T(0) ? go[i] : T(0);
+    }
+    if (ires != UINT32_MAX)
+      if (T* gr = g.grad_of(ires)) {
+#pragma omp parallel for if (n > kParallelMin)
+        for (int64_t i = 0; i < n; ++i) gr[i] += go[i];
+      }
     if (T* gx = g.grad_of(ix))
       gemm<T>(false, false, rows, in, out_f, T(1), go, out_f, g.node(iw).value, in, T(1), gx, in);
     if (T* gw = g.grad_of(iw))
@@ -114,10 +154,29 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) 
   return y;
 }
 
+template <class T>
+Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
+  return linear_impl(kLinear, x, w, bias, false, Tensor<T>());
+}
+template <class T>
+Tensor<T> linear_relu(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
+  return linear_impl(kLinearRelu, x, w, bias, true, Tensor<T>());
+}
+template <class T>
+Tensor<T> linear_add(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const Tensor<T>& residual) {
+  if (!residual.defined()) throw Error("linear_add: the residual is undefined");
+  return linear_impl(kLinearAdd, x, w, bias, false, residual);
+}
+
 template Tensor<float> matmul(const Tensor<float>&, const Tensor<float>&);
 template Tensor<double> matmul(const Tensor<double>&, const Tensor<double>&);
 template Tensor<float> linear(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&);
 template Tensor<double> linear(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&);
+template Tensor<float> linear_relu(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&);
+template Tensor<double> linear_relu(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&);
+template Tensor<float> linear_add(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&, const Tensor<float>&);
+template Tensor<double> linear_add(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&,
+                                   const Tensor<double>&);
 
 // ---------------------------------------------------------------- gradcheck cases
 namespace {
@@ -185,6 +244,36 @@ const bool kCases = [] {
                           ref_linear({1, 4}, 3, false)));
   CaseRegistrar(make_case("linear", "constant_input", {in({3, 2}, false), in({2, 2}), in({2})},
                           [](auto& x) { return linear(x[0], x[1], x[2]); }, ref_linear({3, 2}, 2, true)));
+  auto ref_relu = [ref_linear](Shape sx, int64_t out, bool has_bias) {
+    return [=](const std::vector<std::vector<double>>& v) {
+      std::vector<double> y = ref_linear(sx, out, has_bias)(v);
+      for (double& e : y) e = std::max(e, 0.0);
+      return y;
+    };
+  };
+  CaseRegistrar(make_case("linear_relu", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
+                          [](auto& x) { return linear_relu(x[0], x[1], x[2]); }, ref_relu({2, 3, 4}, 5, true)));
+  CaseRegistrar(make_case("linear_relu", "no_bias", {in({4, 3}), in({6, 3})},
+                          [](auto& x) { return linear_relu(x[0], x[1], std::decay_t<decltype(x[0])>{}); },
+                          ref_relu({4, 3}, 6, false)));
+  auto ref_add = [ref_linear](Shape sx, int64_t out, bool has_bias) {
+    return [=](const std::vector<std::vector<double>>& v) {
+      std::vector<double> y = ref_linear(sx, out, has_bias)(v);
+      const std::vector<double>& r = v[has_bias ? 3 : 2];
+      for (size_t i = 0; i < y.size(); ++i) y[i] += r[i];
+      return y;
+    };
+  };
+  CaseRegistrar(make_case("linear_add", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5}), in({2, 3, 5})},
+                          [](auto& x) { return linear_add(x[0], x[1], x[2], x[3]); }, ref_add({2, 3, 4}, 5, true)));
+  // The residual is also the input, as in x + f(x) with f a square linear.
+  CaseRegistrar(make_case("linear_add", "residual_is_input", {in({3, 4}), in({4, 4})},
+                          [](auto& x) { return linear_add(x[0], x[1], std::decay_t<decltype(x[0])>{}, x[0]); },
+                          [ref_linear](const std::vector<std::vector<double>>& v) {
+                            std::vector<double> y = ref_linear({3, 4}, 4, false)(v);
+                            for (size_t i = 0; i < y.size(); ++i) y[i] += v[0][i];
+                            return y;
+                          }));
   return true;
 }();
 

@@ -14,11 +14,14 @@ namespace {
 const OpDef kSoftmax("softmax"), kLogSoftmax("log_softmax");
 }
 
-// One row: y = softmax(x). Returns false for a fully masked row (y set to 0).
+// One row: y = softmax(x). Returns false for a fully masked row (y set to 0). With `stats`, it
+// also stores the row's max and 1/sum, so that softmax_row_replay can rebuild y bit for bit
+// (attention recomputes its probabilities in backward instead of keeping them).
 template <class T>
-bool softmax_row(const T* x, T* y, int64_t n) {
+bool softmax_row(const T* x, T* y, int64_t n, T* stats) {
   T m = -std::numeric_limits<T>::infinity();
   for (int64_t j = 0; j < n; ++j) m = std::max(m, x[j]);
+  if (stats) stats[0] = m;
   if (m == -std::numeric_limits<T>::infinity()) {
     std::fill(y, y + n, T(0));
     return false;
@@ -26,43 +29,78 @@ bool softmax_row(const T* x, T* y, int64_t n) {
   T s = 0;
   for (int64_t j = 0; j < n; ++j) s += (y[j] = std::exp(x[j] - m));
   const T inv = T(1) / s;
+  if (stats) stats[1] = inv;
   for (int64_t j = 0; j < n; ++j) y[j] *= inv;
   return true;
 }
+
+template <class T>
+void softmax_row_replay(const T* x, T* y, int64_t n, const T* stats) {
+  const T m = stats[0], inv = stats[1];
+  if (m == -std::numeric_limits<T>::infinity()) {
+    std::fill(y, y + n, T(0));
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) y[j] = std::exp(x[j] - m) * inv;
+}
+
 // float: the hot path of attention. xsimd's vectorised exp is about ten times faster than a
 // loop of std::exp (docs/performance.md); the float32 forward check bounds its error.
-template <>
-bool softmax_row<float>(const float* x, float* y, int64_t n) {
-  using B = xsimd::batch<float>;
-  constexpr int64_t W = (int64_t)B::size;
-  const int64_t nv = n - n % W;
-  float m = -std::numeric_limits<float>::infinity();
-  if (nv) {
-    B mv(m);
-    for (int64_t j = 0; j < nv; j += W) mv = xsimd::max(mv, B::load_unaligned(x + j));
-    alignas(64) float lanes[W];
-    mv.store_aligned(lanes);
-    for (int64_t j = 0; j < W; ++j) m = std::max(m, lanes[j]);
-  }
-  for (int64_t j = nv; j < n; ++j) m = std::max(m, x[j]);
-  if (m == -std::numeric_limits<float>::infinity()) {
-    std::fill(y, y + n, 0.0f);
-    return false;
-  }
-  B sv(0.0f);
-  const B mb(m);
-  for (int64_t j = 0; j < nv; j += W) {
-    const B e = xsimd::exp(B::load_unaligned(x + j) - mb);
+namespace {
+using FloatBatch = xsimd::batch<float>;
+constexpr int64_t kW = (int64_t)FloatBatch::size;
+
+// y = exp(x - m), returning the sum; the same arithmetic in the forward and the replay.
+float exp_shifted(const float* x, float* y, int64_t n, float m) {
+  const int64_t nv = n - n % kW;
+  FloatBatch sv(0.0f);
+  const FloatBatch mb(m);
+  for (int64_t j = 0; j < nv; j += kW) {
+    const FloatBatch e = xsimd::exp(FloatBatch::load_unaligned(x + j) - mb);
     e.store_unaligned(y + j);
     sv += e;
   }
   float s = nv ? xsimd::hadd(sv) : 0.0f;
   for (int64_t j = nv; j < n; ++j) s += (y[j] = std::exp(x[j] - m));
-  const float inv = 1.0f / s;
+  return s;
+}
+}  // namespace
+
+template <>
+bool softmax_row<float>(const float* x, float* y, int64_t n, float* stats) {
+  const int64_t nv = n - n % kW;
+  float m = -std::numeric_limits<float>::infinity();
+  if (nv) {
+    FloatBatch mv(m);
+    for (int64_t j = 0; j < nv; j += kW) mv = xsimd::max(mv, FloatBatch::load_unaligned(x + j));
+    alignas(64) float lanes[kW];
+    mv.store_aligned(lanes);
+    for (int64_t j = 0; j < kW; ++j) m = std::max(m, lanes[j]);
+  }
+  for (int64_t j = nv; j < n; ++j) m = std::max(m, x[j]);
+  if (stats) stats[0] = m;
+  if (m == -std::numeric_limits<float>::infinity()) {
+    std::fill(y, y + n, 0.0f);
+    return false;
+  }
+  const float inv = 1.0f / exp_shifted(x, y, n, m);
+  if (stats) stats[1] = inv;
   for (int64_t j = 0; j < n; ++j) y[j] *= inv;
   return true;
 }
-template bool softmax_row(const double*, double*, int64_t);
+
+template <>
+void softmax_row_replay<float>(const float* x, float* y, int64_t n, const float* stats) {
+  const float m = stats[0], inv = stats[1];
+  if (m == -std::numeric_limits<float>::infinity()) {
+    std::fill(y, y + n, 0.0f);
+    return;
+  }
+  exp_shifted(x, y, n, m);
+  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
+}
+template bool softmax_row(const double*, double*, int64_t, double*);
+template void softmax_row_replay(const double*, double*, int64_t, const double*);
 
 template <class T>
 Tensor<T> softmax(const Tensor<T>& x) {
@@ -74,7 +112,7 @@ Tensor<T> softmax(const Tensor<T>& x) {
   const T* px = x.data();
   T* py = y.mutable_data();
 #pragma omp parallel for if (x.numel() > kParallelMin)
-  for (int64_t r = 0; r < rows; ++r) softmax_row(px + r * C, py + r * C, C);
+  for (int64_t r = 0; r < rows; ++r) softmax_row<T>(px + r * C, py + r * C, C, nullptr);
   const uint32_t ix = x.index();
   g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
     T* gx = g.grad_of(ix);
