@@ -26,16 +26,17 @@ Tensor<T> MultiHeadAttention<T>::project(Graph<T>& g, const Tensor<T>& x, int wh
 
 template <class T>
 Tensor<T> MultiHeadAttention<T>::attend(Graph<T>& g, const Tensor<T>& q, const Tensor<T>& k,
-                                        const Tensor<T>& v, const AttentionMask& mask) {
+                                        const Tensor<T>& v, const AttentionMask& mask, const Tensor<T>& residual) {
   AttentionResult<T> r = attention(q, k, v, heads, mask, keep_weights);
   if (keep_weights) last_weights = r.weights;
-  return out_proj.forward(g, r.out);
+  return residual.defined() ? out_proj.forward_add(g, r.out, residual) : out_proj.forward(g, r.out);
 }
 
 template <class T>
 Tensor<T> MultiHeadAttention<T>::forward(Graph<T>& g, const Tensor<T>& query, const Tensor<T>& key,
-                                         const Tensor<T>& value, const AttentionMask& mask) {
-  return attend(g, project(g, query, 0), project(g, key, 1), project(g, value, 2), mask);
+                                         const Tensor<T>& value, const AttentionMask& mask,
+                                         const Tensor<T>& residual) {
+  return attend(g, project(g, query, 0), project(g, key, 1), project(g, value, 2), mask, residual);
 }
 
 template class MultiHeadAttention<float>;

@@ -12,12 +12,13 @@ class MultiHeadAttention : public Module<T> {
   // Linear (nn.Transformer then re-initialises its matrices with xavier-uniform).
   MultiHeadAttention(int64_t d_model, int heads, Rng& rng);
   // query [B, Tq, D]; key and value [B, Tk, D].
+  // With `residual` defined, returns residual + attention, the add fused into out_proj.
   Tensor<T> forward(Graph<T>& g, const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
-                    const AttentionMask& mask = {});
+                    const AttentionMask& mask = {}, const Tensor<T>& residual = {});
   // Projections on their own, for decoding with a key/value cache.
   Tensor<T> project(Graph<T>& g, const Tensor<T>& x, int which);  // 0 = q, 1 = k, 2 = v
   Tensor<T> attend(Graph<T>& g, const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
-                   const AttentionMask& mask);
+                   const AttentionMask& mask, const Tensor<T>& residual = {});
 
   int64_t d_model;
   int heads;

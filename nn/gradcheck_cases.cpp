@@ -67,6 +67,10 @@ const bool kCases = [] {
               [](LayerNorm<double>& m, Graph<double>& g, auto& x) { return m.forward(g, x[0]); });
   module_case("FeedForward", "gelu", std::make_shared<FeedForward<double>>(tiny(true, Activation::gelu), init_rng(), dropout_rng()),
               {in({2, 4})}, [](FeedForward<double>& m, Graph<double>& g, auto& x) { return m.forward(g, x[0]); });
+  // relu fused into linear1, and a residual fused into linear2.
+  module_case("FeedForward", "relu_residual", std::make_shared<FeedForward<double>>(tiny(true), init_rng(), dropout_rng()),
+              {in({2, 3, 4}), in({2, 3, 4})},
+              [](FeedForward<double>& m, Graph<double>& g, auto& x) { return m.forward(g, x[0], x[1]); });
   module_case("MultiHeadAttention", "self_causal", std::make_shared<MultiHeadAttention<double>>(4, 2, init_rng()),
               {in({2, 3, 4})}, [](MultiHeadAttention<double>& m, Graph<double>& g, auto& x) {
                 return m.forward(g, x[0], x[0], x[0], AttentionMask{true, {}});

@@ -23,6 +23,16 @@ Tensor<T> Linear<T>::forward(Graph<T>& g, const Tensor<T>& x) {
 }
 
 template <class T>
+Tensor<T> Linear<T>::forward_relu(Graph<T>& g, const Tensor<T>& x) {
+  return linear_relu(x, weight.bind(g), bias ? bias->bind(g) : Tensor<T>());
+}
+
+template <class T>
+Tensor<T> Linear<T>::forward_add(Graph<T>& g, const Tensor<T>& x, const Tensor<T>& residual) {
+  return linear_add(x, weight.bind(g), bias ? bias->bind(g) : Tensor<T>(), residual);
+}
+
+template <class T>
 Embedding<T>::Embedding(int64_t vocab, int64_t dim, Rng& rng)
     : weight(this->add_parameter("weight", {vocab, dim})) {
   init_normal(weight, 1.0, rng);

@@ -12,6 +12,9 @@ class Linear : public Module<T> {
  public:
   Linear(int64_t in, int64_t out, bool bias, Rng& rng);
   Tensor<T> forward(Graph<T>& g, const Tensor<T>& x);
+  // Fused forms (see linear_relu and linear_add): relu(forward(x)), residual + forward(x).
+  Tensor<T> forward_relu(Graph<T>& g, const Tensor<T>& x);
+  Tensor<T> forward_add(Graph<T>& g, const Tensor<T>& x, const Tensor<T>& residual);
   Parameter<T>& weight;
   Parameter<T>* bias = nullptr;
 };
@@ -42,6 +45,9 @@ class Dropout : public Module<T> {
  public:
   Dropout(double p, Rng& rng) : p(p), rng_(rng) {}
   Tensor<T> forward(const Tensor<T>& x) { return dropout(x, p, rng_, this->training()); }
+  // True when forward returns its input unchanged (p = 0 or eval mode), so that the ops around
+  // it may be fused.
+  bool is_identity() const { return p == 0.0 || !this->training(); }
   double p;
 
  private:

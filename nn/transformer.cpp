@@ -12,8 +12,18 @@ FeedForward<T>::FeedForward(const LayerConfig& c, Rng& init_rng, Rng& dropout_rn
       activation(c.activation) {}
 
 template <class T>
-Tensor<T> FeedForward<T>::forward(Graph<T>& g, const Tensor<T>& x) {
-  return linear2.forward(g, dropout.forward(activate(activation, linear1.forward(g, x))));
+Tensor<T> FeedForward<T>::forward(Graph<T>& g, const Tensor<T>& x, const Tensor<T>& residual) {
+  Tensor<T> h = activation == Activation::relu ? linear1.forward_relu(g, x) : gelu(linear1.forward(g, x));
+  h = dropout.forward(h);
+  return residual.defined() ? linear2.forward_add(g, h, residual) : linear2.forward(g, h);
+}
+
+// residual + dropout(f(x)). When the dropout is the identity, the add is fused into f's last
+// linear (one activation fewer kept per block); otherwise the ops stay separate.
+template <class T, class F>
+Tensor<T> add_residual(const Tensor<T>& residual, Dropout<T>& drop, F f) {
+  if (drop.is_identity()) return f(residual);
+  return residual + drop.forward(f(Tensor<T>()));
 }
 
 template <class T>
@@ -37,14 +47,19 @@ EncoderLayer<T>::EncoderLayer(const LayerConfig& c, Rng& init_rng, Rng& dropout_
 
 template <class T>
 Tensor<T> EncoderLayer<T>::forward(Graph<T>& g, const Tensor<T>& x, const AttentionMask& m) {
-  auto sa = [&](const Tensor<T>& h) { return dropout1.forward(self_attn.forward(g, h, h, h, m)); };
-  auto ffb = [&](const Tensor<T>& h) { return dropout2.forward(ff.forward(g, h)); };
+  // x + dropout(block(a)), with the add fused into the block when it can be.
+  auto sa = [&](const Tensor<T>& x, const Tensor<T>& a) {
+    return add_residual(x, dropout1, [&](const Tensor<T>& r) { return self_attn.forward(g, a, a, a, m, r); });
+  };
+  auto ffb = [&](const Tensor<T>& x, const Tensor<T>& a) {
+    return add_residual(x, dropout2, [&](const Tensor<T>& r) { return ff.forward(g, a, r); });
+  };
   if (config.norm_first) {
-    Tensor<T> h = x + sa(norm1.forward(g, x));
-    return h + ffb(norm2.forward(g, h));
+    Tensor<T> h = sa(x, norm1.forward(g, x));
+    return ffb(h, norm2.forward(g, h));
   }
-  Tensor<T> h = norm1.forward(g, x + sa(x));
-  return norm2.forward(g, h + ffb(h));
+  Tensor<T> h = norm1.forward(g, sa(x, x));
+  return norm2.forward(g, ffb(h, h));
 }
 
 template <class T>
@@ -92,31 +107,38 @@ std::pair<Tensor<T>, Tensor<T>> KVCache<T>::append(Graph<T>& g, const Tensor<T>&
 template <class T>
 Tensor<T> DecoderLayer<T>::forward(Graph<T>& g, const Tensor<T>& x, const Tensor<T>& mem,
                                    const AttentionMask& tm, const AttentionMask& mm, KVCache<T>* cache) {
-  auto sa = [&](const Tensor<T>& h) {
-    if (!cache) return dropout1.forward(self_attn.forward(g, h, h, h, tm));
-    auto [K, V] = cache->append(g, self_attn.project(g, h, 1), self_attn.project(g, h, 2));
-    return dropout1.forward(self_attn.attend(g, self_attn.project(g, h, 0), K, V, {}));
+  // Each block returns x + dropout(block(a)), the add fused into the block when it can be.
+  auto sa = [&](const Tensor<T>& x, const Tensor<T>& a) {
+    return add_residual(x, dropout1, [&](const Tensor<T>& r) {
+      if (!cache) return self_attn.forward(g, a, a, a, tm, r);
+      auto [K, V] = cache->append(g, self_attn.project(g, a, 1), self_attn.project(g, a, 2));
+      return self_attn.attend(g, self_attn.project(g, a, 0), K, V, {}, r);
+    });
   };
-  auto ca = [&](const Tensor<T>& h) {
-    if (!cache) return dropout2.forward(multihead_attn.forward(g, h, mem, mem, mm));
-    if (cache->mem_k.empty()) {  // the memory's keys and values, once per sequence
-      cache->mem_len = mem.shape()[1];
-      cache->mem_k = multihead_attn.project(g, mem, 1).values();
-      cache->mem_v = multihead_attn.project(g, mem, 2).values();
-    }
-    const Shape s{cache->batch, cache->mem_len, cache->d_model};
-    Tensor<T> K = g.tensor(s, cache->mem_k), V = g.tensor(s, cache->mem_v);
-    return dropout2.forward(multihead_attn.attend(g, multihead_attn.project(g, h, 0), K, V, mm));
+  auto ca = [&](const Tensor<T>& x, const Tensor<T>& a) {
+    return add_residual(x, dropout2, [&](const Tensor<T>& r) {
+      if (!cache) return multihead_attn.forward(g, a, mem, mem, mm, r);
+      if (cache->mem_k.empty()) {  // the memory's keys and values, once per sequence
+        cache->mem_len = mem.shape()[1];
+        cache->mem_k = multihead_attn.project(g, mem, 1).values();
+        cache->mem_v = multihead_attn.project(g, mem, 2).values();
+      }
+      const Shape s{cache->batch, cache->mem_len, cache->d_model};
+      Tensor<T> K = g.tensor(s, cache->mem_k), V = g.tensor(s, cache->mem_v);
+      return multihead_attn.attend(g, multihead_attn.project(g, a, 0), K, V, mm, r);
+    });
   };
-  auto ffb = [&](const Tensor<T>& h) { return dropout3.forward(ff.forward(g, h)); };
+  auto ffb = [&](const Tensor<T>& x, const Tensor<T>& a) {
+    return add_residual(x, dropout3, [&](const Tensor<T>& r) { return ff.forward(g, a, r); });
+  };
   if (config.norm_first) {
-    Tensor<T> h = x + sa(norm1.forward(g, x));
-    h = h + ca(norm2.forward(g, h));
-    return h + ffb(norm3.forward(g, h));
+    Tensor<T> h = sa(x, norm1.forward(g, x));
+    h = ca(h, norm2.forward(g, h));
+    return ffb(h, norm3.forward(g, h));
   }
-  Tensor<T> h = norm1.forward(g, x + sa(x));
-  h = norm2.forward(g, h + ca(h));
-  return norm3.forward(g, h + ffb(h));
+  Tensor<T> h = norm1.forward(g, sa(x, x));
+  h = norm2.forward(g, ca(h, h));
+  return norm3.forward(g, ffb(h, h));
 }
 
 template <class T>

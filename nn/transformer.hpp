@@ -22,7 +22,8 @@ template <class T>
 class FeedForward : public Module<T> {
  public:
   FeedForward(const LayerConfig& c, Rng& init_rng, Rng& dropout_rng);
-  Tensor<T> forward(Graph<T>& g, const Tensor<T>& x);
+  // With `residual` defined, returns residual + the block, the add fused into linear2.
+  Tensor<T> forward(Graph<T>& g, const Tensor<T>& x, const Tensor<T>& residual = {});
   Linear<T> linear1, linear2;
   Dropout<T> dropout;
   Activation activation;
