@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <chrono>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -27,6 +28,7 @@ struct BenchArgs {
   uint64_t seed = 0;
   bool no_peak = false;
   bool gemm_profile = false;
+  bool memory_profile = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -155,6 +157,33 @@ int run_bench(const BenchArgs& a) {
                         {"gflop_per_s_alone", flop * reps / el / 1e9}});
     }
   }
+  // One more step, with the graph's memory taken apart: activation values by op, the other
+  // saved state, and the most gradient memory alive at once.
+  nlohmann::json memory;
+  if (a.memory_profile) {
+    model.zero_grad();
+    g.reset();
+    Tensor<float> loss = cross_entropy(model.forward(g, b), target);
+    std::map<std::string, double> by_op;
+    double values = 0;
+    for (uint32_t i = 0; i < g.num_nodes(); ++i) {
+      const Node<float>& n = g.node(i);
+      if (n.aliased) continue;
+      const double mb = n.shape.numel() * sizeof(float) / 1048576.0;
+      by_op[n.op->name] += mb;
+      values += mb;
+    }
+    const double after_forward = g.arena().bytes_in_use() / 1048576.0;
+    g.backward(loss);
+    opt.step(1e-3);
+    memory = {{"values_mb", values},
+              {"values_mb_by_op", by_op},
+              {"other_saved_state_mb", after_forward - values},
+              {"grad_peak_mb", g.grad_bytes_peak() / 1048576.0},
+              {"arena_after_backward_mb", g.arena().bytes_in_use() / 1048576.0},
+              {"arena_capacity_mb", g.arena().capacity() / 1048576.0},
+              {"parameters_mb", model.num_parameters() * sizeof(float) / 1048576.0}};
+  }
   std::vector<double> sorted = times;
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
@@ -181,6 +210,7 @@ int run_bench(const BenchArgs& a) {
       {"mfu", peak > 0 ? gflop / median / peak : 0.0},
       {"blas_core", blas_info().core},
       {"gemm_shapes", shapes},
+      {"memory", memory},
       {"env", {{"OMP_NUM_THREADS", env("OMP_NUM_THREADS")}, {"OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS")},
                {"OPENBLAS_CORETYPE", env("OPENBLAS_CORETYPE")}, {"OMP_WAIT_POLICY", env("OMP_WAIT_POLICY")}}},
       {"config", {{"d_model", a.d_model}, {"heads", a.heads}, {"ff", a.ff}, {"enc_layers", a.enc_layers},
@@ -215,6 +245,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-peak", a->no_peak, "Skip the sgemm peak probe");
   cmd->add_flag("--gemm-profile", a->gemm_profile,
                 "After the timed steps, time one step's gemm calls by shape and each shape alone (key gemm_shapes)");
+  cmd->add_flag("--memory-profile", a->memory_profile,
+                "After the timed steps, break one step's graph memory down by op (key memory)");
   cmd->callback([a, &exit_code] { exit_code = run_bench(*a); });
 }
 
