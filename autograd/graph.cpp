@@ -176,6 +176,7 @@ T* Graph<T>::grad_of(uint32_t i) {
   if (!n.requires_grad) return nullptr;
   if (!n.grad) {
     n.grad = n.is_leaf ? arena_.allocate_n<T>(n.shape.numel()) : take_grad_buffer(n.shape.numel());
+    n.grad_released = false;
     std::memset(n.grad, 0, sizeof(T) * (size_t)n.shape.numel());
   }
   return n.grad;
@@ -271,6 +272,8 @@ void Graph<T>::reset() {
   arena_.reset();
   for (auto& e : free_grads_) e.second.clear();  // keeps capacity: no heap traffic next step
   grad_live_ = grad_peak_ = 0;
+  workspace_ = nullptr;
+  workspace_n_ = 0;
   ++gen_;
   checked_ = 0;
   released_ = false;

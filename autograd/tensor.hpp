@@ -94,8 +94,9 @@ class Graph {
 
   // ---- backward ----
   // From a one-element tensor (upstream gradient 1), or from any tensor with an explicit
-  // upstream gradient of its size. Afterwards the graph's saved state is released; values and
-  // gradients stay readable until reset().
+  // upstream gradient of its size. Afterwards the graph's saved state is released; values, the
+  // gradients of leaves and of retained tensors (Tensor::retain_grad) stay readable until
+  // reset(); other gradients are recycled during backward.
   void backward(const Tensor<T>& root);
   void backward(const Tensor<T>& root, const T* upstream);
   // Drops every node and rewinds the arena. Handles from before become invalid.
@@ -125,6 +126,15 @@ class Graph {
   U* scratch(int64_t n) {
     return arena_.allocate_n<U>(n);
   }
+  // Temporary memory for one kernel: valid until the next workspace() call, and reused by it,
+  // so kernels that run one after another (forward ops, backward closures) share one buffer.
+  T* workspace(int64_t n) {
+    if (n > workspace_n_) {
+      workspace_ = arena_.allocate_n<T>(n);
+      workspace_n_ = n;
+    }
+    return workspace_;
+  }
   // The gradient buffer of node `i`, allocated and zeroed on first use; nullptr when the node
   // does not require grad.
   T* grad_of(uint32_t i);
@@ -143,6 +153,8 @@ class Graph {
   // are dead before the next layer's backward runs, so the same few buffers serve every layer.
   std::vector<std::pair<int64_t, std::vector<T*>>> free_grads_;
   size_t grad_live_ = 0, grad_peak_ = 0;
+  T* workspace_ = nullptr;
+  int64_t workspace_n_ = 0;
   uint32_t gen_ = 1;
   uint32_t checked_ = 0;  // nodes below this index have been checked for anomalies
   bool grad_enabled_ = true;

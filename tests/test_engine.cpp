@@ -217,7 +217,7 @@ BOOST_AUTO_TEST_CASE(non_leaf_gradients_are_recycled) {
 }
 
 // Attention does not keep its B*H*Tq*Tk probabilities for backward (it recomputes them), so
-// the graph grows by far less than that, and the gradients still match a second evaluation.
+// the graph grows by far less than that.
 BOOST_AUTO_TEST_CASE(attention_keeps_no_probability_matrix) {
   Graph<float> g;
   const int64_t B = 8, H = 8, T = 64, D = 32;
@@ -257,4 +257,26 @@ BOOST_AUTO_TEST_CASE(fused_linear_matches_unfused_bit_for_bit) {
   };
   const auto a = run(false), b = run(true);
   for (size_t i = 0; i < a.size(); ++i) BOOST_TEST(a[i] == b[i], boost::test_tools::per_element());
+}
+
+// The probabilities recomputed in backward are the forward's bit for bit: the gradients equal
+// those of the path that keeps P (taken when the weights are asked for), exactly.
+BOOST_AUTO_TEST_CASE(recomputed_attention_gradients_equal_stored_ones_exactly) {
+  auto run = [](bool keep_weights) {
+    Graph<float> g;
+    Rng rng(9);
+    auto rand = [&](Shape s) {
+      std::vector<float> v(s.numel());
+      for (float& e : v) e = (float)(rng.uniform() * 4 - 2);
+      return g.tensor(s, v, true);
+    };
+    auto q = rand({3, 17, 24}), k = rand({3, 33, 24}), v = rand({3, 33, 24});
+    std::vector<uint8_t> pad(3 * 33, 0);
+    for (int j = 20; j < 33; ++j) pad[2 * 33 + j] = 1;  // the third sequence is padded
+    auto out = attention(q, k, v, 4, AttentionMask{true, pad}, keep_weights).out;
+    g.backward(sum(out * out));
+    return std::vector<std::vector<float>>{out.values(), q.grad_values(), k.grad_values(), v.grad_values()};
+  };
+  const auto stored = run(true), recomputed = run(false);
+  for (size_t i = 0; i < stored.size(); ++i) BOOST_TEST(stored[i] == recomputed[i], boost::test_tools::per_element());
 }

@@ -51,10 +51,12 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
     throw Error(fmt::format("attention: causal mask needs Tq <= Tk, got {} and {}", Tq, Tk));
   AttentionResult<T> res;
   res.out = g.make(kAttention, sq, {&q, &k, &v});
-  const bool keep_stats = res.out.requires_grad();
-  const int threads = omp_get_max_threads();
-  // Full P when the weights are wanted; otherwise one Tq x Tk buffer per thread.
-  T* P = g.template scratch<T>((need_weights ? B * H : threads) * Tq * Tk);
+  const bool keep_stats = res.out.requires_grad() && !need_weights;
+  // One team thread per buffer: never more threads than (batch, head) pairs.
+  const int threads = (int)std::min<int64_t>(omp_get_max_threads(), B * H);
+  // Full P when the weights are wanted (backward then reads it); otherwise one Tq x Tk buffer
+  // per thread, and the row statistics for backward.
+  T* P = need_weights ? g.template scratch<T>(B * H * Tq * Tk) : g.workspace(threads * Tq * Tk);
   T* stats = keep_stats ? g.template scratch<T>(B * H * Tq * 2) : nullptr;
   uint8_t* pad = nullptr;
   if (!mask.key_padding.empty()) {
@@ -77,7 +79,7 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
   };
   const T *pq = q.data(), *pk = k.data(), *pv = v.data();
   T* po = res.out.mutable_data();
-#pragma omp parallel for if (B * H > 1)
+#pragma omp parallel for num_threads(threads) if (B * H > 1)
   for (int64_t bh = 0; bh < B * H; ++bh) {
     const int64_t b = bh / H, h = bh % H;
     T* Pb = P + (need_weights ? bh : omp_get_thread_num()) * Tq * Tk;
@@ -87,20 +89,21 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
     gemm<T>(false, false, Tq, Dh, Tk, T(1), Pb, Tk, pv + b * Tk * D + h * Dh, D, T(0), po + b * Tq * D + h * Dh, D);
   }
   if (need_weights) res.weights = g.make_alias(kAttentionWeights, Shape{B, H, Tq, Tk}, P, false);
-  if (!keep_stats) return res;
+  if (!res.out.requires_grad()) return res;
   const uint32_t iq = q.index(), ik = k.index(), iv = v.index();
   g.set_backward(res.out, [=](Graph<T>& g, const Node<T>& out) {
     T *gq = g.grad_of(iq), *gk = g.grad_of(ik), *gv = g.grad_of(iv);
     const T *vq = g.node(iq).value, *vk = g.node(ik).value, *vv = g.node(iv).value, *go = out.grad;
-    const int threads = omp_get_max_threads();
-    T* work = g.template scratch<T>(2 * threads * Tq * Tk);  // P and dS, per thread
-#pragma omp parallel for if (B * H > 1)
+    T* work = g.workspace(2 * threads * Tq * Tk);  // recomputed P and dS, per thread
+#pragma omp parallel for num_threads(threads) if (B * H > 1)
     for (int64_t bh = 0; bh < B * H; ++bh) {
       const int64_t b = bh / H, h = bh % H;
-      T* Pb = work + 2 * (int64_t)omp_get_thread_num() * Tq * Tk;
-      T* dSb = Pb + Tq * Tk;
-      scores(vq, vk, b, h, Pb);
-      for (int64_t i = 0; i < Tq; ++i) softmax_row_replay<T>(Pb + i * Tk, Pb + i * Tk, Tk, stats + (bh * Tq + i) * 2);
+      T* dSb = work + 2 * (int64_t)omp_get_thread_num() * Tq * Tk;
+      T* Pb = need_weights ? P + bh * Tq * Tk : dSb + Tq * Tk;
+      if (!need_weights) {
+        scores(vq, vk, b, h, Pb);
+        for (int64_t i = 0; i < Tq; ++i) softmax_row_replay<T>(Pb + i * Tk, Pb + i * Tk, Tk, stats + (bh * Tq + i) * 2);
+      }
       const int64_t oq = b * Tq * D + h * Dh, okv = b * Tk * D + h * Dh;
       if (gv) gemm<T>(true, false, Tk, Dh, Tq, T(1), Pb, Tk, go + oq, D, T(1), gv + okv, D);
       if (!gq && !gk) continue;
@@ -183,6 +186,10 @@ const bool kCases = [] {
   add("fully_masked_rows", 2, 2, 3, 2, 1, {false, {0, 1, 0, 1, 1, 1}});
   // Causal with the first key padded: query 0 sees no key.
   add("causal_first_key_padded", 1, 3, 3, 4, 2, {true, {1, 0, 0}});
+  // With the weights kept, backward reads the stored probabilities instead of recomputing them.
+  CaseRegistrar(make_case("attention", "weights_kept_causal_padded", {in({2, 3, 4}), in({2, 3, 4}), in({2, 3, 4})},
+                          [](auto& x) { return attention(x[0], x[1], x[2], 2, {true, {0, 0, 1, 0, 0, 0}}, true).out; },
+                          [](const Vals& v) { return ref_attention(v, 2, 3, 3, 4, 2, {true, {0, 0, 1, 0, 0, 0}}); }));
   AttentionMask none;
   CaseRegistrar(make_case("attention", "reused_qkv", {in({1, 3, 4})},
                           [=](auto& x) { return attention(x[0], x[0], x[0], 2, none).out; },
