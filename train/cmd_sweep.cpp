@@ -84,7 +84,7 @@ int collect(const std::string& dir) {
          "chance_token,params,lr,steps,seconds,run\n";
   // model -> value -> sequence accuracies over seeds
   std::map<std::string, std::map<double, std::vector<double>>> seq, tok;
-  std::map<double, std::vector<double>> chance;
+  std::map<double, std::vector<double>> chance, chance_tok;
   int found = 0, missing = 0;
   for (const auto& r : sweep["runs"]) {
     const std::string id = r["id"];
@@ -112,6 +112,7 @@ int collect(const std::string& dir) {
     seq[model][x].push_back(s["test_sequence_accuracy"].get<double>());
     tok[model][x].push_back(s["test_token_accuracy"].get<double>());
     chance[x].push_back(s["test_chance_sequence"].get<double>());
+    chance_tok[x].push_back(s["test_chance_token"].get<double>());
   }
   csv.close();
   fs::rename(dir + "/results.csv.tmp", dir + "/results.csv");
@@ -131,12 +132,10 @@ int collect(const std::string& dir) {
     for (auto [which, data] : {std::pair{"sequence", &seq}, std::pair{"token", &tok}}) {
       std::vector<Series> lines;
       for (auto& [model, m] : *data) lines.push_back(series(model, m));
-      if (std::string(which) == "sequence") {
-        Series c = series("chance", chance);
-        c.err.clear();
-        c.dashed = true;
-        lines.push_back(c);
-      }
+      Series c = series("chance", std::string(which) == "sequence" ? chance : chance_tok);
+      c.err.clear();
+      c.dashed = true;
+      lines.push_back(c);
       const std::string png = std::string(which) == "sequence" ? fmt::format("{}/accuracy_vs_{}.png", dir, name)
                                                                : fmt::format("{}/token_accuracy_vs_{}.png", dir, name);
       plot_lines(png, {fmt::format("{}: test {} accuracy (mean, bars = range over seeds)", sweep["task"].get<std::string>(), which),
