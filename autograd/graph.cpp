@@ -183,28 +183,28 @@ T* Graph<T>::grad_of(uint32_t i) {
 }
 
 template <class T>
+std::vector<T*>& Graph<T>::free_list(int64_t count) {
+  for (auto& [n, list] : free_grads_)
+    if (n == count) return list;
+  return free_grads_.emplace_back(count, std::vector<T*>()).second;
+}
+
+template <class T>
 T* Graph<T>::take_grad_buffer(int64_t count) {
   grad_live_ += sizeof(T) * (size_t)count;
   grad_peak_ = std::max(grad_peak_, grad_live_);
-  for (auto& [n, list] : free_grads_)
-    if (n == count && !list.empty()) {
-      T* p = list.back();
-      list.pop_back();
-      return p;
-    }
-  return arena_.allocate_n<T>(count);
+  std::vector<T*>& list = free_list(count);
+  if (list.empty()) return arena_.allocate_n<T>(count);
+  T* p = list.back();
+  list.pop_back();
+  return p;
 }
 
 template <class T>
 void Graph<T>::release_grad(Node<T>& n) {
   if (!n.grad || n.is_leaf || n.retain_grad) return;
   const int64_t count = n.shape.numel();
-  auto it = std::find_if(free_grads_.begin(), free_grads_.end(), [&](const auto& e) { return e.first == count; });
-  if (it == free_grads_.end()) {
-    free_grads_.emplace_back(count, std::vector<T*>());
-    it = std::prev(free_grads_.end());
-  }
-  it->second.push_back(n.grad);
+  free_list(count).push_back(n.grad);
   grad_live_ -= sizeof(T) * (size_t)count;
   n.grad = nullptr;
   n.grad_released = true;

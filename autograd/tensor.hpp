@@ -145,6 +145,7 @@ class Graph {
   friend class Tensor<T>;
   void check_finite(uint32_t i) const;
   void check_grads_finite(const Node<T>& producer) const;
+  std::vector<T*>& free_list(int64_t count);
   T* take_grad_buffer(int64_t n);
   void release_grad(Node<T>& n);
   std::vector<Node<T>> nodes_;

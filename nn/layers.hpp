@@ -58,11 +58,6 @@ enum class Activation { relu, gelu };
 Activation parse_activation(const std::string& s);  // "relu" | "gelu"
 const char* activation_name(Activation a);
 
-template <class T>
-Tensor<T> activate(Activation a, const Tensor<T>& x) {
-  return a == Activation::relu ? relu(x) : gelu(x);
-}
-
 // The fixed sinusoidal table of Vaswani et al. (2017), [len, dim]:
 // pe[p, 2i] = sin(p / 10000^(2i/dim)), pe[p, 2i+1] = cos(p / 10000^(2i/dim)).
 template <class T>

@@ -9,6 +9,13 @@
 
 using namespace attn;
 
+// A leaf that requires grad, with values drawn from U(-bound, bound).
+Tensor<float> uniform_leaf(Graph<float>& g, Rng& rng, const Shape& s, double bound) {
+  std::vector<float> v(s.numel());
+  for (float& e : v) e = (float)(rng.uniform() * 2 * bound - bound);
+  return g.tensor(s, v, true);
+}
+
 BOOST_AUTO_TEST_CASE(broadcast_add_values_and_gradients) {
   Graph<double> g;
   auto a = g.tensor({2, 3}, {1, 2, 3, 4, 5, 6}, true);
@@ -242,11 +249,7 @@ BOOST_AUTO_TEST_CASE(fused_linear_matches_unfused_bit_for_bit) {
   auto run = [](bool fused) {
     Graph<float> g;
     Rng rng(5);
-    auto rand = [&](Shape s) {
-      std::vector<float> v(s.numel());
-      for (float& e : v) e = (float)(rng.uniform() * 2 - 1);
-      return g.tensor(s, v, true);
-    };
+    auto rand = [&](Shape s) { return uniform_leaf(g, rng, s, 1.0); };
     auto x = rand({3, 5, 8}), w1 = rand({16, 8}), b1 = rand({16}), w2 = rand({8, 16}), b2 = rand({8});
     auto h = fused ? linear_relu(x, w1, b1) : relu(linear(x, w1, b1));
     auto y = fused ? linear_add(h, w2, b2, x) : x + linear(h, w2, b2);
@@ -265,11 +268,7 @@ BOOST_AUTO_TEST_CASE(recomputed_attention_gradients_equal_stored_ones_exactly) {
   auto run = [](bool keep_weights) {
     Graph<float> g;
     Rng rng(9);
-    auto rand = [&](Shape s) {
-      std::vector<float> v(s.numel());
-      for (float& e : v) e = (float)(rng.uniform() * 4 - 2);
-      return g.tensor(s, v, true);
-    };
+    auto rand = [&](Shape s) { return uniform_leaf(g, rng, s, 2.0); };
     auto q = rand({3, 17, 24}), k = rand({3, 33, 24}), v = rand({3, 33, 24});
     std::vector<uint8_t> pad(3 * 33, 0);
     for (int j = 20; j < 33; ++j) pad[2 * 33 + j] = 1;  // the third sequence is padded

@@ -110,15 +110,22 @@ int run_bench(const BenchArgs& a) {
   b.tgt_pad.assign(b.tgt_in.size(), 0);
 
   Graph<float> g;
+  // The timed span: zero the gradients, reset the graph, forward, loss (then backward and step).
+  auto forward_loss = [&] {
+    model.zero_grad();
+    g.reset();
+    return cross_entropy(model.forward(g, b), target);
+  };
+  auto backward_step = [&](const Tensor<float>& loss) {
+    g.backward(loss);
+    opt.step(1e-3);
+  };
   std::vector<double> times;
   double final_loss = 0;
   for (int i = 0; i < a.warmup + a.steps; ++i) {
     const auto t0 = Clock::now();
-    model.zero_grad();
-    g.reset();
-    Tensor<float> loss = cross_entropy(model.forward(g, b), target);
-    g.backward(loss);
-    opt.step(1e-3);
+    Tensor<float> loss = forward_loss();
+    backward_step(loss);
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
     final_loss = loss.item();
     if (i >= a.warmup) times.push_back(dt);
@@ -127,10 +134,7 @@ int run_bench(const BenchArgs& a) {
   nlohmann::json shapes = nlohmann::json::array();
   if (a.gemm_profile) {
     set_gemm_profiling(true);
-    model.zero_grad();
-    g.reset();
-    g.backward(cross_entropy(model.forward(g, b), target));
-    opt.step(1e-3);
+    backward_step(forward_loss());
     const std::vector<GemmShapeStat> stats = gemm_profile();
     set_gemm_profiling(false);
     double total = 0;
@@ -161,9 +165,7 @@ int run_bench(const BenchArgs& a) {
   // saved state, and the most gradient memory alive at once.
   nlohmann::json memory;
   if (a.memory_profile) {
-    model.zero_grad();
-    g.reset();
-    Tensor<float> loss = cross_entropy(model.forward(g, b), target);
+    Tensor<float> loss = forward_loss();
     std::map<std::string, double> by_op;
     double values = 0;
     for (uint32_t i = 0; i < g.num_nodes(); ++i) {
@@ -174,8 +176,7 @@ int run_bench(const BenchArgs& a) {
       values += mb;
     }
     const double after_forward = g.arena().bytes_in_use() / 1048576.0;
-    g.backward(loss);
-    opt.step(1e-3);
+    backward_step(loss);
     memory = {{"values_mb", values},
               {"values_mb_by_op", by_op},
               {"other_saved_state_mb", after_forward - values},

@@ -100,10 +100,9 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
     if (residual.shape() != so)
       throw Error(fmt::format("{}: residual {} does not match the output {}", op.name, residual.shape().str(), so.str()));
   }
-  std::vector<Tensor<T>> inputs{x, w};
-  if (bias.defined()) inputs.push_back(bias);
-  if (residual.defined()) inputs.push_back(residual);
-  Tensor<T> y = g.make(op, so, inputs);
+  // An absent bias or residual is passed as x again: make() only reads inputs to check them and
+  // to decide requires_grad, and this keeps the hot path free of a heap-allocated input list.
+  Tensor<T> y = g.make(op, so, {&x, &w, bias.defined() ? &bias : &x, residual.defined() ? &residual : &x});
   T* py = y.mutable_data();
   const T* pb = bias.defined() ? bias.data() : nullptr;
   if (pb) {
