@@ -1,5 +1,7 @@
 #include "autograd/blas.hpp"
 
+#include "autograd/isa.hpp"
+
 #include <cblas.h>
 #include <omp.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <tuple>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -75,28 +78,15 @@ void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alph
 
 namespace {
 
-std::string cpu_flags() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("flags", 0) == 0) return line + " ";
-  return {};
-}
-
-// The kernels we want for this CPU, or "" when OpenBLAS's own choice is fine.
-std::string wanted_core() {
-  const std::string flags = cpu_flags();
-  if (flags.find(" avx512f ") != std::string::npos) return "SkylakeX";
-  if (flags.find(" avx2 ") != std::string::npos) return "Haswell";
-  return "";
-}
+// The kernels that match the instruction-set path (isa.hpp): the CPU's best, or AVX2 under
+// ATTNLAB_ISA=avx2, so that one variable makes attnlab behave as on an AVX2-only machine.
+std::string wanted_core() { return isa() == Isa::avx512 ? "SkylakeX" : "Haswell"; }
 
 }  // namespace
 
 void ensure_fast_blas() {
   if (std::getenv("OPENBLAS_CORETYPE")) return;  // the user's choice, or already re-executed
   const std::string want = wanted_core();
-  if (want.empty()) return;
   setenv("OPENBLAS_CORETYPE", want.c_str(), 1);
   std::string core = openblas_get_corename();
   for (auto& ch : core) ch = (char)std::tolower((unsigned char)ch);

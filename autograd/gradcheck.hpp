@@ -85,6 +85,7 @@ struct CaseReport {
   std::vector<InputReport> inputs;
   double forward_err_f64 = 0;  // max |op - reference| / (1 + |reference|)
   double forward_err_f32 = 0;
+  double forward_bound_f32 = 0;  // float32_forward_bound(case)
   bool forward_passed = true;
   bool has_reference = false;  // forward errors are meaningful only then
   bool passed = true;
@@ -102,6 +103,10 @@ struct GradcheckInput {
 std::vector<InputReport> gradcheck(const CaseFn<double>& f, const std::vector<GradcheckInput>& inputs,
                                    double eps = 1e-6, const Tolerance& tol = {}, uint64_t seed = 1,
                                    const std::vector<ExternalInput>& externals = {});
+
+// The float32 forward error allowed for a case, from its largest input's size and range
+// (derivation in gradcheck.cpp). float64 is held to 1e-12.
+double float32_forward_bound(const GradCase& c);
 
 // Draws a case's inputs, gradchecks it and compares its forward with the reference.
 CaseReport run_case(const GradCase& c, uint64_t seed = 1);

@@ -1,9 +1,11 @@
 #define BOOST_TEST_MODULE models
 #include "tests/common.hpp"
 #include "tests/cli_runner.hpp"
+#include "tests/float_bounds.hpp"
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -43,21 +45,53 @@ SeqBatch batch() {
   return b;
 }
 
+// Cached and full decoding compute the same logits with different gemm shapes, so in float32
+// they agree only within a rounding bound (tests/float_bounds.hpp): the tiny model's longest path
+// has 13 sublayers (2x2 encoder, 2x3 decoder, 2 final norms, the head) and its longest reduction
+// is max(d_model 8, ff 12, length 8) = 12 terms. A token is compared only where the top-2 logit
+// margin exceeds twice that bound (a tie within rounding may go either way), and a row no further
+// than its first such tie, since later steps are fed the token chosen there.
 template <class T>
-void check_cached_decoding(double tol) {
-  Seq2SeqTransformer<T> m(tiny(), 7);
+void check_cached_decoding(bool exact_bound) {
+  const ModelConfig c = tiny();
+  Seq2SeqTransformer<T> m(c, 7);
   m.eval();
   Graph<T> g;
   std::vector<std::vector<T>> cached, full;
   // eos = -1: never stops early, so every step's logits are compared.
   const auto a = m.decode_cached(g, batch(), 8, 1, -1, &cached);
   const auto b = greedy_decode_full(m, g, batch(), 8, 1, -1, &full);
-  BOOST_TEST(a == b);
   BOOST_TEST_REQUIRE(cached.size() == full.size());
-  double worst = 0;
-  for (size_t t = 0; t < cached.size(); ++t)
-    for (size_t i = 0; i < cached[t].size(); ++i) worst = std::max(worst, double(std::fabs(cached[t][i] - full[t][i])));
-  BOOST_TEST(worst <= tol, "max |cached - full| = " << worst);
+  BOOST_TEST_REQUIRE(a.size() == b.size());
+  const int64_t V = c.tgt_vocab, B = (int64_t)a.size();
+  const int depth = 2 * c.enc_layers + 3 * c.dec_layers + 3;
+  const int64_t n = std::max({c.d_model, c.ff, (int64_t)8});
+  std::vector<bool> live(B, true);
+  int64_t compared_tokens = 0;
+  for (size_t t = 0; t < full.size(); ++t)
+    for (int64_t r = 0; r < B; ++r) {
+      if (!live[r]) continue;
+      const T* f = full[t].data() + r * V;
+      const T* k = cached[t].data() + r * V;
+      double top = -INFINITY, second = -INFINITY, scale = 0, worst = 0;
+      for (int64_t v = 0; v < V; ++v) {
+        scale = std::max(scale, double(std::fabs(f[v])));
+        worst = std::max(worst, double(std::fabs(f[v] - k[v])));
+        if (f[v] > top) second = top, top = f[v];
+        else if (f[v] > second) second = f[v];
+      }
+      // float64: the same analysis with u = 2^-53 is about 1e-14 here; 1e-12 leaves room for exp.
+      const double tol = exact_bound ? 1e-12 : attn_test::f32_network_bound(depth, n, scale);
+      BOOST_TEST(worst <= tol, "step " << t << " row " << r << ": max |cached - full| = " << worst << " > " << tol);
+      if (top - second <= 2 * tol) {
+        live[r] = false;
+        continue;
+      }
+      BOOST_TEST_REQUIRE(t < a[r].size());
+      BOOST_TEST(a[r][t] == b[r][t], "step " << t << " row " << r << ": cached token " << a[r][t] << ", full " << b[r][t]);
+      ++compared_tokens;
+    }
+  BOOST_TEST(compared_tokens >= B * (int64_t)full.size() / 2, "too few tokens had a clear margin: " << compared_tokens);
 }
 
 }  // namespace
@@ -79,8 +113,8 @@ BOOST_AUTO_TEST_CASE(parameter_names_follow_pytorch) {
 }
 
 BOOST_AUTO_TEST_CASE(cached_decoding_matches_full_recomputation) {
-  check_cached_decoding<float>(1e-6);
-  check_cached_decoding<double>(1e-12);
+  check_cached_decoding<float>(false);
+  check_cached_decoding<double>(true);
 }
 
 BOOST_AUTO_TEST_CASE(positions_beyond_the_table_are_an_error) {

@@ -49,6 +49,7 @@ int run_gradcheck(const GradcheckArgs& a) {
       if (r.has_reference) {
         j["forward_err_f64"] = r.forward_err_f64;
         j["forward_err_f32"] = r.forward_err_f32;
+        j["forward_bound_f32"] = r.forward_bound_f32;
       }
       if (!r.error.empty()) j["error"] = r.error;
       fmt::print("{}\n", j.dump());

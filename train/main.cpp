@@ -2,9 +2,11 @@
 #include <fmt/core.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "autograd/blas.hpp"
+#include "autograd/isa.hpp"
 #include "autograd/shape.hpp"
 #include "train/cli.hpp"
 
@@ -18,9 +20,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", [] {
     const attn::BlasInfo b = attn::blas_info();
-    return fmt::format("attnlab {}\nBLAS: OpenBLAS core {} (OPENBLAS_CORETYPE={}), {} threads\n{}",
-                       ATTNLAB_VERSION, b.core, b.coretype.empty() ? "unset" : b.coretype,
-                       b.threads, b.config);
+    return fmt::format("attnlab {}\nkernels: {} (ATTNLAB_ISA={})\nBLAS: OpenBLAS core {} (OPENBLAS_CORETYPE={}), {} threads\n{}",
+                       ATTNLAB_VERSION, attn::isa_name(), std::getenv("ATTNLAB_ISA") ? std::getenv("ATTNLAB_ISA") : "unset",
+                       b.core, b.coretype.empty() ? "unset" : b.coretype, b.threads, b.config);
   });
   int exit_code = 0;
   attn::cli::add_info_command(app, exit_code);

@@ -12,20 +12,12 @@
 #include "autograd/blas.hpp"
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/ops/softmax_rows.hpp"
 
 namespace attn {
 namespace {
 const OpDef kAttention("attention"), kAttentionWeights("attention_weights", false);
 }
-
-template <class T>
-bool softmax_row(const T* x, T* y, int64_t n, T* stats);  // ops/softmax.cpp
-template <>
-bool softmax_row<float>(const float* x, float* y, int64_t n, float* stats);  // vectorised
-template <class T>
-void softmax_row_replay(const T* x, T* y, int64_t n, const T* stats);
-template <>
-void softmax_row_replay<float>(const float* x, float* y, int64_t n, const float* stats);
 
 // The probabilities P (B*H*Tq*Tk) are the largest activation of a Transformer, so they are not
 // kept for backward: the forward saves each row's max and 1/sum (B*H*Tq*2), and backward

@@ -1,22 +1,19 @@
 // softmax and log_softmax over the last axis, fused, numerically stable (max subtracted).
 // A row of all -inf (every position masked) gives zeros and passes no gradient.
-#include <xsimd/xsimd.hpp>
-
 #include <cmath>
 #include <limits>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/isa.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
+#include "autograd/ops/softmax_rows.hpp"
 
 namespace attn {
 namespace {
 const OpDef kSoftmax("softmax"), kLogSoftmax("log_softmax");
 }
 
-// One row: y = softmax(x). Returns false for a fully masked row (y set to 0). With `stats`, it
-// also stores the row's max and 1/sum, so that softmax_row_replay can rebuild y bit for bit
-// (attention recomputes its probabilities in backward instead of keeping them).
 template <class T>
 bool softmax_row(const T* x, T* y, int64_t n, T* stats) {
   T m = -std::numeric_limits<T>::infinity();
@@ -45,39 +42,20 @@ void softmax_row_replay(const T* x, T* y, int64_t n, const T* stats) {
 }
 
 // float: the hot path of attention. xsimd's vectorised exp is about ten times faster than a
-// loop of std::exp (docs/performance.md); the float32 forward check bounds its error.
+// loop of std::exp (docs/performance.md); the float32 forward check bounds its error. The loops
+// are compiled per instruction set; isa() picks one.
 namespace {
-using FloatBatch = xsimd::batch<float>;
-constexpr int64_t kW = (int64_t)FloatBatch::size;
-
-// y = exp(x - m), returning the sum; the same arithmetic in the forward and the replay.
+float row_max(const float* x, int64_t n) {
+  return isa() == Isa::avx512 ? simd_avx512::row_max(x, n) : simd_avx2::row_max(x, n);
+}
 float exp_shifted(const float* x, float* y, int64_t n, float m) {
-  const int64_t nv = n - n % kW;
-  FloatBatch sv(0.0f);
-  const FloatBatch mb(m);
-  for (int64_t j = 0; j < nv; j += kW) {
-    const FloatBatch e = xsimd::exp(FloatBatch::load_unaligned(x + j) - mb);
-    e.store_unaligned(y + j);
-    sv += e;
-  }
-  float s = nv ? xsimd::hadd(sv) : 0.0f;
-  for (int64_t j = nv; j < n; ++j) s += (y[j] = std::exp(x[j] - m));
-  return s;
+  return isa() == Isa::avx512 ? simd_avx512::exp_shifted(x, y, n, m) : simd_avx2::exp_shifted(x, y, n, m);
 }
 }  // namespace
 
 template <>
 bool softmax_row<float>(const float* x, float* y, int64_t n, float* stats) {
-  const int64_t nv = n - n % kW;
-  float m = -std::numeric_limits<float>::infinity();
-  if (nv) {
-    FloatBatch mv(m);
-    for (int64_t j = 0; j < nv; j += kW) mv = xsimd::max(mv, FloatBatch::load_unaligned(x + j));
-    alignas(64) float lanes[kW];
-    mv.store_aligned(lanes);
-    for (int64_t j = 0; j < kW; ++j) m = std::max(m, lanes[j]);
-  }
-  for (int64_t j = nv; j < n; ++j) m = std::max(m, x[j]);
+  const float m = row_max(x, n);
   if (stats) stats[0] = m;
   if (m == -std::numeric_limits<float>::infinity()) {
     std::fill(y, y + n, 0.0f);
