@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <cstring>
+
 namespace attn {
 
 template <class T>
@@ -14,16 +17,40 @@ void save_model(const std::string& path, const Seq2SeqModel<T>& model, const std
   save_safetensors(path, ck);
 }
 
+void check_finite(const Checkpoint& ck, const std::string& path) {
+  std::vector<std::string> bad;
+  for (const NamedTensor& t : ck.tensors) {
+    const size_t n = t.bytes.size() / dtype_size(t.dtype);
+    size_t count = 0;
+    for (size_t i = 0; i < n; ++i) {
+      double v;
+      if (t.dtype == "F32") {
+        float f;
+        std::memcpy(&f, t.bytes.data() + 4 * i, 4);
+        v = f;
+      } else {
+        std::memcpy(&v, t.bytes.data() + 8 * i, 8);
+      }
+      count += !std::isfinite(v);
+    }
+    if (count) bad.push_back(fmt::format("'{}' holds {} of {}", t.name, count, n));
+  }
+  if (!bad.empty())
+    throw CheckpointError(fmt::format("checkpoint '{}': non-finite values (NaN or Inf): {}; pass --allow-nonfinite "
+                                      "to load it anyway (for forensics)", path, fmt::join(bad, ", ")));
+}
+
 template <class T>
-void load_parameters(const Checkpoint& ck, Seq2SeqModel<T>& model, const std::string& path) {
+void load_parameters(const Checkpoint& ck, Seq2SeqModel<T>& model, const std::string& path, bool allow_nonfinite) {
   std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
   for (auto& [name, p] : model.named_parameters()) expected.emplace_back(name, p->shape.vec());
   check_tensor_set(ck, expected, path);
+  if (!allow_nonfinite) check_finite(ck, path);
   for (auto& [name, p] : model.named_parameters()) read_tensor(ck, name, p->value.data(), p->value.size(), path);
 }
 
 template <class T>
-std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string& path, Checkpoint* ck_out) {
+std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string& path, Checkpoint* ck_out, bool allow_nonfinite) {
   Checkpoint ck = load_safetensors(path);
   auto it = ck.metadata.find("model");
   if (it == ck.metadata.end())
@@ -35,15 +62,15 @@ std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string& path, Checkpoint*
     throw CheckpointError(fmt::format("checkpoint '{}': bad model config: {}", path, e.what()));
   }
   auto model = make_model<T>(c, 0);
-  load_parameters(ck, *model, path);
+  load_parameters(ck, *model, path, allow_nonfinite);
   if (ck_out) *ck_out = std::move(ck);
   return model;
 }
 
 #define ATTN_INSTANTIATE(T)                                                                                 \
   template void save_model(const std::string&, const Seq2SeqModel<T>&, const std::map<std::string, std::string>&); \
-  template void load_parameters(const Checkpoint&, Seq2SeqModel<T>&, const std::string&);                 \
-  template std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string&, Checkpoint*);
+  template void load_parameters(const Checkpoint&, Seq2SeqModel<T>&, const std::string&, bool);           \
+  template std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string&, Checkpoint*, bool);
 ATTN_INSTANTIATE(float)
 ATTN_INSTANTIATE(double)
 #undef ATTN_INSTANTIATE

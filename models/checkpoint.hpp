@@ -16,13 +16,19 @@ template <class T>
 void save_model(const std::string& path, const Seq2SeqModel<T>& model,
                 const std::map<std::string, std::string>& extra = {});
 
-// Copies the checkpoint's tensors into `model`, after checking the set of names and every shape
-// against it. Throws CheckpointError naming the file and every problem.
+// Throws CheckpointError naming every tensor of `ck` that holds NaN or Inf, with the count.
+void check_finite(const Checkpoint& ck, const std::string& path);
+
+// Copies the checkpoint's tensors into `model`, after checking the set of names, every shape and
+// (unless allow_nonfinite) that every value is finite. Throws CheckpointError naming the file and
+// every problem.
 template <class T>
-void load_parameters(const Checkpoint& ck, Seq2SeqModel<T>& model, const std::string& path);
+void load_parameters(const Checkpoint& ck, Seq2SeqModel<T>& model, const std::string& path,
+                     bool allow_nonfinite = false);
 
 // Reads a checkpoint and builds the model its metadata describes.
 template <class T>
-std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string& path, Checkpoint* ck_out = nullptr);
+std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string& path, Checkpoint* ck_out = nullptr,
+                                            bool allow_nonfinite = false);
 
 }  // namespace attn

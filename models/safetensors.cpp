@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "models/fault.hpp"
+
 // Tensor bytes are stored and copied as-is: the file format is little-endian.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assumes a little-endian host");
 
@@ -33,14 +35,21 @@ constexpr uint64_t kMaxHeader = 100ull * 1000 * 1000;  // same limit as the refe
 }
 
 // Element count, or nullopt-like false on negative dims / overflow (so no
-// later size computation can wrap around).
+// later size computation can wrap around). The product of the non-zero dims
+// must fit int64, so NamedTensor::numel() cannot overflow on [3, 2^62, 0].
 bool checked_numel(const std::vector<int64_t>& shape, std::size_t elem, uint64_t& numel, uint64_t& nbytes) {
   uint64_t n = 1;
+  bool empty = false;
   for (int64_t d : shape) {
     if (d < 0) return false;
-    if (d != 0 && n > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d)) return false;
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / static_cast<uint64_t>(d)) return false;
     n *= static_cast<uint64_t>(d);
   }
+  if (empty) n = 0;
   if (elem != 0 && n > std::numeric_limits<uint64_t>::max() / elem) return false;
   numel = n;
   nbytes = n * elem;
@@ -48,6 +57,18 @@ bool checked_numel(const std::vector<int64_t>& shape, std::size_t elem, uint64_t
 }
 
 std::string errno_str(int e) { return std::strerror(e); }
+
+// A header value for an error message. Nested or long values are summarised: dump() recurses, so
+// a deeply nested value in a hostile header would overflow the stack, and a long one would flood
+// the message.
+std::string brief(const json& v) {
+  if (v.is_structured()) {
+    bool nested = v.size() > 16;
+    for (const json& e : v) nested = nested || e.is_structured();
+    if (nested) return fmt::format("(a nested {} of {} elements)", v.type_name(), v.size());
+  }
+  return v.dump();
+}
 
 bool write_all(int fd, const unsigned char* p, std::size_t n) {
   while (n > 0) {
@@ -123,18 +144,18 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
   if (!sh.is_array()) fail(path, name, "shape is not an array");
   for (const json& d : sh) {
     // Non-negative JSON integers parse as unsigned; negatives and 2.0 do not.
-    if (!d.is_number_unsigned()) fail(path, name, fmt::format("invalid shape {}: dimensions must be non-negative integers", sh.dump()));
+    if (!d.is_number_unsigned()) fail(path, name, fmt::format("invalid shape {}: dimensions must be non-negative integers", brief(sh)));
     uint64_t u = d.get<uint64_t>();
     if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      fail(path, name, fmt::format("invalid shape {}: dimension too large", sh.dump()));
+      fail(path, name, fmt::format("invalid shape {}: dimension too large", brief(sh)));
     e.t.shape.push_back(static_cast<int64_t>(u));
   }
   uint64_t numel = 0, nbytes = 0;
-  if (!checked_numel(e.t.shape, esz, numel, nbytes)) fail(path, name, fmt::format("invalid shape {}: size overflows", sh.dump()));
+  if (!checked_numel(e.t.shape, esz, numel, nbytes)) fail(path, name, fmt::format("invalid shape {}: size overflows", brief(sh)));
 
   const json& off = v["data_offsets"];
   if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-    fail(path, name, fmt::format("invalid data_offsets {}: expected [begin, end] as non-negative integers", off.dump()));
+    fail(path, name, fmt::format("invalid data_offsets {}: expected [begin, end] as non-negative integers", brief(off)));
   e.begin = off[0].get<uint64_t>();
   e.end = off[1].get<uint64_t>();
   if (e.begin > e.end) fail(path, name, fmt::format("invalid data_offsets [{}, {}]: begin > end", e.begin, e.end));
@@ -230,13 +251,15 @@ void save_safetensors(const std::string& path, const Checkpoint& ck) {
   };
   if (!write_all(fd, len, 8) || !write_all(fd, reinterpret_cast<const unsigned char*>(text.data()), text.size()))
     abort_write("writing");
-  for (const NamedTensor& t : ck.tensors)
-    if (!write_all(fd, t.bytes.data(), t.bytes.size())) abort_write("writing");
-  if (::fsync(fd) != 0) abort_write("fsync of");
+  for (const NamedTensor& t : ck.tensors) {
+    if (fault_point("checkpoint.write") || !write_all(fd, t.bytes.data(), t.bytes.size())) abort_write("writing");
+  }
+  if (fault_point("checkpoint.fsync") || ::fsync(fd) != 0) abort_write("fsync of");
   int rc = ::close(fd);
   fd = -1;
   if (rc != 0) abort_write("closing");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) abort_write("renaming");
+  if (fault_point("checkpoint.rename") || ::rename(tmp.c_str(), path.c_str()) != 0) abort_write("renaming");
+  fault_point("checkpoint.renamed");
   // Make the rename itself durable. Best effort: the new file is already in
   // place, so failing here would misreport the outcome.
   std::string dir = std::filesystem::path(path).parent_path().string();
@@ -307,7 +330,7 @@ Checkpoint load_safetensors(const std::string& path) {
     if (key == "__metadata__") {
       if (!value.is_object()) fail(path, "__metadata__ is not a JSON object");
       for (const auto& [mk, mv] : value.items()) {
-        if (!mv.is_string()) fail(path, fmt::format("__metadata__ value for '{}' is not a string: {}", mk, mv.dump()));
+        if (!mv.is_string()) fail(path, fmt::format("__metadata__ value for '{}' is not a string: {}", mk, brief(mv)));
         ck.metadata[mk] = mv.get<std::string>();
       }
       continue;

@@ -10,6 +10,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace attn_test {
 
@@ -50,6 +53,20 @@ struct TempDir {
   TempDir& operator=(const TempDir&) = delete;
   std::string operator/(const std::string& s) const { return (dir / s).string(); }
 };
+
+// A run's metrics.jsonl without its timing fields, for comparing runs.
+inline std::vector<nlohmann::json> metrics_without_timings(const std::string& dir) {
+  std::vector<nlohmann::json> rows;
+  std::istringstream in(slurp(dir + "/metrics.jsonl"));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    j.erase("steps_per_s");
+    j.erase("elapsed_s");
+    rows.push_back(j);
+  }
+  return rows;
+}
 
 inline bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 

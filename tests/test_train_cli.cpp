@@ -28,19 +28,7 @@ const std::string kTiny =
     "--task copy --task-opt length=4 --d-model 16 --heads 2 --ff 32 --enc-layers 1 --dec-layers 1 --batch 16 "
     "--eval-examples 50 --threads 1 --quiet ";
 
-// metrics.jsonl without its timing fields.
-std::vector<nlohmann::json> metrics(const std::string& dir) {
-  std::vector<nlohmann::json> rows;
-  std::istringstream in(attn_test::slurp(dir + "/metrics.jsonl"));
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line);
-    j.erase("steps_per_s");
-    j.erase("elapsed_s");
-    rows.push_back(j);
-  }
-  return rows;
-}
+std::vector<nlohmann::json> metrics(const std::string& dir) { return attn_test::metrics_without_timings(dir); }
 
 bool is_png(const std::string& path) {
   const std::string s = attn_test::slurp(path);

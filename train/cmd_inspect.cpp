@@ -21,11 +21,11 @@ struct Loaded {
   data::DataConfig data;
 };
 
-Loaded load(const std::string& path) {
+Loaded load(const std::string& path, bool allow_nonfinite) {
   Loaded l;
   Checkpoint ck;
   try {
-    l.model = load_model<float>(path, &ck);
+    l.model = load_model<float>(path, &ck, allow_nonfinite);
   } catch (const CheckpointError& e) {
     throw UsageError(e.what());
   }
@@ -47,11 +47,12 @@ struct EvalArgs {
   int64_t examples = 1000;
   int threads = 2;
   bool json = false;
+  bool allow_nonfinite = false;
 };
 
 int run_eval(const EvalArgs& a) {
   set_num_threads(a.threads);
-  Loaded l = load(a.checkpoint);
+  Loaded l = load(a.checkpoint, a.allow_nonfinite);
   data::DataConfig dc = l.data;
   const data::Split split = data::parse_split(a.split);
   try {
@@ -109,10 +110,11 @@ int run_eval(const EvalArgs& a) {
 struct PredictArgs {
   std::string checkpoint, input, attention;
   int64_t max_steps = 0;
+  bool allow_nonfinite = false;
 };
 
 int run_predict(const PredictArgs& a) {
-  Loaded l = load(a.checkpoint);
+  Loaded l = load(a.checkpoint, a.allow_nonfinite);
   std::vector<int> src = l.vocab.encode(a.input);
   if (src.empty()) throw UsageError("--input has no tokens");
   int unknown = 0;
@@ -182,6 +184,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--eval-examples", a->examples, "Examples to evaluate")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "Threads")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_flag("--json", a->json, "One JSON object instead of the table");
+  cmd->add_flag("--allow-nonfinite", a->allow_nonfinite, "Load a checkpoint holding NaN or Inf (for forensics)");
   cmd->callback([a, &exit_code] { exit_code = run_eval(*a); });
 }
 
@@ -194,6 +197,7 @@ void add_predict_command(CLI::App& app, int& exit_code) {
                   "Write a PNG heatmap per layer and head (encoder self-attention, decoder self-attention,\n"
                   "cross-attention) and the weights as attention.json to this folder");
   cmd->add_option("--max-steps", a->max_steps, "Most tokens to decode (default: as the model allows)");
+  cmd->add_flag("--allow-nonfinite", a->allow_nonfinite, "Load a checkpoint holding NaN or Inf (for forensics)");
   cmd->callback([a, &exit_code] { exit_code = run_predict(*a); });
 }
 

@@ -3,8 +3,13 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include "models/fault.hpp"
 
 #include "train/cli.hpp"
 #include "train/plot.hpp"
@@ -16,38 +21,16 @@ namespace fs = std::filesystem;
 const char* const kMetricsColumns[] = {"step", "loss", "lr", "grad_norm", "steps_per_s", "elapsed_s",
                                        "val_loss", "val_token_accuracy", "val_sequence_accuracy", nullptr};
 
-void RunFiles::create_new(bool overwrite) {
-  std::error_code ec;
-  if (fs::exists(path("config.json"))) {
-    if (!overwrite)
-      throw cli::UsageError(fmt::format(
-          "--out {} already holds a run; pass --resume {} to continue it, --overwrite to replace it, or another --out", dir_, dir_));
-    for (const char* f : {"config.json", "metrics.jsonl", "metrics.csv", "summary.json", "last.safetensors",
-                          "best.safetensors", "state.safetensors", "loss.png", "accuracy.png"})
-      fs::remove(path(f), ec);
-  }
-  fs::create_directories(dir_, ec);
-  if (ec) throw cli::UsageError(fmt::format("--out {}: cannot create the folder: {}", dir_, ec.message()));
-  if (access(dir_.c_str(), W_OK) != 0) throw cli::UsageError(fmt::format("--out {}: the folder is not writable", dir_));
-  fs::remove(path("metrics.jsonl"), ec);
-  std::ofstream csv(path("metrics.csv"));
+namespace {
+const char* const kRunFiles[] = {"config.json", "metrics.jsonl", "metrics.csv", "summary.json", "last.safetensors",
+                                 "best.safetensors", "state.safetensors", "loss.png", "accuracy.png", nullptr};
+
+void write_csv_header(std::ostream& csv) {
   for (int i = 0; kMetricsColumns[i]; ++i) csv << (i ? "," : "") << kMetricsColumns[i];
   csv << "\n";
 }
 
-void RunFiles::write_json(const std::string& name, const nlohmann::json& j) const {
-  const std::string tmp = path(name + ".tmp");
-  {
-    std::ofstream f(tmp);
-    f << j.dump(2) << "\n";
-    if (!f) throw std::runtime_error(fmt::format("cannot write {}", tmp));
-  }
-  fs::rename(tmp, path(name));
-}
-
-void RunFiles::append_metrics(const nlohmann::json& row) const {
-  std::ofstream(path("metrics.jsonl"), std::ios::app) << row.dump() << "\n";
-  std::ofstream csv(path("metrics.csv"), std::ios::app);
+void write_csv_row(std::ostream& csv, const nlohmann::json& row) {
   for (int i = 0; kMetricsColumns[i]; ++i) {
     csv << (i ? "," : "");
     if (row.contains(kMetricsColumns[i])) csv << row[kMetricsColumns[i]].dump();
@@ -55,22 +38,87 @@ void RunFiles::append_metrics(const nlohmann::json& row) const {
   csv << "\n";
 }
 
-void RunFiles::truncate_metrics(int64_t step) const {
-  for (const char* name : {"metrics.jsonl", "metrics.csv"}) {
-    std::ifstream in(path(name));
-    std::string line, kept;
-    bool header = std::string(name) == "metrics.csv";
-    while (std::getline(in, line)) {
-      if (header) {
-        kept += line + "\n";
-        header = false;
-        continue;
-      }
-      const int64_t s = std::string(name) == "metrics.csv" ? std::stoll(line.substr(0, line.find(',')))
-                                                           : nlohmann::json::parse(line).at("step").get<int64_t>();
-      if (s <= step) kept += line + "\n";
+// Appends `text` and flushes; a fault point between its two halves stands for a write cut short.
+void append_checked(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::app);
+  const size_t half = text.size() / 2;
+  f.write(text.data(), (std::streamsize)half).flush();
+  if (fault_point("metrics.append")) f.setstate(std::ios::badbit);
+  f.write(text.data() + half, (std::streamsize)(text.size() - half)).flush();
+  if (!f) throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno ? errno : EIO)));
+}
+}  // namespace
+
+void RunFiles::create_new(bool overwrite) {
+  std::error_code ec;
+  created_dir_ = !fs::exists(dir_);
+  if (fs::exists(path("config.json"))) {
+    if (!overwrite)
+      throw cli::UsageError(fmt::format(
+          "--out {} already holds a run; pass --resume {} to continue it, --overwrite to replace it, or another --out", dir_, dir_));
+    for (int i = 0; kRunFiles[i]; ++i) fs::remove(path(kRunFiles[i]), ec);
+  }
+  fs::create_directories(dir_, ec);
+  if (ec) throw cli::UsageError(fmt::format("--out {}: cannot create the folder: {}", dir_, ec.message()));
+  if (access(dir_.c_str(), W_OK) != 0) throw cli::UsageError(fmt::format("--out {}: the folder is not writable", dir_));
+  fs::remove(path("metrics.jsonl"), ec);
+  std::ofstream csv(path("metrics.csv"));
+  write_csv_header(csv);
+  if (!csv) throw std::runtime_error(fmt::format("cannot write {}", path("metrics.csv")));
+}
+
+void RunFiles::remove_new() const {
+  std::error_code ec;
+  for (int i = 0; kRunFiles[i]; ++i) fs::remove(path(kRunFiles[i]), ec);
+  for (const char* tmp : {"config.json.tmp", "summary.json.tmp"}) fs::remove(path(tmp), ec);
+  if (created_dir_) fs::remove(dir_, ec);  // only if now empty
+}
+
+void RunFiles::write_json(const std::string& name, const nlohmann::json& j) const {
+  const std::string tmp = path(name + ".tmp");
+  {
+    std::ofstream f(tmp);
+    f << j.dump(2) << "\n";
+    f.flush();
+    if (!f || fault_point("json.write")) {
+      const int e = errno ? errno : EIO;
+      fs::remove(tmp);
+      throw std::runtime_error(fmt::format("cannot write {}: {}", path(name), std::strerror(e)));
     }
-    std::ofstream(path(name)) << kept;
+  }
+  fs::rename(tmp, path(name));
+}
+
+void RunFiles::append_metrics(const nlohmann::json& row) const {
+  append_checked(path("metrics.jsonl"), row.dump() + "\n");
+  std::ostringstream csv;
+  write_csv_row(csv, row);
+  append_checked(path("metrics.csv"), csv.str());
+}
+
+// metrics.jsonl is the record; metrics.csv is rebuilt from it. A row cut short by a kill can only
+// be the last one, and it is dropped with the others past `step`.
+void RunFiles::truncate_metrics(int64_t step) const {
+  std::ifstream in(path("metrics.jsonl"));
+  std::string line, kept;
+  std::ostringstream csv;
+  write_csv_header(csv);
+  while (std::getline(in, line)) {
+    nlohmann::json row;
+    try {
+      row = nlohmann::json::parse(line);
+      if (row.at("step").get<int64_t>() > step) continue;
+    } catch (const std::exception&) {
+      continue;
+    }
+    kept += line + "\n";
+    write_csv_row(csv, row);
+  }
+  in.close();
+  for (const auto& [name, text] : {std::pair<std::string, std::string>{"metrics.jsonl", kept}, {"metrics.csv", csv.str()}}) {
+    const std::string tmp = path(name + ".tmp");
+    std::ofstream(tmp) << text;
+    fs::rename(tmp, path(name));
   }
 }
 

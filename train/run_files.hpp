@@ -15,15 +15,20 @@ class RunFiles {
   // Creates the folder for a new run. Throws cli::UsageError when it cannot be written or
   // already holds a run (config.json) and `overwrite` is false, so that nothing is lost by mistake.
   void create_new(bool overwrite);
+  // Removes what create_new and the run wrote, and the folder if create_new made it: for a run
+  // that fails before its first checkpoint, so that no half-made run is left behind.
+  void remove_new() const;
   void write_json(const std::string& name, const nlohmann::json& j) const;  // atomic
+  // Throws naming the file when the write fails (a full disk, say).
   void append_metrics(const nlohmann::json& row) const;
-  // Drops the rows after `step` (resuming from a checkpoint taken there).
+  // Drops the rows after `step` and any cut short (resuming from a checkpoint taken there).
   void truncate_metrics(int64_t step) const;
   // loss.png and accuracy.png from metrics.jsonl; a failure is reported, not fatal.
   void write_plots(const data::Chance& chance) const;
 
  private:
   std::string dir_;
+  bool created_dir_ = false;
 };
 
 // The columns of metrics.csv, in order.

@@ -66,7 +66,7 @@ TrainArgs TrainArgs::from_json(const nlohmann::json& j) {
   try {
     for (auto it = j.begin(); it != j.end(); ++it) {
       const std::string& k = it.key();
-      if (k == "resolved" || k == "attnlab_version") continue;  // written for readers, not read back
+      if (k == "resolved" || k == "attnlab_version" || k == "machine") continue;  // for readers, not read back
       if (!known.contains(k)) throw UsageError(fmt::format("config: unknown key '{}'", k));
     }
 #define GET(key, field) \

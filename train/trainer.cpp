@@ -10,9 +10,11 @@
 #include <fstream>
 
 #include "autograd/blas.hpp"
+#include "autograd/isa.hpp"
 #include "models/checkpoint.hpp"
 #include "train/cli.hpp"
 #include "train/evaluate.hpp"
+#include "train/checkpoint_set.hpp"
 #include "train/run_files.hpp"
 
 namespace attn {
@@ -28,14 +30,12 @@ void on_signal(int sig) { g_signal = sig; }
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-struct LoopState {
-  int64_t step = 0;          // steps done
-  double best = -1;          // best validation sequence accuracy
-  int64_t best_step = -1;
-  double window_loss = 0;    // training loss summed since the last metrics row
-  int64_t window_steps = 0;
-  double elapsed = 0;        // seconds of earlier sessions of this run
-};
+// What makes float32 results differ between machines: the same seed gives the same metrics only
+// on the same kernels (docs/reliability.md).
+nlohmann::json machine_json(int threads) {
+  const BlasInfo b = blas_info();
+  return {{"isa", isa_name()}, {"blas_core", b.core}, {"threads", threads}};
+}
 
 std::string fmt_eta(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
@@ -74,48 +74,37 @@ int run_training(const TrainArgs& args, const RunOptions& opt) {
   RunFiles files(opt.out);
   if (!opt.resume) files.create_new(opt.overwrite);  // UsageError when unwritable or already holding a run
   Optimizer optim(oc, model->named_parameters());
+  CheckpointSet ckpts(files, {{"vocab", ds->vocab().to_json().dump()}, {"data", ds->config().to_json().dump()}});
+  // A run that fails before its first checkpoint leaves nothing behind.
+  struct Cleanup {
+    const RunFiles& files;
+    const CheckpointSet& ckpts;
+    bool active;
+    ~Cleanup() {
+      if (active && !ckpts.written()) files.remove_new();
+    }
+  } cleanup{files, ckpts, !opt.resume};
   LoopState st;
-  const std::map<std::string, std::string> meta = {{"vocab", ds->vocab().to_json().dump()},
-                                                   {"data", ds->config().to_json().dump()}};
   if (opt.resume) {
-    load_parameters(load_safetensors(files.path("last.safetensors")), *model, files.path("last.safetensors"));
-    const Checkpoint state = load_safetensors(files.path("state.safetensors"));
-    optim.load_state(state, files.path("state.safetensors"));
-    const auto& m = state.metadata;
-    st.step = std::stoll(m.at("step"));
-    st.best = std::stod(m.at("best"));
-    st.best_step = std::stoll(m.at("best_step"));
-    st.window_loss = std::stod(m.at("window_loss"));
-    st.window_steps = std::stoll(m.at("window_steps"));
-    st.elapsed = std::stod(m.at("elapsed"));
-    model->dropout_rng().set_state({std::stoull(m.at("rng0")), std::stoull(m.at("rng1")), std::stoull(m.at("rng2")),
-                                    std::stoull(m.at("rng3"))});
+    ckpts.remove_partial_writes();
+    if (std::filesystem::exists(files.path("state.safetensors"))) {
+      st = ckpts.load(*model, optim);
+      fmt::print(stderr, "resuming {} at step {} of {}\n", opt.out, st.step, args.steps);
+    } else {
+      fmt::print(stderr, "resuming {}: no checkpoint was written yet, so it starts again from step 0\n", opt.out);
+    }
     files.truncate_metrics(st.step);
-    fmt::print(stderr, "resuming {} at step {} of {}\n", opt.out, st.step, args.steps);
   } else {
     nlohmann::json j = args.to_json();
     j["resolved"] = resolved;
     j["attnlab_version"] = "0.1.0";
+    j["machine"] = machine_json(args.threads);
     files.write_json("config.json", j);
   }
-
   auto save_checkpoints = [&](bool best) {
-    auto m2 = meta;
-    m2["step"] = std::to_string(st.step);
-    save_model(files.path("last.safetensors"), *model, m2);
-    if (best) save_model(files.path("best.safetensors"), *model, m2);
-    Checkpoint state;
-    optim.save_state(state);
-    const auto rng = model->dropout_rng().state();
-    state.metadata.insert({{"step", std::to_string(st.step)},
-                           {"best", fmt::format("{:.17g}", st.best)},
-                           {"best_step", std::to_string(st.best_step)},
-                           {"window_loss", fmt::format("{:.17g}", st.window_loss)},
-                           {"window_steps", std::to_string(st.window_steps)},
-                           {"elapsed", fmt::format("{:.17g}", st.elapsed + seconds_since(t0))},
-                           {"rng0", std::to_string(rng[0])}, {"rng1", std::to_string(rng[1])},
-                           {"rng2", std::to_string(rng[2])}, {"rng3", std::to_string(rng[3])}});
-    save_safetensors(files.path("state.safetensors"), state);
+    LoopState now = st;
+    now.elapsed = st.elapsed + seconds_since(t0);
+    ckpts.save(*model, optim, now, best);
   };
 
   g_signal = 0;
@@ -132,7 +121,7 @@ int run_training(const TrainArgs& args, const RunOptions& opt) {
   auto last_draw = Clock::now() - std::chrono::seconds(1);
   model->train();
 
-  while (st.step < args.steps) {
+  while (st.step < args.steps && !st.finished) {
     if (g_signal) {
       save_checkpoints(false);
       if (tty) fmt::print(stderr, "\n");
@@ -158,10 +147,11 @@ int run_training(const TrainArgs& args, const RunOptions& opt) {
     }
     if (!std::isfinite(loss_v) || !std::isfinite(gnorm)) {
       if (tty) fmt::print(stderr, "\n");
-      fmt::print(stderr, "step {}: the {} is not finite ({}); stopping. {}The last good checkpoint is {}.\n", st.step + 1,
+      fmt::print(stderr, "step {}: the {} is not finite ({}); stopping. {}{}\n", st.step + 1,
                  std::isfinite(loss_v) ? "gradient norm" : "loss", std::isfinite(loss_v) ? gnorm : loss_v,
                  anomaly.empty() ? "Rerun with --detect-anomaly to find the op. " : anomaly + ". ",
-                 fs::exists(files.path("last.safetensors")) ? files.path("last.safetensors") : std::string("(none yet)"));
+                 ckpts.written() ? "The last good checkpoint is " + files.path("last.safetensors") + "."
+                                 : std::string("No checkpoint was written, so the run folder is removed."));
       return kNonFinite;
     }
     last_lr = scheduled_lr(oc, st.step, args.steps);
@@ -183,31 +173,31 @@ int run_training(const TrainArgs& args, const RunOptions& opt) {
                             {"elapsed_s", st.elapsed + seconds_since(t0)}};
       st.window_loss = 0;
       st.window_steps = 0;
-      bool stop = false;
+      bool best = false;
       if (eval_now) {
         const EvalResult r = evaluate(*model, *ds, data::Split::Valid, (size_t)args.eval_examples);
         row.update(r.to_json("val_"));
         last_val_acc = r.sequence_accuracy();
-        const bool best = last_val_acc > st.best;
+        best = last_val_acc > st.best;
         if (best) {
           st.best = last_val_acc;
           st.best_step = st.step;
         }
-        save_checkpoints(best);
-        stop = args.target_accuracy > 0 && last_val_acc >= args.target_accuracy;
+        st.finished = st.step == args.steps || (args.target_accuracy > 0 && last_val_acc >= args.target_accuracy);
         if (!tty && !args.quiet)
           fmt::print(stderr, "step {}/{}  val seq acc {:.4f}  token acc {:.4f}  val loss {:.4f}\n", st.step, args.steps,
                      r.sequence_accuracy(), r.token_accuracy(), r.loss);
       }
+      // The row goes first: a checkpoint at step N implies every row up to N is on disk.
       files.append_metrics(row);
+      if (eval_now) save_checkpoints(best);
       if (!tty && !args.quiet)
         fmt::print(stderr, "step {}/{}  loss {:.4f}  lr {:.2e}  grad {:.3f}  {:.1f} steps/s\n", st.step, args.steps,
                    row["loss"].get<double>(), last_lr, last_grad, steps_per_s);
-      if (stop) {
+      if (st.finished && st.step < args.steps) {
         if (tty) fmt::print(stderr, "\n");
         fmt::print(stderr, "validation sequence accuracy {:.4f} reached --target-accuracy {} at step {}\n", last_val_acc,
                    args.target_accuracy, st.step);
-        break;
       }
     }
     if (tty && (seconds_since(last_draw) > 0.2 || st.step == args.steps)) {
@@ -221,12 +211,14 @@ int run_training(const TrainArgs& args, const RunOptions& opt) {
 
   // Test with the best checkpoint by validation sequence accuracy.
   load_parameters(load_safetensors(files.path("best.safetensors")), *model, files.path("best.safetensors"));
+  const nlohmann::json machine = machine_json(args.threads);
   const EvalResult test = evaluate(*model, *ds, data::Split::Test, (size_t)args.eval_examples);
   const double wall = st.elapsed + seconds_since(t0);
   nlohmann::json summary = test.to_json("test_");
   summary.update({{"steps", st.step}, {"best_step", st.best_step}, {"best_val_sequence_accuracy", st.best},
                   {"wall_seconds", wall}, {"params", model->num_parameters()}, {"model", mc.type},
-                  {"task", ds->config().describe()}, {"seed", args.seed}, {"lr", args.lr}, {"threads", args.threads}});
+                  {"task", ds->config().describe()}, {"seed", args.seed}, {"lr", args.lr}, {"threads", args.threads},
+                  {"machine", machine}});
   files.write_json("summary.json", summary);
   files.write_plots(chance);
   const Interval sci = test.sequence_interval(), tci = test.token_interval();

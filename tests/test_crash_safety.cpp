@@ -1,0 +1,158 @@
+#define BOOST_TEST_MODULE crash_safety
+#include "tests/common.hpp"
+
+// What users and machines do to a run: SIGKILL at any moment (inside checkpoint and metrics
+// writes too, through the ATTNLAB_FAULT hook of models/fault.hpp), a full disk, checkpoints
+// holding NaN, file bytes that are not printable. docs/reliability.md lists the promises.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "models/safetensors.hpp"
+#include "tests/cli_runner.hpp"
+
+using attn_test::attnlab;
+using attn_test::contains;
+using attn_test::metrics_without_timings;
+using attn_test::Run;
+using attn_test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A tiny model on a tiny task: six checkpoints in 60 steps, a fraction of a second per run.
+const std::string kModel =
+    "train --task copy --task-opt length=4 --d-model 16 --heads 2 --ff 32 --enc-layers 1 --dec-layers 1 --batch 8 "
+    "--eval-examples 20 --threads 1 --quiet --dropout 0.1 ";
+const std::string kRun = kModel + "--steps 60 --eval-every 10 --log-every 5 ";
+// Long enough (a second or so) for kills at random times to land mid-run.
+const std::string kLongRun = kModel + "--steps 1000 --eval-every 100 --log-every 20 ";
+
+// Runs `ENV attnlab ARGS` through the shell; returns the raw wait status.
+int run_with_env(const std::string& env, const std::string& args, const std::string& err_file = "/dev/null") {
+  const std::string cmd = env + " exec '" + ATTNLAB_BINARY + "' " + args + " >/dev/null 2>" + err_file;
+  return std::system(cmd.c_str());
+}
+
+nlohmann::json summary_without_timings(const std::string& dir) {
+  auto j = nlohmann::json::parse(attn_test::slurp(dir + "/summary.json"));
+  j.erase("wall_seconds");
+  return j;
+}
+
+struct Reference {
+  TempDir t;
+  std::vector<nlohmann::json> rows;
+  nlohmann::json summary;
+  long fault_points = 0;  // how many a whole run passes
+  explicit Reference(const std::string& run = kRun) {
+    const std::string log = t / "count.log";
+    BOOST_TEST_REQUIRE(run_with_env("ATTNLAB_FAULT=count", run + "--out " + t / "whole", log) == 0);
+    const std::string err = attn_test::slurp(log);
+    const auto at = err.find("fault points reached: ");
+    BOOST_TEST_REQUIRE(at != std::string::npos, err);
+    fault_points = std::stol(err.substr(at + 22));
+    rows = metrics_without_timings(t / "whole");
+    summary = summary_without_timings(t / "whole");
+  }
+};
+
+// After a kill: --resume must succeed and end exactly as the uninterrupted run did.
+void resume_and_compare(const Reference& ref, const std::string& dir, const std::string& what) {
+  BOOST_TEST_CONTEXT(what) {
+    const Run r = attnlab("train --resume " + dir);
+    BOOST_TEST_REQUIRE(r.code == 0, r.err);
+    BOOST_TEST(metrics_without_timings(dir) == ref.rows);
+    BOOST_TEST(summary_without_timings(dir) == ref.summary);
+    for (const char* f : {"/last.safetensors", "/best.safetensors"}) {  // the same weights, the same stamp
+      const attn::Checkpoint a = attn::load_safetensors(dir + f), b = attn::load_safetensors(ref.t / "whole" + f);
+      BOOST_TEST(a.metadata.at("step") == b.metadata.at("step"), f);
+      BOOST_TEST_REQUIRE(a.tensors.size() == b.tensors.size());
+      for (size_t i = 0; i < a.tensors.size(); ++i) BOOST_TEST((a.tensors[i].bytes == b.tensors[i].bytes), f << " " << a.tensors[i].name);
+    }
+    for (const auto& e : fs::directory_iterator(dir))
+      BOOST_TEST(e.path().filename().string().find(".tmp") == std::string::npos, "left behind: " << e.path());
+  }
+}
+
+}  // namespace
+
+// SIGKILL at 24 fault points drawn from all that a run passes (most are inside checkpoint
+// writes: between tensors, before fsync, before and after each rename; the others cut a metrics
+// row in half), and at 8 random times.
+BOOST_AUTO_TEST_CASE(sigkill_anywhere_then_resume_matches_the_uninterrupted_run) {
+  const Reference ref;
+  BOOST_TEST_REQUIRE(ref.fault_points > 100);
+  std::mt19937 rng(2026);
+  TempDir t;
+  int killed = 0;
+  for (int i = 0; i < 24; ++i) {
+    const long at = 1 + (long)(rng() % (unsigned long)ref.fault_points);
+    const std::string dir = t / ("kill" + std::to_string(i));
+    const int status = run_with_env("ATTNLAB_FAULT=kill:" + std::to_string(at), kRun + "--out " + dir);
+    BOOST_TEST_REQUIRE((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL), "fault point " << at << " did not kill");
+    ++killed;
+    resume_and_compare(ref, dir, "killed at fault point " + std::to_string(at) + " of " + std::to_string(ref.fault_points));
+  }
+  const Reference long_ref(kLongRun);
+  for (int i = 0; i < 8; ++i) {
+    const std::string dir = t / ("timed" + std::to_string(i));
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const std::string cmd = "exec '" + std::string(ATTNLAB_BINARY) + "' " + kLongRun + "--out " + dir + " >/dev/null 2>&1";
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
+      _exit(127);
+    }
+    for (int w = 0; w < 400 && !fs::exists(dir + "/config.json"); ++w) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 500));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) ++killed;
+    if (fs::exists(dir + "/config.json")) resume_and_compare(long_ref, dir, "killed at a random time");
+  }
+  BOOST_TEST(killed >= 28);  // the 24 fault-point kills and most of the timed ones
+}
+
+// A write that fails (a full disk) names the file, and the checkpoint set before it stays whole:
+// once there is room again, --resume ends as the uninterrupted run did.
+BOOST_AUTO_TEST_CASE(a_failed_checkpoint_write_keeps_the_previous_set) {
+  const Reference ref;
+  TempDir t;
+  const std::string dir = t / "full", err = t / "err";
+  // Each file written passes one fsync point; the 4th is the second checkpoint's state file.
+  const int status = run_with_env("ATTNLAB_FAULT=fail:checkpoint.fsync:4", kRun + "--out " + dir, err);
+  BOOST_TEST_REQUIRE(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 1);
+  const std::string msg = attn_test::slurp(err);
+  BOOST_TEST(contains(msg, "state.safetensors"), msg);
+  BOOST_TEST(contains(msg, "No space left on device"), msg);
+  const attn::Checkpoint last = attn::load_safetensors(dir + "/last.safetensors");
+  BOOST_TEST(last.metadata.at("step") == "10");
+  BOOST_TEST(attn::load_safetensors(dir + "/state.safetensors").metadata.at("step") == "10");
+  resume_and_compare(ref, dir, "after a failed write");
+}
+
+// A real file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored, so write() fails with EFBIG) hit by the
+// very first checkpoint: one clear error naming the file, and no half-made run folder.
+BOOST_AUTO_TEST_CASE(a_file_size_limit_before_the_first_checkpoint_leaves_no_folder) {
+  TempDir t;
+  const std::string dir = t / "limited", err = t / "err";
+  // 64 KiB: room for config.json and the metrics, not for the state file (about 100 KiB).
+  const std::string cmd = "trap '' XFSZ; ulimit -f 64; exec '" + std::string(ATTNLAB_BINARY) + "' " + kRun + "--out " +
+                          dir + " >/dev/null 2>" + err;
+  const int status = std::system(("bash -c \"" + cmd + "\"").c_str());
+  BOOST_TEST_REQUIRE(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 1);
+  const std::string msg = attn_test::slurp(err);
+  BOOST_TEST(contains(msg, "state.safetensors"), msg);
+  BOOST_TEST(contains(msg, "File too large"), msg);
+  BOOST_TEST(!fs::exists(dir), "the failed run left " << dir);
+}
