@@ -4,11 +4,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <new>
 
 #include "autograd/blas.hpp"
 #include "autograd/isa.hpp"
 #include "autograd/shape.hpp"
 #include "train/cli.hpp"
+#include "train/printable.hpp"
+
+using attn::cli::printable;
 
 #ifndef ATTNLAB_VERSION
 #define ATTNLAB_VERSION "dev"
@@ -41,7 +45,7 @@ int main(int argc, char** argv) {
     try {
       app.get_subcommand_ptr(std::string(argv[1]));
     } catch (const CLI::OptionNotFound&) {
-      fmt::print(stderr, "attnlab: error: unknown command '{}'; see attnlab --help\n", argv[1]);
+      fmt::print(stderr, "attnlab: error: unknown command '{}'; see attnlab --help\n", printable(argv[1]));
       return 2;
     }
   }
@@ -54,13 +58,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "attnlab: error: {}\n", e.what());
+    fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
     return 2;
   } catch (const attn::cli::UsageError& e) {
-    fmt::print(stderr, "attnlab: error: {}\n", e.what());
+    fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
     return 2;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "attnlab: error: out of memory (an allocation failed); try a smaller model, batch or sequence, "
+                       "or see --max-memory\n");
+    return 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "attnlab: error: {}\n", e.what());
+    fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
     return 1;
   }
   return exit_code;

@@ -88,7 +88,11 @@ int run_training(const TrainArgs& args, const RunOptions& opt) {
   if (opt.resume) {
     ckpts.remove_partial_writes();
     if (std::filesystem::exists(files.path("state.safetensors"))) {
-      st = ckpts.load(*model, optim);
+      try {
+        st = ckpts.load(*model, optim);
+      } catch (const CheckpointError& e) {
+        throw UsageError(fmt::format("--resume {}: {}", opt.out, e.what()));
+      }
       fmt::print(stderr, "resuming {} at step {} of {}\n", opt.out, st.step, args.steps);
     } else {
       fmt::print(stderr, "resuming {}: no checkpoint was written yet, so it starts again from step 0\n", opt.out);

@@ -1,4 +1,4 @@
-#define BOOST_TEST_MODULE crash_safety
+#define BOOST_TEST_MODULE reliability
 #include "tests/common.hpp"
 
 // What users and machines do to a run: SIGKILL at any moment (inside checkpoint and metrics
@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -155,4 +156,63 @@ BOOST_AUTO_TEST_CASE(a_file_size_limit_before_the_first_checkpoint_leaves_no_fol
   BOOST_TEST(contains(msg, "state.safetensors"), msg);
   BOOST_TEST(contains(msg, "File too large"), msg);
   BOOST_TEST(!fs::exists(dir), "the failed run left " << dir);
+}
+
+// A checkpoint whose tensors hold NaN or Inf is refused, naming each tensor and its count;
+// --allow-nonfinite loads it anyway, for forensics.
+BOOST_AUTO_TEST_CASE(a_checkpoint_holding_nan_is_refused_by_name) {
+  TempDir t;
+  BOOST_TEST_REQUIRE(attnlab(kRun + "--out " + t / "run").code == 0);
+  attn::Checkpoint ck = attn::load_safetensors(t / "run/best.safetensors");
+  int poisoned = 0;
+  for (attn::NamedTensor& x : ck.tensors)
+    if (x.name == "out.bias") {
+      const float bad[3] = {NAN, INFINITY, -NAN};
+      std::memcpy(x.bytes.data(), bad, sizeof bad);
+      poisoned = (int)x.numel();
+    }
+  BOOST_TEST_REQUIRE(poisoned > 3);
+  attn::save_safetensors(t / "nan.safetensors", ck);
+  for (const char* cmd : {"eval", "predict"}) {
+    const std::string extra = std::string(cmd) == "predict" ? " --input '1 2 3'" : " --eval-examples 5";
+    const Run r = attnlab(std::string(cmd) + " --checkpoint " + t / "nan.safetensors" + extra);
+    BOOST_TEST(r.code == 2, cmd);
+    BOOST_TEST(contains(r.err, "'out.bias' holds 3 of " + std::to_string(poisoned)), r.err);
+    BOOST_TEST(contains(r.err, "--allow-nonfinite"), r.err);
+    const Run ok = attnlab(std::string(cmd) + " --allow-nonfinite --checkpoint " + t / "nan.safetensors" + extra);
+    BOOST_TEST(ok.code == 0, cmd << ": " << ok.err);
+  }
+  // The training state is checked too: --resume refuses a poisoned state.safetensors.
+  attn::Checkpoint st = attn::load_safetensors(t / "run/state.safetensors");
+  for (attn::NamedTensor& x : st.tensors)
+    if (x.name.rfind("m.", 0) == 0) {
+      const float bad = NAN;
+      std::memcpy(x.bytes.data(), &bad, 4);
+      break;
+    }
+  attn::save_safetensors(t / "run/state.safetensors", st);
+  const Run r = attnlab("train --resume " + t / "run");
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(contains(r.err, "holds 1 of"), r.err);
+}
+
+// Bytes from a file that are not printable reach the terminal escaped, never raw.
+BOOST_AUTO_TEST_CASE(error_messages_escape_bytes_from_files) {
+  TempDir t;
+  {  // a safetensors file whose tensor name holds an escape sequence and a stray byte
+    std::string header = "{\"evil\x1b[2J\x07name\xff\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[0,2]}}";
+    const uint64_t n = header.size();
+    std::ofstream f(t / "evil.safetensors", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(&n), 8) << header << "ab";
+  }
+  const Run r = attnlab("eval --checkpoint " + t / "evil.safetensors");
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(!r.err.empty());
+  for (unsigned char c : r.err) BOOST_TEST((c == '\n' || (c >= 0x20 && c < 0x7f)), "raw byte " << int(c) << " in: " << r.err);
+  // A --config file with an unknown key holding an escape sequence (valid JSON: \u001b).
+  std::ofstream(t / "config.json") << "{\"steps\": 5, \"x\\u001b]0;owned\\u0007\": 1}";
+  const Run d = attnlab("train --config " + t / "config.json" + " --out " + t / "out");
+  BOOST_TEST(d.code == 2, d.err);
+  BOOST_TEST(contains(d.err, "\\x1b]0;owned\\x07"), d.err);
+  for (unsigned char c : d.err) BOOST_TEST((c == '\n' || (c >= 0x20 && c < 0x7f)), "raw byte " << int(c) << " in: " << d.err);
 }
