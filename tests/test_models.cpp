@@ -12,6 +12,7 @@
 #include <set>
 
 #include "models/checkpoint.hpp"
+#include "models/memory_estimate.hpp"
 #include "models/transformer.hpp"
 
 using namespace attn;
@@ -223,4 +224,21 @@ BOOST_AUTO_TEST_CASE(steady_state_step_allocates_no_tensor_buffers) {
       BOOST_TEST(g.arena().capacity() == capacity);
     }
   }
+}
+
+// The memory estimate counts parameters without building the model; it must count them right.
+BOOST_AUTO_TEST_CASE(parameter_count_without_building_matches_the_model) {
+  for (const char* type : {"transformer", "lstm", "lstm-attn"})
+    for (int variant = 0; variant < 4; ++variant) {
+      ModelConfig c = tiny(type);
+      c.pos = variant & 1 ? "sinusoidal" : "learned";
+      c.share_embeddings = variant & 2;
+      c.tie_output = variant == 3;
+      c.layers = 1 + variant % 2;
+      c.enc_layers = 1 + variant;
+      if (std::string(type) == "lstm-attn") c.d_model = c.hidden;
+      BOOST_TEST_CONTEXT(type << " variant " << variant) {
+        BOOST_TEST(count_parameters(c) == make_model<float>(c, 0)->num_parameters());
+      }
+    }
 }

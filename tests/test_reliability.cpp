@@ -216,3 +216,41 @@ BOOST_AUTO_TEST_CASE(error_messages_escape_bytes_from_files) {
   BOOST_TEST(contains(d.err, "\\x1b]0;owned\\x07"), d.err);
   for (unsigned char c : d.err) BOOST_TEST((c == '\n' || (c >= 0x20 && c < 0x7f)), "raw byte " << int(c) << " in: " << d.err);
 }
+
+// Under an 8 GB address-space limit, runs that cannot fit are refused before anything is
+// allocated or written: exit 2, the estimate and its largest term, and no run folder.
+BOOST_AUTO_TEST_CASE(a_run_too_large_for_memory_is_refused_up_front) {
+  TempDir t;
+  fs::create_directories(t / "long");
+  {
+    std::ofstream train(t / "long/train.tsv");
+    train << "a b\tc\n";
+    for (int i = 0; i < 2000000; ++i) train << (i % 2 ? "a " : "b ");
+    train << "\tc\n";
+    for (const char* f : {"valid.tsv", "test.tsv"}) std::ofstream(t / ("long/" + std::string(f))) << "a b\tc\n";
+  }
+  const std::pair<std::string, std::string> cases[] = {
+      {"--d-model 100000", "optimiser state"},
+      {"--task-opt delay=100000", "attention workspace"},
+      {"--data-dir " + t / "long", "attention workspace"},
+  };
+  for (const auto& [flags, largest] : cases) {
+    BOOST_TEST_CONTEXT(flags) {
+      const std::string out = t / "run", err = t / "err";
+      const std::string cmd = "ulimit -v 8000000; exec '" + std::string(ATTNLAB_BINARY) + "' train " + flags +
+                              " --steps 2 --out " + out + " >/dev/null 2>" + err;
+      const int status = std::system(("bash -c \"" + cmd + "\"").c_str());
+      const std::string msg = attn_test::slurp(err);
+      BOOST_TEST(WIFEXITED(status));
+      BOOST_TEST(WEXITSTATUS(status) == 2, msg);
+      BOOST_TEST(contains(msg, "address-space limit"), msg);
+      BOOST_TEST(contains(msg, "The largest term is the " + largest), msg);
+      BOOST_TEST(!fs::exists(out));
+    }
+  }
+  // --max-memory sets the limit by hand.
+  const Run r = attnlab(kRun + "--max-memory 1M --out " + t / "small");
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(contains(r.err, "--max-memory 1M"), r.err);
+  BOOST_TEST(!fs::exists(t / "small"));
+}

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "models/memory_estimate.hpp"
+
 #include "train/cli.hpp"
 
 namespace attn {
@@ -44,6 +46,9 @@ void add_train_options(CLI::App& c, TrainArgs& a) {
   c.add_option("--seed", a.seed, "Seed for data, initialisation and dropout")->capture_default_str()->group("Training");
   c.add_option("--threads", a.threads, "Threads (OpenMP and BLAS)")->capture_default_str()->group("Training");
   c.add_flag("--detect-anomaly", a.detect_anomaly, "Name the first op that produces NaN or Inf (slow)")->group("Training");
+  c.add_option("--max-memory", a.max_memory,
+               "Refuse a run whose estimated step memory exceeds this (e.g. 8G); default: what the machine has")
+      ->group("Training");
   c.add_flag("--quiet", a.quiet, "No progress output")->group("Training");
 }
 
@@ -56,7 +61,8 @@ nlohmann::json TrainArgs::to_json() const {
           {"momentum", momentum}, {"schedule", schedule}, {"lr_warmup", lr_warmup}, {"clip_norm", clip_norm},
           {"label_smoothing", label_smoothing}, {"batch", batch}, {"steps", steps}, {"eval_every", eval_every},
           {"log_every", log_every}, {"eval_examples", eval_examples}, {"target_accuracy", target_accuracy},
-          {"seed", seed}, {"threads", threads}, {"detect_anomaly", detect_anomaly}};
+          {"seed", seed}, {"threads", threads}, {"detect_anomaly", detect_anomaly},
+          {"max_memory", max_memory}};
 }
 
 TrainArgs TrainArgs::from_json(const nlohmann::json& j) {
@@ -79,7 +85,7 @@ TrainArgs TrainArgs::from_json(const nlohmann::json& j) {
     GET("momentum", momentum) GET("schedule", schedule) GET("lr_warmup", lr_warmup) GET("clip_norm", clip_norm)
     GET("label_smoothing", label_smoothing) GET("batch", batch) GET("steps", steps) GET("eval_every", eval_every)
     GET("log_every", log_every) GET("eval_examples", eval_examples) GET("target_accuracy", target_accuracy)
-    GET("seed", seed) GET("threads", threads) GET("detect_anomaly", detect_anomaly)
+    GET("seed", seed) GET("threads", threads) GET("detect_anomaly", detect_anomaly) GET("max_memory", max_memory)
 #undef GET
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(fmt::format("config: {}", e.what()));
@@ -97,6 +103,13 @@ void TrainArgs::validate() const {
   need(log_every > 0, fmt::format("--log-every must be positive, got {}", log_every));
   need(eval_examples > 0, fmt::format("--eval-examples must be positive, got {}", eval_examples));
   need(threads > 0 && threads <= 256, fmt::format("--threads must be in 1..256, got {}", threads));
+  if (!max_memory.empty()) {
+    try {
+      parse_bytes(max_memory);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(fmt::format("--max-memory: {}", e.what()));
+    }
+  }
   need(clip_norm >= 0, fmt::format("--clip-norm must be >= 0, got {}", clip_norm));
   need(label_smoothing >= 0 && label_smoothing < 1, fmt::format("--label-smoothing must be in [0, 1), got {}", label_smoothing));
   need(target_accuracy >= 0 && target_accuracy <= 1, fmt::format("--target-accuracy must be in [0, 1], got {}", target_accuracy));
@@ -131,9 +144,13 @@ data::DataConfig TrainArgs::data_config() const {
 }
 
 ModelConfig TrainArgs::model_config(const data::Dataset& ds) const {
+  return model_config(DataShape{ds.vocab().size(), ds.max_src_len(), ds.max_tgt_len()});
+}
+
+ModelConfig TrainArgs::model_config(const DataShape& ds) const {
   ModelConfig c;
   c.type = model;
-  c.src_vocab = c.tgt_vocab = ds.vocab().size();
+  c.src_vocab = c.tgt_vocab = (int64_t)ds.vocab;
   c.d_model = model == "lstm-attn" ? hidden : d_model;
   c.heads = heads;
   c.ff = ff;
@@ -145,7 +162,7 @@ ModelConfig TrainArgs::model_config(const data::Dataset& ds) const {
   c.activation = activation;
   c.hidden = hidden;
   c.layers = layers;
-  const int64_t need = (int64_t)std::max(ds.max_src_len(), ds.max_tgt_len() + 1);
+  const int64_t need = (int64_t)std::max(ds.max_src_len, ds.max_tgt_len + 1);
   c.max_len = max_len > 0 ? max_len : need;
   try {
     c.validate();

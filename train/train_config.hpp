@@ -12,6 +12,11 @@
 
 namespace attn {
 
+// What a model's config needs from the data: vocabulary size and the longest sequences.
+struct DataShape {
+  size_t vocab = 0, max_src_len = 0, max_tgt_len = 0;  // tgt without BOS/EOS
+};
+
 struct TrainArgs {
   // data
   std::string task = "copy-memory";
@@ -49,6 +54,7 @@ struct TrainArgs {
   uint64_t seed = 1;
   int threads = 2;
   bool detect_anomaly = false;
+  std::string max_memory;  // "" : what the machine has (models/memory_estimate.hpp)
   bool quiet = false;
 
   nlohmann::json to_json() const;
@@ -57,6 +63,7 @@ struct TrainArgs {
   // Checks values and builds the configs; throws cli::UsageError naming the problem.
   data::DataConfig data_config() const;
   ModelConfig model_config(const data::Dataset& ds) const;
+  ModelConfig model_config(const DataShape& ds) const;
   OptimConfig optim_config() const;
   void validate() const;
 };

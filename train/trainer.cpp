@@ -12,6 +12,7 @@
 #include "autograd/blas.hpp"
 #include "autograd/isa.hpp"
 #include "models/checkpoint.hpp"
+#include "models/memory_estimate.hpp"
 #include "train/cli.hpp"
 #include "train/evaluate.hpp"
 #include "train/checkpoint_set.hpp"
@@ -37,6 +38,33 @@ nlohmann::json machine_json(int threads) {
   return {{"isa", isa_name()}, {"blas_core", b.core}, {"threads", threads}};
 }
 
+DataShape task_shape(const data::DataConfig& dc) {
+  const auto train = data::make_task_resolved(dc.task, dc.knobs), test = data::make_task_resolved(dc.task, dc.test_knobs);
+  return {train->vocab().size(), std::max(train->max_src_len(), test->max_src_len()),
+          std::max(train->max_tgt_len(), test->max_tgt_len())};
+}
+
+// Refuses, before anything is allocated or written, a step that cannot fit.
+void check_memory(const TrainArgs& args, const DataShape& shape) {
+  const ModelConfig mc = args.model_config(shape);
+  const MemoryEstimate e = estimate_training_memory(mc, args.batch, (int64_t)shape.max_src_len,
+                                                    (int64_t)shape.max_tgt_len + 1, args.threads,
+                                                    args.optimizer == "sgd" ? 1 : 2);
+  std::string limit;
+  double avail = available_memory(&limit);
+  if (!args.max_memory.empty() && parse_bytes(args.max_memory) < avail) {
+    avail = parse_bytes(args.max_memory);
+    limit = "--max-memory " + args.max_memory;
+  }
+  if (e.total() <= avail) return;
+  const MemoryTerm& big = e.largest();
+  throw UsageError(fmt::format("a training step would need about {} of memory, more than the {} left under {}. "
+                               "The largest term is the {} ({}). Use a smaller model, batch or sequence length "
+                               "(estimate: {})",
+                               format_bytes(e.total()), format_bytes(avail), limit, big.what, format_bytes(big.bytes),
+                               e.describe()));
+}
+
 std::string fmt_eta(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   return s >= 3600 ? fmt::format("{}h{:02}m", int(s / 3600), int(s / 60) % 60) : fmt::format("{}m{:02}s", int(s / 60), int(s) % 60);
@@ -50,7 +78,11 @@ int run_training(const TrainArgs& args, const RunOptions& opt) {
   args.validate();
   std::unique_ptr<data::Dataset> ds;
   try {
-    ds = std::make_unique<data::Dataset>(args.data_config());
+    const data::DataConfig dc = args.data_config();
+    // A task's sizes are known before its validation and test sets are generated (which can take
+    // a while for huge knobs), so an impossible run is refused at once.
+    if (!dc.is_file()) check_memory(args, task_shape(dc));
+    ds = std::make_unique<data::Dataset>(dc);
   } catch (const UsageError&) {
     throw;
   } catch (const std::exception& e) {
@@ -58,6 +90,7 @@ int run_training(const TrainArgs& args, const RunOptions& opt) {
   }
   const ModelConfig mc = args.model_config(*ds);
   const OptimConfig oc = args.optim_config();
+  check_memory(args, DataShape{ds->vocab().size(), ds->max_src_len(), ds->max_tgt_len()});
   set_num_threads(args.threads);
   auto model = make_model<float>(mc, args.seed);
   const nlohmann::json resolved = {{"model", mc.to_json()},
