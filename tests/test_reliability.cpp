@@ -254,3 +254,22 @@ BOOST_AUTO_TEST_CASE(a_run_too_large_for_memory_is_refused_up_front) {
   BOOST_TEST(contains(r.err, "--max-memory 1M"), r.err);
   BOOST_TEST(!fs::exists(t / "small"));
 }
+
+// The same seed on the same kernels (CPU kind, ISA path, thread count) gives identical metrics,
+// and every run records those kernels in config.json and summary.json.
+BOOST_AUTO_TEST_CASE(same_seed_same_kernels_same_metrics) {
+  TempDir t;
+  for (const char* run : {"a", "b"}) BOOST_TEST_REQUIRE(attnlab(kRun + "--out " + t / run).code == 0);
+  BOOST_TEST(metrics_without_timings(t / "a") == metrics_without_timings(t / "b"));
+  const auto config = nlohmann::json::parse(attn_test::slurp(t / "a/config.json"));
+  const auto summary = nlohmann::json::parse(attn_test::slurp(t / "a/summary.json"));
+  for (const auto& j : {config, summary}) {
+    BOOST_TEST_REQUIRE(j.contains("machine"));
+    const std::string isa = j["machine"]["isa"];
+    BOOST_TEST((isa == "avx2" || isa == "avx512"));
+    BOOST_TEST(!j["machine"]["blas_core"].get<std::string>().empty());
+    BOOST_TEST(j["machine"]["threads"] == 1);
+  }
+  const char* want = std::getenv("ATTNLAB_ISA");
+  if (want && std::string(want) != "auto") BOOST_TEST(config["machine"]["isa"] == want);
+}
