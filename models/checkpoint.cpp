@@ -1,5 +1,7 @@
 #include "models/checkpoint.hpp"
 
+#include "models/memory_estimate.hpp"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -49,6 +51,33 @@ void load_parameters(const Checkpoint& ck, Seq2SeqModel<T>& model, const std::st
   for (auto& [name, p] : model.named_parameters()) read_tensor(ck, name, p->value.data(), p->value.size(), path);
 }
 
+namespace {
+
+// Before a model is built from a checkpoint's metadata: a config that describes more parameters
+// than the file holds will fail the tensor check anyway, and building it first (for a message
+// naming each missing tensor) is worth it only while it costs about what the file does. Beyond
+// that it is refused here, so a damaged or hostile config cannot make load_model allocate
+// gigabytes; so is a position table that cannot fit in memory.
+void check_size(const Checkpoint& ck, const ModelConfig& c, const std::string& path) {
+  try {
+    c.validate();
+  } catch (const std::exception& e) {
+    throw CheckpointError(fmt::format("checkpoint '{}': bad model config: {}", path, e.what()));
+  }
+  double have = 0;
+  for (const NamedTensor& t : ck.tensors) have += double(t.bytes.size() / dtype_size(t.dtype));
+  const double want = double(count_parameters(c)), slack = 4.0 * 1024 * 1024;  // 16 MiB of float32
+  if (want > have + slack)
+    throw CheckpointError(fmt::format("checkpoint '{}': its model config describes {:.4g} parameters, but the file "
+                                      "holds only {:.0f} values", path, want, have));
+  const double table = c.pos == "learned" ? 0.0 : 8.0 * double(c.max_len) * double(c.d_model);
+  if (table > available_memory())
+    throw CheckpointError(fmt::format("checkpoint '{}': its position table ({} rows of {}) would need {}, more than "
+                                      "the memory available", path, c.max_len, c.d_model, format_bytes(table)));
+}
+
+}  // namespace
+
 template <class T>
 std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string& path, Checkpoint* ck_out, bool allow_nonfinite) {
   Checkpoint ck = load_safetensors(path);
@@ -61,6 +90,7 @@ std::unique_ptr<Seq2SeqModel<T>> load_model(const std::string& path, Checkpoint*
   } catch (const std::exception& e) {
     throw CheckpointError(fmt::format("checkpoint '{}': bad model config: {}", path, e.what()));
   }
+  check_size(ck, c, path);
   auto model = make_model<T>(c, 0);
   load_parameters(ck, *model, path, allow_nonfinite);
   if (ck_out) *ck_out = std::move(ck);

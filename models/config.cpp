@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 #include "autograd/shape.hpp"
+#include "models/json_get.hpp"
 
 namespace attn {
 
@@ -51,7 +54,11 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     if (!known.contains(it.key())) throw Error(fmt::format("model config: unknown key '{}'", it.key()));
   try {
     auto get = [&](const char* k, auto& field) {
-      if (j.contains(k)) j.at(k).get_to(field);
+      try {
+        json_get(j, k, field);
+      } catch (const std::invalid_argument& e) {
+        throw Error(fmt::format("model config: {}", e.what()));
+      }
     };
     get("type", c.type);
     get("src_vocab", c.src_vocab);

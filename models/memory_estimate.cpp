@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 
 namespace attn {
@@ -54,7 +55,10 @@ double parameters(const ModelConfig& c) { return c.type == "transformer" ? trans
 
 }  // namespace
 
-int64_t count_parameters(const ModelConfig& c) { return (int64_t)parameters(c); }
+int64_t count_parameters(const ModelConfig& c) {
+  const double p = parameters(c);
+  return p < 9.0e18 ? (int64_t)p : std::numeric_limits<int64_t>::max();  // a cast past int64 is undefined
+}
 
 MemoryEstimate estimate_training_memory(const ModelConfig& c, int64_t batch, int64_t src_len, int64_t tgt_len,
                                         int threads, int moments) {

@@ -22,7 +22,8 @@ struct MemoryEstimate {
   std::string describe() const;  // "3.1 GiB: attention workspace 2.9 GiB, parameters ..."
 };
 
-// The model's parameter count, without building it (tests check it against num_parameters()).
+// The model's parameter count, without building it (tests check it against num_parameters());
+// INT64_MAX when it does not fit.
 int64_t count_parameters(const ModelConfig& c);
 
 // One float32 training step at batch `batch`, sources of up to `src_len` tokens and decoder inputs

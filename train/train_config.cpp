@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "models/json_get.hpp"
 #include "models/memory_estimate.hpp"
 
 #include "train/cli.hpp"
@@ -75,8 +76,7 @@ TrainArgs TrainArgs::from_json(const nlohmann::json& j) {
       if (k == "resolved" || k == "attnlab_version" || k == "machine") continue;  // for readers, not read back
       if (!known.contains(k)) throw UsageError(fmt::format("config: unknown key '{}'", k));
     }
-#define GET(key, field) \
-  if (j.contains(key)) j.at(key).get_to(a.field);
+#define GET(key, field) json_get(j, key, a.field);
     GET("task", task) GET("task_opt", task_opts) GET("test_task_opt", test_task_opts) GET("data_dir", data_dir)
     GET("model", model) GET("d_model", d_model) GET("heads", heads) GET("ff", ff) GET("enc_layers", enc_layers)
     GET("dec_layers", dec_layers) GET("dropout", dropout) GET("norm_first", norm_first) GET("pos", pos)
@@ -88,6 +88,8 @@ TrainArgs TrainArgs::from_json(const nlohmann::json& j) {
     GET("seed", seed) GET("threads", threads) GET("detect_anomaly", detect_anomaly) GET("max_memory", max_memory)
 #undef GET
   } catch (const nlohmann::json::exception& e) {
+    throw UsageError(fmt::format("config: {}", e.what()));
+  } catch (const std::invalid_argument& e) {
     throw UsageError(fmt::format("config: {}", e.what()));
   }
   return a;
