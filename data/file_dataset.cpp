@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <unordered_map>
 
 #include "data/error.hpp"
@@ -44,14 +45,8 @@ struct Line {
   std::vector<std::string> src, tgt;
 };
 
-std::vector<Line> read_tsv(const fs::path& path) {
-  const std::string name = path.string();
-  std::error_code ec;
-  const auto st = fs::status(path, ec);
-  if (!fs::exists(st)) throw Error(fmt::format("{}: missing file", name));
-  if (fs::is_directory(st)) throw Error(fmt::format("{}: unreadable: is a directory, not a file", name));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: unreadable: {}", name, std::strerror(errno)));
+// The lines of one file's contents; `name` is its path, for messages.
+std::vector<Line> parse_tsv(std::istream& in, const std::string& name) {
   std::vector<Line> lines;
   std::string s;
   size_t number = 0;
@@ -81,6 +76,17 @@ std::vector<Line> read_tsv(const fs::path& path) {
   return lines;
 }
 
+std::vector<Line> read_tsv(const fs::path& path) {
+  const std::string name = path.string();
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (!fs::exists(st)) throw Error(fmt::format("{}: missing file", name));
+  if (fs::is_directory(st)) throw Error(fmt::format("{}: unreadable: is a directory, not a file", name));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: unreadable: {}", name, std::strerror(errno)));
+  return parse_tsv(in, name);
+}
+
 std::vector<Example> encode(const std::vector<Line>& lines, const Vocab& v, size_t& unk) {
   std::vector<Example> out;
   out.reserve(lines.size());
@@ -101,14 +107,8 @@ std::vector<Example> encode(const std::vector<Line>& lines, const Vocab& v, size
   return out;
 }
 
-}  // namespace
-
-FileDataset load_file_dataset(const std::string& dir) {
-  const fs::path d(dir);
-  // Read all three before building anything, so a bad valid/test file fails fast too.
-  const auto train = read_tsv(d / "train.tsv");
-  const auto valid = read_tsv(d / "valid.tsv");
-  const auto test = read_tsv(d / "test.tsv");
+FileDataset build(const std::string& dir, const std::vector<Line>& train, const std::vector<Line>& valid,
+                  const std::vector<Line>& test) {
   std::vector<std::string> tokens;
   {
     std::unordered_map<std::string, bool> have;
@@ -123,6 +123,29 @@ FileDataset load_file_dataset(const std::string& dir) {
   fd.valid = encode(valid, fd.vocab, fd.valid_unk);
   fd.test = encode(test, fd.vocab, fd.test_unk);
   return fd;
+}
+
+}  // namespace
+
+FileDataset load_file_dataset(const std::string& dir) {
+  const fs::path d(dir);
+  // Read all three before building anything, so a bad valid/test file fails fast too.
+  const auto train = read_tsv(d / "train.tsv");
+  const auto valid = read_tsv(d / "valid.tsv");
+  const auto test = read_tsv(d / "test.tsv");
+  return build(dir, train, valid, test);
+}
+
+FileDataset parse_file_dataset(const std::string& dir, const std::string& train, const std::string& valid,
+                               const std::string& test) {
+  const auto parse = [&](const std::string& text, const char* file) {
+    std::istringstream in(text);
+    return parse_tsv(in, (fs::path(dir) / file).string());
+  };
+  const auto tr = parse(train, "train.tsv");
+  const auto va = parse(valid, "valid.tsv");
+  const auto te = parse(test, "test.tsv");
+  return build(dir, tr, va, te);
 }
 
 }  // namespace attn::data

@@ -25,4 +25,9 @@ struct FileDataset {
 // invalid UTF-8 or a reserved token, and "PATH: reason" for a missing, unreadable or empty file.
 FileDataset load_file_dataset(const std::string& dir);
 
+// The same, from the three files' contents already in memory (tests, fuzzing); messages name
+// DIR/train.tsv etc. exactly as load_file_dataset(dir) would.
+FileDataset parse_file_dataset(const std::string& dir, const std::string& train, const std::string& valid,
+                               const std::string& test);
+
 }  // namespace attn::data
