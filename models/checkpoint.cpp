@@ -57,7 +57,7 @@ namespace {
 // than the file holds will fail the tensor check anyway, and building it first (for a message
 // naming each missing tensor) is worth it only while it costs about what the file does. Beyond
 // that it is refused here, so a damaged or hostile config cannot make load_model allocate
-// gigabytes; so is a position table that cannot fit in memory.
+// gigabytes. (Sinusoidal positions are computed per row, so max_len allocates nothing.)
 void check_size(const Checkpoint& ck, const ModelConfig& c, const std::string& path) {
   try {
     c.validate();
@@ -70,10 +70,6 @@ void check_size(const Checkpoint& ck, const ModelConfig& c, const std::string& p
   if (want > have + slack)
     throw CheckpointError(fmt::format("checkpoint '{}': its model config describes {:.4g} parameters, but the file "
                                       "holds only {:.0f} values", path, want, have));
-  const double table = c.pos == "learned" ? 0.0 : 8.0 * double(c.max_len) * double(c.d_model);
-  if (table > available_memory())
-    throw CheckpointError(fmt::format("checkpoint '{}': its position table ({} rows of {}) would need {}, more than "
-                                      "the memory available", path, c.max_len, c.d_model, format_bytes(table)));
 }
 
 }  // namespace

@@ -85,7 +85,6 @@ MemoryEstimate estimate_training_memory(const ModelConfig& c, int64_t batch, int
     const double attn_layers = c.enc_layers + 2.0 * c.dec_layers;
     e.terms.push_back({"attention statistics", F * attn_layers * B * H * L * 2});
     e.terms.push_back({"attention workspace", F * std::min<double>(threads, B * H) * 2 * L * L});
-    if (c.pos != "learned") e.terms.push_back({"position table", F * c.max_len * d});
     // Gradients alive at once during backward: about two layers' worth of activations.
     e.terms.push_back({"gradients in flight", F * 2 * B * L * (8 * d + f)});
   } else {

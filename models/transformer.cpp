@@ -51,8 +51,6 @@ Seq2SeqTransformer<T>::Seq2SeqTransformer(const ModelConfig& c, uint64_t seed)
   if (c.pos == "learned") {
     pos_ = &this->add_parameter("pos", {1, c.max_len, c.d_model});
     init_normal(*pos_, 0.02, init_rng_);  // torch.randn(...) * 0.02
-  } else {
-    sinusoid_ = sinusoidal_table<T>(c.max_len, c.d_model);
   }
   if (c.tie_output) {
     out_bias_ = &this->add_parameter("out.bias", {c.tgt_vocab});
@@ -71,7 +69,9 @@ Tensor<T> Seq2SeqTransformer<T>::positions(Graph<T>& g, int64_t first, int64_t l
                             first + len - 1, c.max_len));
   const Shape s{1, len, c.d_model};
   if (pos_) return pos_->bind_at(g, first * c.d_model, s);
-  return g.tensor(s, std::vector<T>(sinusoid_.begin() + first * c.d_model, sinusoid_.begin() + (first + len) * c.d_model));
+  // Computed for the rows asked for: a table of max_len rows could be as large as a checkpoint's
+  // config says, whatever the file holds.
+  return g.tensor(s, sinusoidal_table<T>(first, len, c.d_model));
 }
 
 template <class T>

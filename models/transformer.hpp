@@ -34,7 +34,6 @@ class Seq2SeqTransformer : public Seq2SeqModel<T> {
   Embedding<T> src_emb_;
   std::unique_ptr<Embedding<T>> tgt_emb_;  // null when shared with the source
   Parameter<T>* pos_ = nullptr;            // learned positions
-  std::vector<T> sinusoid_;                // fixed positions
   Encoder<T> encoder_;
   Decoder<T> decoder_;
   std::unique_ptr<Linear<T>> out_;         // weight tied to the target embedding when asked

@@ -63,13 +63,13 @@ Activation parse_activation(const std::string& s) {
 const char* activation_name(Activation a) { return a == Activation::relu ? "relu" : "gelu"; }
 
 template <class T>
-std::vector<T> sinusoidal_table(int64_t len, int64_t dim) {
+std::vector<T> sinusoidal_table(int64_t first, int64_t len, int64_t dim) {
   std::vector<T> pe(len * dim);
-  for (int64_t p = 0; p < len; ++p)
+  for (int64_t r = 0; r < len; ++r)
     for (int64_t i = 0; i < dim; i += 2) {
-      const double angle = double(p) / std::pow(10000.0, double(i) / double(dim));
-      pe[p * dim + i] = T(std::sin(angle));
-      if (i + 1 < dim) pe[p * dim + i + 1] = T(std::cos(angle));
+      const double angle = double(first + r) / std::pow(10000.0, double(i) / double(dim));
+      pe[r * dim + i] = T(std::sin(angle));
+      if (i + 1 < dim) pe[r * dim + i + 1] = T(std::cos(angle));
     }
   return pe;
 }
@@ -79,7 +79,7 @@ std::vector<T> sinusoidal_table(int64_t len, int64_t dim) {
   template class Embedding<T>;    \
   template class LayerNorm<T>;    \
   template class Dropout<T>;      \
-  template std::vector<T> sinusoidal_table(int64_t, int64_t);
+  template std::vector<T> sinusoidal_table(int64_t, int64_t, int64_t);
 ATTN_INSTANTIATE(float)
 ATTN_INSTANTIATE(double)
 #undef ATTN_INSTANTIATE

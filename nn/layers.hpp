@@ -58,9 +58,9 @@ enum class Activation { relu, gelu };
 Activation parse_activation(const std::string& s);  // "relu" | "gelu"
 const char* activation_name(Activation a);
 
-// The fixed sinusoidal table of Vaswani et al. (2017), [len, dim]:
+// Rows first..first+len of the fixed sinusoidal table of Vaswani et al. (2017), [len, dim]:
 // pe[p, 2i] = sin(p / 10000^(2i/dim)), pe[p, 2i+1] = cos(p / 10000^(2i/dim)).
 template <class T>
-std::vector<T> sinusoidal_table(int64_t len, int64_t dim);
+std::vector<T> sinusoidal_table(int64_t first, int64_t len, int64_t dim);
 
 }  // namespace attn

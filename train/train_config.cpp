@@ -146,7 +146,7 @@ data::DataConfig TrainArgs::data_config() const {
 }
 
 ModelConfig TrainArgs::model_config(const data::Dataset& ds) const {
-  return model_config(DataShape{ds.vocab().size(), ds.max_src_len(), ds.max_tgt_len()});
+  return model_config(DataShape{(size_t)ds.vocab().size(), ds.max_src_len(), ds.max_tgt_len()});
 }
 
 ModelConfig TrainArgs::model_config(const DataShape& ds) const {

@@ -40,7 +40,7 @@ nlohmann::json machine_json(int threads) {
 
 DataShape task_shape(const data::DataConfig& dc) {
   const auto train = data::make_task_resolved(dc.task, dc.knobs), test = data::make_task_resolved(dc.task, dc.test_knobs);
-  return {train->vocab().size(), std::max(train->max_src_len(), test->max_src_len()),
+  return {(size_t)train->vocab().size(), std::max(train->max_src_len(), test->max_src_len()),
           std::max(train->max_tgt_len(), test->max_tgt_len())};
 }
 
@@ -90,7 +90,7 @@ int run_training(const TrainArgs& args, const RunOptions& opt) {
   }
   const ModelConfig mc = args.model_config(*ds);
   const OptimConfig oc = args.optim_config();
-  check_memory(args, DataShape{ds->vocab().size(), ds->max_src_len(), ds->max_tgt_len()});
+  check_memory(args, DataShape{(size_t)ds->vocab().size(), ds->max_src_len(), ds->max_tgt_len()});
   set_num_threads(args.threads);
   auto model = make_model<float>(mc, args.seed);
   const nlohmann::json resolved = {{"model", mc.to_json()},
