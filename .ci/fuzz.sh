@@ -11,16 +11,8 @@ SECONDS_EACH=${FUZZ_SECONDS:-8}
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-safetensors checkpoint tsv train_config metadata task_opts}"
 LIMITS=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10)
 
-missing=()
-for p in clang libclang-rt-14-dev libomp-dev bsdextrautils; do  # bsdextrautils: hexdump
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "fuzz: installing ${missing[*]}"
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source .ci/install_missing.sh
+install_missing fuzz clang libclang-rt-14-dev libomp-dev bsdextrautils  # bsdextrautils: hexdump
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -DATTNLAB_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" --target fuzz_all -j"$(nproc)"
