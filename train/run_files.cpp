@@ -11,7 +11,7 @@
 
 #include "models/fault.hpp"
 
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 #include "train/plot.hpp"
 
 namespace attn {

@@ -5,7 +5,7 @@
 #include "models/json_get.hpp"
 #include "models/memory_estimate.hpp"
 
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 
 namespace attn {
 

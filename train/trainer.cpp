@@ -13,7 +13,7 @@
 #include "autograd/isa.hpp"
 #include "models/checkpoint.hpp"
 #include "models/memory_estimate.hpp"
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 #include "train/evaluate.hpp"
 #include "train/checkpoint_set.hpp"
 #include "train/run_files.hpp"

@@ -18,7 +18,7 @@
 #include "data/task.hpp"
 #include "models/checkpoint.hpp"
 #include "models/safetensors.hpp"
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 #include "train/train_config.hpp"
 
 namespace attn::fuzz {

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch twin of attnlab's models, for the parity test (tests/test_torch_parity.cpp).
+"""PyTorch twin of attnlab's models, for the parity test (tests/models/test_torch_parity.cpp).
 
 Usage: twin.py CHECKPOINT BATCH_JSON OUT [--dtype f64|f32]
 

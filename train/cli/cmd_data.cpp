@@ -5,7 +5,7 @@
 
 #include "data/dataset.hpp"
 #include "data/error.hpp"
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 
 namespace attn::cli {
 namespace {

@@ -9,7 +9,7 @@
 #include "autograd/blas.hpp"
 #include "autograd/isa.hpp"
 #include "autograd/shape.hpp"
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 #include "train/printable.hpp"
 
 using attn::cli::printable;

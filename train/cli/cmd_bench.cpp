@@ -14,7 +14,7 @@
 
 #include "autograd/blas.hpp"
 #include "models/transformer.hpp"
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 #include "train/optim.hpp"
 
 namespace attn::cli {

@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 #include "train/trainer.hpp"
 
 namespace attn::cli {

@@ -7,7 +7,7 @@
 
 #include "autograd/blas.hpp"
 #include "models/checkpoint.hpp"
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 #include "train/evaluate.hpp"
 #include "train/plot.hpp"
 

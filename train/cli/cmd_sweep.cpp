@@ -13,7 +13,7 @@
 #include <set>
 
 #include "data/task.hpp"
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 #include "train/plot.hpp"
 #include "train/train_config.hpp"
 

@@ -4,7 +4,7 @@
 
 #include "autograd/blas.hpp"
 #include "autograd/isa.hpp"
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 
 namespace attn::cli {
 

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "autograd/gradcheck.hpp"
-#include "train/cli.hpp"
+#include "train/cli/cli.hpp"
 
 namespace attn::cli {
 
