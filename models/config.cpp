@@ -2,83 +2,98 @@
 
 #include <fmt/format.h>
 
-#include <stdexcept>
+#include <algorithm>
 
 #include "autograd/shape.hpp"
-#include "models/json_get.hpp"
+#include "models/family.hpp"
 
 namespace attn {
 
+namespace {
+
+// The flat config of checkpoints written before the family registry (attnlab 0.1.0 up to the
+// registry commit): every model carried all of these.
+bool legacy_key(const std::string& k) {
+  static const char* const keys[] = {"d_model", "heads", "ff", "enc_layers", "dec_layers", "dropout", "norm_first",
+                                     "activation", "pos", "max_len", "share_embeddings", "tie_output", "hidden", "layers"};
+  return std::find(std::begin(keys), std::end(keys), k) != std::end(keys);
+}
+
+template <class V>
+const V& get_field(const ModelConfig& c, const std::string& name) {
+  auto it = c.fields.find(name);
+  if (it == c.fields.end())
+    throw Error(fmt::format("model config: family '{}' has no field '{}'", c.type, name));
+  if (auto* v = std::get_if<V>(&it->second)) return *v;
+  throw Error(fmt::format("model config: field '{}' of '{}' has another type", name, c.type));
+}
+
+}  // namespace
+
+ModelConfig ModelConfig::defaults(const std::string& type) {
+  ModelConfig c;
+  c.type = type;
+  c.fields = resolve_fields(model_family(type).fields, {});
+  return c;
+}
+
+int64_t ModelConfig::integer(const std::string& name) const { return get_field<int64_t>(*this, name); }
+double ModelConfig::real(const std::string& name) const { return get_field<double>(*this, name); }
+bool ModelConfig::flag(const std::string& name) const { return get_field<bool>(*this, name); }
+const std::string& ModelConfig::text(const std::string& name) const { return get_field<std::string>(*this, name); }
+
+ModelConfig& ModelConfig::set(const std::string& name, FieldValue v) {
+  const FieldSpec* s = find_field(model_family(type).fields, name);
+  if (!s) throw Error(fmt::format("model config: family '{}' has no field '{}'", type, name));
+  s->check(v, "model config: " + name);
+  fields[name] = std::move(v);
+  return *this;
+}
+
 void ModelConfig::validate() const {
-  auto need = [](bool ok, const std::string& what) {
-    if (!ok) throw Error("model config: " + what);
-  };
-  need(type == "transformer" || type == "lstm" || type == "lstm-attn",
-       fmt::format("unknown model '{}' (transformer, lstm or lstm-attn)", type));
-  need(src_vocab > 0 && tgt_vocab > 0, "vocabulary sizes must be positive");
-  need(dropout >= 0.0 && dropout < 1.0, fmt::format("dropout {} is outside [0, 1)", dropout));
-  need(max_len > 0, fmt::format("max_len must be positive, got {}", max_len));
-  if (type == "transformer" || type == "lstm-attn") {
-    need(d_model > 0, fmt::format("d_model must be positive, got {}", d_model));
-    need(heads > 0, fmt::format("heads must be positive, got {}", heads));
-    need(d_model % heads == 0, fmt::format("d_model {} is not divisible by {} heads", d_model, heads));
+  const ModelFamily& f = model_family(type);
+  if (src_vocab <= 0 || tgt_vocab <= 0) throw Error("model config: vocabulary sizes must be positive");
+  for (const FieldSpec& s : f.fields) {
+    auto it = fields.find(s.name);
+    if (it == fields.end()) throw Error(fmt::format("model config: '{}' is missing", s.name));
+    s.check(it->second, "model config: " + s.name);
   }
-  if (type == "transformer") {
-    need(ff > 0, fmt::format("ff must be positive, got {}", ff));
-    need(enc_layers >= 0 && dec_layers > 0, fmt::format("layers must be positive (enc {}, dec {})", enc_layers, dec_layers));
-    need(activation == "relu" || activation == "gelu", fmt::format("unknown activation '{}' (relu or gelu)", activation));
-    need(pos == "learned" || pos == "sinusoidal", fmt::format("unknown positions '{}' (learned or sinusoidal)", pos));
-    need(!share_embeddings || src_vocab == tgt_vocab, "share_embeddings needs equal source and target vocabularies");
-  } else {
-    need(hidden > 0, fmt::format("hidden must be positive, got {}", hidden));
-    need(layers > 0, fmt::format("layers must be positive, got {}", layers));
-    need(type != "lstm-attn" || hidden == d_model,
-         fmt::format("lstm-attn attends with d_model = hidden; got d_model {} and hidden {}", d_model, hidden));
-  }
+  for (const auto& [k, v] : fields)
+    if (!find_field(f.fields, k)) throw Error(fmt::format("model config: family '{}' has no field '{}'", type, k));
+  if (f.check) f.check(*this);
 }
 
 nlohmann::json ModelConfig::to_json() const {
-  return {{"type", type},         {"src_vocab", src_vocab},   {"tgt_vocab", tgt_vocab},
-          {"d_model", d_model},   {"heads", heads},           {"ff", ff},
-          {"enc_layers", enc_layers}, {"dec_layers", dec_layers}, {"dropout", dropout},
-          {"norm_first", norm_first}, {"activation", activation}, {"pos", pos},
-          {"max_len", max_len},   {"share_embeddings", share_embeddings}, {"tie_output", tie_output},
-          {"hidden", hidden},     {"layers", layers}};
+  nlohmann::json j = {{"type", type}, {"src_vocab", src_vocab}, {"tgt_vocab", tgt_vocab}};
+  for (const auto& [k, v] : fields) j[k] = attn::to_json(v);
+  return j;
 }
 
 ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw Error("model config: not a JSON object");
-  ModelConfig c;
-  const nlohmann::json known = c.to_json();
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!known.contains(it.key())) throw Error(fmt::format("model config: unknown key '{}'", it.key()));
-  try {
-    auto get = [&](const char* k, auto& field) {
+  if (!j.contains("type") || !j["type"].is_string()) throw Error("model config: 'type' (a string) is missing");
+  const ModelFamily& f = model_family(j["type"].get<std::string>());
+  ModelConfig c = defaults(f.name);
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    if (k == "type") continue;
+    if (k == "src_vocab" || k == "tgt_vocab") {
+      FieldValue v;
       try {
-        json_get(j, k, field);
-      } catch (const std::invalid_argument& e) {
+        v = int_field(k, 1, "", 1, int64_t(1) << 40).from_json(*it);
+      } catch (const Error& e) {
         throw Error(fmt::format("model config: {}", e.what()));
       }
-    };
-    get("type", c.type);
-    get("src_vocab", c.src_vocab);
-    get("tgt_vocab", c.tgt_vocab);
-    get("d_model", c.d_model);
-    get("heads", c.heads);
-    get("ff", c.ff);
-    get("enc_layers", c.enc_layers);
-    get("dec_layers", c.dec_layers);
-    get("dropout", c.dropout);
-    get("norm_first", c.norm_first);
-    get("activation", c.activation);
-    get("pos", c.pos);
-    get("max_len", c.max_len);
-    get("share_embeddings", c.share_embeddings);
-    get("tie_output", c.tie_output);
-    get("hidden", c.hidden);
-    get("layers", c.layers);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("model config: {}", e.what()));
+      (k == "src_vocab" ? c.src_vocab : c.tgt_vocab) = std::get<int64_t>(v);
+    } else if (const FieldSpec* s = find_field(f.fields, k)) {
+      try {
+        c.fields[k] = s->from_json(*it);
+      } catch (const Error& e) {
+        throw Error(fmt::format("model config: {}", e.what()));
+      }
+    } else if (!legacy_key(k)) {
+      throw Error(fmt::format("model config: unknown key '{}'", k));
+    }
   }
   c.validate();
   return c;

@@ -21,10 +21,10 @@ SeqBatch tiny_batch() {
   return b;
 }
 
-void model_case(const std::string& name, const ModelConfig& c) {
+void model_case(const std::string& op, const std::string& name, const ModelConfig& c) {
   auto m = std::shared_ptr<Seq2SeqModel<double>>(make_model<double>(c, 5));
   GradCase gc;
-  gc.op = c.type == "transformer" ? "Seq2SeqTransformer" : c.type == "lstm" ? "Seq2SeqLSTM" : "Seq2SeqLSTM+attention";
+  gc.op = op;
   gc.name = name;
   InputSpec anchor;  // the models take token ids only; this input just carries the graph
   anchor.shape = {1};
@@ -42,29 +42,22 @@ void model_case(const std::string& name, const ModelConfig& c) {
 }
 
 const bool kCases = [] {
-  ModelConfig t;
+  ModelConfig t = ModelConfig::defaults("transformer");
   t.src_vocab = t.tgt_vocab = 5;
-  t.d_model = 4;
-  t.heads = 2;
-  t.ff = 6;
-  t.enc_layers = t.dec_layers = 1;
-  t.max_len = 4;
-  model_case("reference_layout", t);
+  t.set("d_model", 4).set("heads", 2).set("ff", 6).set("enc_layers", 1).set("dec_layers", 1).set("max_len", 4);
+  model_case("Seq2SeqTransformer", "reference_layout", t);
   ModelConfig p = t;
-  p.norm_first = false;
-  p.pos = "sinusoidal";
-  p.share_embeddings = p.tie_output = true;
-  p.activation = "gelu";
-  model_case("post_ln_sinusoidal_tied", p);
-  ModelConfig l = t;
-  l.type = "lstm";
-  l.hidden = 4;
-  l.layers = 2;
-  model_case("two_layers", l);
-  ModelConfig a = l;
-  a.type = "lstm-attn";
-  a.layers = 1;
-  model_case("one_layer", a);
+  p.set("norm_first", false).set("pos", "sinusoidal").set("share_embeddings", true).set("tie_output", true);
+  p.set("activation", "gelu");
+  model_case("Seq2SeqTransformer", "post_ln_sinusoidal_tied", p);
+  ModelConfig l = ModelConfig::defaults("lstm");
+  l.src_vocab = l.tgt_vocab = 5;
+  l.set("hidden", 4).set("layers", 2);
+  model_case("Seq2SeqLSTM", "two_layers", l);
+  ModelConfig a = ModelConfig::defaults("lstm-attn");
+  a.src_vocab = a.tgt_vocab = 5;
+  a.set("hidden", 4).set("heads", 2).set("layers", 1);
+  model_case("Seq2SeqLSTM+attention", "one_layer", a);
   return true;
 }();
 

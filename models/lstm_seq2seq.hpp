@@ -1,5 +1,5 @@
 // The recurrent baselines. Seq2SeqLSTM: an LSTM encoder whose final state (after each
-// sequence's last real token) starts an LSTM decoder. With attention (type "lstm-attn"), the
+// sequence's last real token) starts an LSTM decoder. With attention (the lstm-attn family), the
 // decoder's outputs also attend over the encoder's outputs through MultiHeadAttention, and the
 // result is added to them before the output layer (attention without input feeding). That
 // isolates the effect of attention from the rest of the Transformer.
@@ -10,10 +10,19 @@
 
 namespace attn {
 
+// Read from the lstm and lstm-attn families' fields (models/family_lstm.cpp).
+struct LstmOptions {
+  int64_t hidden = 128;
+  int layers = 1;
+  double dropout = 0.0;
+  bool attention = false;  // lstm-attn
+  int heads = 4;           // of the attention, which is `hidden` wide
+};
+
 template <class T>
 class Seq2SeqLSTM : public Seq2SeqModel<T> {
  public:
-  Seq2SeqLSTM(const ModelConfig& c, uint64_t seed);
+  Seq2SeqLSTM(const ModelConfig& c, const LstmOptions& o, uint64_t seed);
   Tensor<T> forward(Graph<T>& g, const SeqBatch& b) override;
   std::vector<std::vector<int>> greedy_decode(Graph<T>& g, const SeqBatch& src, int64_t max_steps, int bos,
                                               int eos) override;

@@ -22,14 +22,19 @@ struct MemoryEstimate {
   std::string describe() const;  // "3.1 GiB: attention workspace 2.9 GiB, parameters ..."
 };
 
+// The sizes of one training step: batch, sources of up to src_len tokens, decoder inputs of up
+// to tgt_len, on `threads` threads.
+struct StepSize {
+  double batch = 0, src_len = 0, tgt_len = 0, threads = 1;
+};
+
 // The model's parameter count, without building it (tests check it against num_parameters());
 // INT64_MAX when it does not fit.
 int64_t count_parameters(const ModelConfig& c);
 
-// One float32 training step at batch `batch`, sources of up to `src_len` tokens and decoder inputs
-// of up to `tgt_len`, with `threads` threads and an optimiser keeping `moments` buffers per
-// parameter (Adam 2, SGD with momentum 1). The activation terms follow the ops each layer puts on
-// the tape (docs/reliability.md); they are meant to be within a factor of two, not exact.
+// One float32 training step with an optimiser keeping `moments` buffers per parameter (Adam 2,
+// SGD with momentum 1). The activation terms come from the model's family and follow the ops each
+// layer puts on the tape (docs/reliability.md); they are meant to be within a factor of two.
 MemoryEstimate estimate_training_memory(const ModelConfig& c, int64_t batch, int64_t src_len, int64_t tgt_len,
                                         int threads, int moments);
 

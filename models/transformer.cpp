@@ -5,17 +5,6 @@
 namespace attn {
 
 namespace {
-LayerConfig layer_config(const ModelConfig& c) {
-  c.validate();
-  LayerConfig l;
-  l.d_model = c.d_model;
-  l.heads = c.heads;
-  l.ff = c.ff;
-  l.dropout = c.dropout;
-  l.norm_first = c.norm_first;
-  l.activation = parse_activation(c.activation);
-  return l;
-}
 AttentionMask padding_mask(const std::vector<uint8_t>& pad) {
   AttentionMask m;
   for (uint8_t p : pad)
@@ -28,14 +17,15 @@ AttentionMask padding_mask(const std::vector<uint8_t>& pad) {
 }  // namespace
 
 template <class T>
-Seq2SeqTransformer<T>::Seq2SeqTransformer(const ModelConfig& c, uint64_t seed)
+Seq2SeqTransformer<T>::Seq2SeqTransformer(const ModelConfig& c, const TransformerOptions& o, uint64_t seed)
     : Seq2SeqModel<T>(c),
+      opt_(o),
       init_rng_(seed),
       dropout_rng_(seed ^ 0xd40f0a7ULL),
-      layer_(layer_config(c)),
-      src_emb_(c.src_vocab, c.d_model, init_rng_),
-      encoder_(layer_, c.enc_layers, init_rng_, dropout_rng_),
-      decoder_(layer_, c.dec_layers, init_rng_, dropout_rng_) {
+      src_emb_(c.src_vocab, o.layer.d_model, init_rng_),
+      encoder_(o.layer, o.enc_layers, init_rng_, dropout_rng_),
+      decoder_(o.layer, o.dec_layers, init_rng_, dropout_rng_) {
+  const int64_t D = o.layer.d_model;
   // nn.Transformer re-initialises every matrix of its encoder and decoder (xavier-uniform)
   // before the reference subclass adds its embeddings, positions and output layer.
   for (Module<T>* m : {(Module<T>*)&encoder_, (Module<T>*)&decoder_})
@@ -44,34 +34,34 @@ Seq2SeqTransformer<T>::Seq2SeqTransformer(const ModelConfig& c, uint64_t seed)
   this->add_module("encoder", encoder_);
   this->add_module("decoder", decoder_);
   this->add_module("src_emb", src_emb_);
-  if (!c.share_embeddings) {
-    tgt_emb_ = std::make_unique<Embedding<T>>(c.tgt_vocab, c.d_model, init_rng_);
+  if (!o.share_embeddings) {
+    tgt_emb_ = std::make_unique<Embedding<T>>(c.tgt_vocab, D, init_rng_);
     this->add_module("tgt_emb", *tgt_emb_);
   }
-  if (c.pos == "learned") {
-    pos_ = &this->add_parameter("pos", {1, c.max_len, c.d_model});
+  if (o.learned_positions) {
+    pos_ = &this->add_parameter("pos", {1, o.max_len, D});
     init_normal(*pos_, 0.02, init_rng_);  // torch.randn(...) * 0.02
   }
-  if (c.tie_output) {
+  if (o.tie_output) {
     out_bias_ = &this->add_parameter("out.bias", {c.tgt_vocab});
   } else {
-    out_ = std::make_unique<Linear<T>>(c.d_model, c.tgt_vocab, true, init_rng_);
+    out_ = std::make_unique<Linear<T>>(D, c.tgt_vocab, true, init_rng_);
     this->add_module("out", *out_);
   }
 }
 
 template <class T>
 Tensor<T> Seq2SeqTransformer<T>::positions(Graph<T>& g, int64_t first, int64_t len) {
-  const ModelConfig& c = this->config;
-  if (first + len > c.max_len)
+  const int64_t D = opt_.layer.d_model;
+  if (first + len > opt_.max_len)
     throw Error(fmt::format("position {} is beyond the position table's {} rows (max_len); "
                             "train with a larger --max-len",
-                            first + len - 1, c.max_len));
-  const Shape s{1, len, c.d_model};
-  if (pos_) return pos_->bind_at(g, first * c.d_model, s);
+                            first + len - 1, opt_.max_len));
+  const Shape s{1, len, D};
+  if (pos_) return pos_->bind_at(g, first * D, s);
   // Computed for the rows asked for: a table of max_len rows could be as large as a checkpoint's
   // config says, whatever the file holds.
-  return g.tensor(s, sinusoidal_table<T>(first, len, c.d_model));
+  return g.tensor(s, sinusoidal_table<T>(first, len, D));
 }
 
 template <class T>
@@ -109,9 +99,8 @@ std::vector<std::vector<int>> Seq2SeqTransformer<T>::decode_cached(Graph<T>& g, 
                                                                    int64_t max_steps, int bos, int eos,
                                                                    std::vector<std::vector<T>>* step_logits) {
   NoGrad<T> ng(g);
-  const ModelConfig& c = this->config;
-  const int64_t B = src.batch, D = c.d_model;
-  max_steps = std::min(max_steps, c.max_len);  // the position table bounds the output's length
+  const int64_t B = src.batch, D = opt_.layer.d_model, V = this->config.tgt_vocab;
+  max_steps = std::min(max_steps, opt_.max_len);  // the position table bounds the output's length
   g.reset();
   const std::vector<T> memory = encode(g, src).values();
   const AttentionMask mem_mask = padding_mask(src.src_pad);
@@ -133,7 +122,7 @@ std::vector<std::vector<int>> Seq2SeqTransformer<T>::decode_cached(Graph<T>& g, 
     Embedding<T>& emb = tgt_emb_ ? *tgt_emb_ : src_emb_;
     Tensor<T> logits = out_ ? out_->forward(g, h) : linear(h, emb.weight.bind(g), out_bias_->bind(g));
     if (step_logits) step_logits->push_back(logits.values());
-    if (greedy_step(logits.data(), c.tgt_vocab, c.tgt_vocab, eos, token, done, out)) break;
+    if (greedy_step(logits.data(), V, V, eos, token, done, out)) break;
   }
   g.reset();
   return out;

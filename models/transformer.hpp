@@ -9,10 +9,20 @@
 
 namespace attn {
 
+// The Transformer's settings, read from its family's config fields (models/family_transformer.cpp).
+struct TransformerOptions {
+  LayerConfig layer;
+  int64_t enc_layers = 2, dec_layers = 2;
+  bool learned_positions = true;  // else sinusoidal
+  int64_t max_len = 64;           // rows of the position table
+  bool share_embeddings = false;  // source and target use one table (needs equal vocabularies)
+  bool tie_output = false;        // output projection reuses the target embedding
+};
+
 template <class T>
 class Seq2SeqTransformer : public Seq2SeqModel<T> {
  public:
-  Seq2SeqTransformer(const ModelConfig& c, uint64_t seed);
+  Seq2SeqTransformer(const ModelConfig& c, const TransformerOptions& o, uint64_t seed);
   Tensor<T> forward(Graph<T>& g, const SeqBatch& b) override;
   std::vector<std::vector<int>> greedy_decode(Graph<T>& g, const SeqBatch& src, int64_t max_steps, int bos,
                                               int eos) override;
@@ -29,8 +39,8 @@ class Seq2SeqTransformer : public Seq2SeqModel<T> {
 
  private:
   Tensor<T> positions(Graph<T>& g, int64_t first, int64_t len);  // [1, len, D]
+  TransformerOptions opt_;
   Rng init_rng_, dropout_rng_;
-  LayerConfig layer_;
   Embedding<T> src_emb_;
   std::unique_ptr<Embedding<T>> tgt_emb_;  // null when shared with the source
   Parameter<T>* pos_ = nullptr;            // learned positions

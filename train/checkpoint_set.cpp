@@ -39,6 +39,7 @@ void CheckpointSet::save(const Seq2SeqModel<float>& model, const Optimizer& opti
   state.metadata.insert({{"step", std::to_string(st.step)},
                          {"best", fmt::format("{:.17g}", st.best)},
                          {"best_step", std::to_string(st.best_step)},
+                         {"best_loss", fmt::format("{:.17g}", st.best_loss)},
                          {"window_loss", fmt::format("{:.17g}", st.window_loss)},
                          {"window_steps", std::to_string(st.window_steps)},
                          {"elapsed", fmt::format("{:.17g}", st.elapsed)},
@@ -81,6 +82,8 @@ LoopState CheckpointSet::load(Seq2SeqModel<float>& model, Optimizer& optim) {
     st.step = std::stoll(m.at("step"));
     st.best = std::stod(m.at("best"));
     st.best_step = std::stoll(m.at("best_step"));
+    // State files written before ties were broken by loss have none.
+    if (auto it = m.find("best_loss"); it != m.end()) st.best_loss = std::stod(it->second);
     st.window_loss = std::stod(m.at("window_loss"));
     st.window_steps = std::stoll(m.at("window_steps"));
     st.elapsed = std::stod(m.at("elapsed"));

@@ -8,6 +8,7 @@
 // state; load() re-derives them from it, so the set is whole again before training goes on.
 #pragma once
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -21,6 +22,7 @@ namespace attn {
 struct LoopState {
   int64_t step = 0;          // steps done
   double best = -1;          // best validation sequence accuracy
+  double best_loss = INFINITY;  // the validation loss there (breaks ties in accuracy)
   int64_t best_step = -1;
   double window_loss = 0;    // training loss summed since the last metrics row
   int64_t window_steps = 0;

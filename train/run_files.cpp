@@ -11,7 +11,7 @@
 
 #include "models/fault.hpp"
 
-#include "train/cli/cli.hpp"
+#include "train/errors.hpp"
 #include "train/plot.hpp"
 
 namespace attn {
@@ -54,13 +54,13 @@ void RunFiles::create_new(bool overwrite) {
   created_dir_ = !fs::exists(dir_);
   if (fs::exists(path("config.json"))) {
     if (!overwrite)
-      throw cli::UsageError(fmt::format(
+      throw ConfigError(fmt::format(
           "--out {} already holds a run; pass --resume {} to continue it, --overwrite to replace it, or another --out", dir_, dir_));
     for (int i = 0; kRunFiles[i]; ++i) fs::remove(path(kRunFiles[i]), ec);
   }
   fs::create_directories(dir_, ec);
-  if (ec) throw cli::UsageError(fmt::format("--out {}: cannot create the folder: {}", dir_, ec.message()));
-  if (access(dir_.c_str(), W_OK) != 0) throw cli::UsageError(fmt::format("--out {}: the folder is not writable", dir_));
+  if (ec) throw ConfigError(fmt::format("--out {}: cannot create the folder: {}", dir_, ec.message()));
+  if (access(dir_.c_str(), W_OK) != 0) throw ConfigError(fmt::format("--out {}: the folder is not writable", dir_));
   fs::remove(path("metrics.jsonl"), ec);
   std::ofstream csv(path("metrics.csv"));
   write_csv_header(csv);

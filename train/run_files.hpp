@@ -12,7 +12,7 @@ class RunFiles {
  public:
   explicit RunFiles(std::string dir) : dir_(std::move(dir)) {}
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
-  // Creates the folder for a new run. Throws cli::UsageError when it cannot be written or
+  // Creates the folder for a new run. Throws ConfigError when it cannot be written or
   // already holds a run (config.json) and `overwrite` is false, so that nothing is lost by mistake.
   void create_new(bool overwrite);
   // Removes what create_new and the run wrote, and the folder if create_new made it: for a run

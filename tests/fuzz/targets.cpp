@@ -18,7 +18,7 @@
 #include "data/task.hpp"
 #include "models/checkpoint.hpp"
 #include "models/safetensors.hpp"
-#include "train/cli/cli.hpp"
+#include "train/errors.hpp"
 #include "train/train_config.hpp"
 
 namespace attn::fuzz {
@@ -139,7 +139,7 @@ void fuzz_one_train_config(const uint8_t* data, size_t size) {
     a.validate();
     a.data_config();
     note("train_config", "accepted");
-  } catch (const cli::UsageError& e) {
+  } catch (const ConfigError& e) {
     note("train_config", e.what());
   }
 }

@@ -22,15 +22,13 @@ namespace fs = std::filesystem;
 namespace {
 
 ModelConfig tiny(const std::string& type = "transformer") {
-  ModelConfig c;
-  c.type = type;
+  ModelConfig c = ModelConfig::defaults(type);
   c.src_vocab = c.tgt_vocab = 9;
-  c.d_model = 8;
-  c.heads = 2;
-  c.ff = 12;
-  c.enc_layers = c.dec_layers = 2;
-  c.max_len = 12;
-  c.hidden = 8;
+  if (type == "transformer")
+    c.set("d_model", 8).set("heads", 2).set("ff", 12).set("enc_layers", 2).set("dec_layers", 2).set("max_len", 12);
+  else
+    c.set("hidden", 8);
+  if (type == "lstm-attn") c.set("heads", 2);
   return c;
 }
 
@@ -55,7 +53,8 @@ SeqBatch batch() {
 template <class T>
 void check_cached_decoding(bool exact_bound) {
   const ModelConfig c = tiny();
-  Seq2SeqTransformer<T> m(c, 7);
+  auto owner = make_model<T>(c, 7);
+  auto& m = dynamic_cast<Seq2SeqTransformer<T>&>(*owner);
   m.eval();
   Graph<T> g;
   std::vector<std::vector<T>> cached, full;
@@ -65,8 +64,8 @@ void check_cached_decoding(bool exact_bound) {
   BOOST_TEST_REQUIRE(cached.size() == full.size());
   BOOST_TEST_REQUIRE(a.size() == b.size());
   const int64_t V = c.tgt_vocab, B = (int64_t)a.size();
-  const int depth = 2 * c.enc_layers + 3 * c.dec_layers + 3;
-  const int64_t n = std::max({c.d_model, c.ff, (int64_t)8});
+  const int depth = 2 * (int)c.integer("enc_layers") + 3 * (int)c.integer("dec_layers") + 3;
+  const int64_t n = std::max({c.integer("d_model"), c.integer("ff"), (int64_t)8});
   std::vector<bool> live(B, true);
   int64_t compared_tokens = 0;
   for (size_t t = 0; t < full.size(); ++t)
@@ -120,7 +119,7 @@ BOOST_AUTO_TEST_CASE(cached_decoding_matches_full_recomputation) {
 
 BOOST_AUTO_TEST_CASE(positions_beyond_the_table_are_an_error) {
   ModelConfig c = tiny();
-  c.max_len = 4;
+  c.set("max_len", 4);
   auto m = make_model<float>(c, 0);
   Graph<float> g;
   try {
@@ -231,12 +230,12 @@ BOOST_AUTO_TEST_CASE(parameter_count_without_building_matches_the_model) {
   for (const char* type : {"transformer", "lstm", "lstm-attn"})
     for (int variant = 0; variant < 4; ++variant) {
       ModelConfig c = tiny(type);
-      c.pos = variant & 1 ? "sinusoidal" : "learned";
-      c.share_embeddings = variant & 2;
-      c.tie_output = variant == 3;
-      c.layers = 1 + variant % 2;
-      c.enc_layers = 1 + variant;
-      if (std::string(type) == "lstm-attn") c.d_model = c.hidden;
+      if (std::string(type) == "transformer") {
+        c.set("pos", variant & 1 ? "sinusoidal" : "learned").set("share_embeddings", bool(variant & 2));
+        c.set("tie_output", variant == 3).set("enc_layers", 1 + variant);
+      } else {
+        c.set("layers", 1 + variant % 2);
+      }
       BOOST_TEST_CONTEXT(type << " variant " << variant) {
         BOOST_TEST(count_parameters(c) == make_model<float>(c, 0)->num_parameters());
       }

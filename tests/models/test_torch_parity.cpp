@@ -110,10 +110,11 @@ void check_parity(const ModelConfig& c, double smoothing) {
   double worst = 0;
   for (auto& [name, v] : theirs.t)
     if (ours.t.count(name) && ours.t.at(name).size() == v.size()) worst = std::max(worst, normwise(ours.t.at(name), v));
-  BOOST_TEST_MESSAGE(c.type << " norm_first=" << c.norm_first << ": worst float64 norm-wise relative error " << worst
+  const std::string label = c.to_json().dump();
+  BOOST_TEST_MESSAGE(label << ": worst float64 norm-wise relative error " << worst
                             << " over " << theirs.t.size() << " tensors");
   for (auto& [name, v] : theirs.t) {
-    BOOST_TEST_CONTEXT(c.type << " norm_first=" << c.norm_first << " f64 " << name) {
+    BOOST_TEST_CONTEXT(label << " f64 " << name) {
       BOOST_TEST_REQUIRE(ours.t.count(name) == 1u);
       BOOST_TEST_REQUIRE(ours.t.at(name).size() == v.size());
       BOOST_TEST(normwise(ours.t.at(name), v) <= 1e-10);
@@ -125,13 +126,16 @@ void check_parity(const ModelConfig& c, double smoothing) {
   // attention, feed-forward and norm blocks, or an LSTM's time steps times layers); gradients run
   // that path forward and back, twice the depth. n is the longest reduction.
   const bool recurrent = c.type != "transformer";
-  const int depth = recurrent ? int(S + T) * c.layers + 4 : 2 * c.enc_layers + 3 * c.dec_layers + 3;
-  const int64_t n = std::max({c.d_model, c.ff, c.d_model + c.hidden, S, T, B * T});
+  const int depth = recurrent ? int(S + T) * (int)c.integer("layers") + 4
+                              : 2 * (int)c.integer("enc_layers") + 3 * (int)c.integer("dec_layers") + 3;
+  // (an LSTM's gate pre-activation sums input and hidden: 2 * hidden terms)
+  const int64_t n = recurrent ? std::max({2 * c.integer("hidden"), S, T, B * T})
+                              : std::max({c.integer("d_model"), c.integer("ff"), S, T, B * T});
   auto m32 = load_model<float>(ckpt);
   const Outputs o32 = run_ours(*m32, b, targets, smoothing);
   const Outputs t32 = run_torch(fx.dir, ckpt, b, targets, smoothing, "f32");
   for (auto& [name, v] : t32.t) {
-    BOOST_TEST_CONTEXT(c.type << " norm_first=" << c.norm_first << " f32 " << name) {
+    BOOST_TEST_CONTEXT(label << " f32 " << name) {
       const std::vector<double>& a = o32.t.at(name);
       const bool value = name == "logits" || name == "loss";
       double scale = 0, worst = 0;
@@ -146,14 +150,18 @@ void check_parity(const ModelConfig& c, double smoothing) {
 }
 
 ModelConfig transformer(bool norm_first) {
-  ModelConfig c;
+  ModelConfig c = ModelConfig::defaults("transformer");
   c.src_vocab = c.tgt_vocab = 11;
-  c.d_model = 8;
-  c.heads = 2;
-  c.ff = 16;
-  c.enc_layers = c.dec_layers = 2;
-  c.max_len = 7;
-  c.norm_first = norm_first;
+  c.set("d_model", 8).set("heads", 2).set("ff", 16).set("enc_layers", 2).set("dec_layers", 2).set("max_len", 7);
+  c.set("norm_first", norm_first);
+  return c;
+}
+
+ModelConfig recurrent(const std::string& type, int hidden, int layers) {
+  ModelConfig c = ModelConfig::defaults(type);
+  c.src_vocab = c.tgt_vocab = 11;
+  c.set("hidden", hidden).set("layers", layers);
+  if (type == "lstm-attn") c.set("heads", 2);
   return c;
 }
 
@@ -163,20 +171,11 @@ BOOST_AUTO_TEST_CASE(transformer_pre_ln_matches_pytorch) { check_parity(transfor
 BOOST_AUTO_TEST_CASE(transformer_post_ln_matches_pytorch) { check_parity(transformer(false), 0.1); }
 
 BOOST_AUTO_TEST_CASE(lstm_matches_pytorch) {
-  ModelConfig c = transformer(true);
-  c.type = "lstm";
-  c.hidden = 6;
-  c.layers = 2;
-  check_parity(c, 0.0);
+  check_parity(recurrent("lstm", 6, 2), 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(lstm_attention_matches_pytorch) {
-  ModelConfig c = transformer(true);
-  c.type = "lstm-attn";
-  c.hidden = c.d_model = 6;
-  c.heads = 2;
-  c.layers = 1;
-  check_parity(c, 0.0);
+  check_parity(recurrent("lstm-attn", 6, 1), 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(reference_parameter_counts) {
@@ -187,13 +186,10 @@ BOOST_AUTO_TEST_CASE(reference_parameter_counts) {
     int64_t len, count;
   };
   for (const S& s : {S{64, 256, 4, 2, 64, 240912}, S{128, 512, 8, 2, 128, 948752}, S{256, 1024, 8, 3, 256, 5608464}}) {
-    ModelConfig c;
+    ModelConfig c = ModelConfig::defaults("transformer");
     c.src_vocab = c.tgt_vocab = 16;
-    c.d_model = s.d;
-    c.ff = s.ff;
-    c.heads = s.heads;
-    c.enc_layers = c.dec_layers = s.layers;
-    c.max_len = s.len;
+    c.set("d_model", FieldValue(s.d)).set("ff", FieldValue(s.ff)).set("heads", s.heads);
+    c.set("enc_layers", s.layers).set("dec_layers", s.layers).set("max_len", FieldValue(s.len));
     BOOST_TEST(make_model<float>(c, 0)->num_parameters() == s.count);
   }
 }

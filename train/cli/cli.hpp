@@ -23,9 +23,6 @@ void add_predict_command(CLI::App& app, int& exit_code);
 void add_sweep_command(CLI::App& app, int& exit_code);
 void add_study_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
-
-// The command line as given (argv[1..]), for commands that re-read it (train --config).
-void set_raw_args(int argc, char** argv);
-const std::vector<std::string>& raw_args();
+void add_models_command(CLI::App& app, int& exit_code);
 
 }  // namespace attn::cli

@@ -13,18 +13,22 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/blas.hpp"
-#include "models/transformer.hpp"
+#include "models/family.hpp"
 #include "train/cli/cli.hpp"
-#include "train/optim.hpp"
+#include "train/cli/options.hpp"
+#include "train/evaluate.hpp"
+#include "train/step.hpp"
 
 namespace attn::cli {
 
 namespace {
 
 struct BenchArgs {
-  int64_t d_model = 64, ff = 256, batch = 32, src_len = 64, tgt_len = 64, vocab = 16;
-  int heads = 4, enc_layers = 2, dec_layers = 2, steps = 30, warmup = 3, threads = 2;
-  double dropout = 0.0;
+  std::string model = default_model_family();
+  FieldValues model_fields;  // as given; the family's defaults fill the rest
+  int64_t batch = 32, src_len = 64, tgt_len = 64, vocab = 16, accumulate = 1;
+  int steps = 30, warmup = 3, threads = 2;
+  double clip_norm = 0.0;  // the PyTorch yardstick does not clip
   uint64_t seed = 0;
   bool no_peak = false;
   bool gemm_profile = false;
@@ -32,15 +36,6 @@ struct BenchArgs {
 };
 
 using Clock = std::chrono::steady_clock;
-
-// Forward matmul FLOPs of one step, attention counted in full (not causal-halved).
-double forward_flops(const BenchArgs& a) {
-  const double D = a.d_model, F = a.ff, S = a.src_len, T = a.tgt_len, V = a.vocab;
-  const double enc = S * a.enc_layers * (8 * D * D + 4 * D * F + 4 * S * D);
-  const double dec = T * a.dec_layers * (8 * D * D + 4 * D * F + 4 * T * D + 4 * D * D + 4 * S * D) +
-                     S * a.dec_layers * 4 * D * D + T * 2 * D * V;
-  return a.batch * (enc + dec);
-}
 
 // sgemm GFLOP/s on large square products, best of several, in a child process.
 double sgemm_peak(int threads) {
@@ -70,71 +65,84 @@ double sgemm_peak(int threads) {
   return v;
 }
 
-int run_bench(const BenchArgs& a) {
-  if (a.batch < 1 || a.src_len < 1 || a.tgt_len < 1 || a.vocab < 3 || a.steps < 1 || a.warmup < 0 || a.threads < 1)
-    throw UsageError("bench: sizes, --steps and --threads must be positive, --vocab at least 3");
-  set_num_threads(a.threads);
-  const double peak = a.no_peak ? 0.0 : sgemm_peak(a.threads);
-  ModelConfig c;
-  c.src_vocab = c.tgt_vocab = a.vocab;
-  c.d_model = a.d_model;
-  c.heads = a.heads;
-  c.ff = a.ff;
-  c.enc_layers = a.enc_layers;
-  c.dec_layers = a.dec_layers;
-  c.dropout = a.dropout;
-  c.max_len = std::max(a.src_len, a.tgt_len);
+template <class F>
+auto as_usage_error(F&& f) {
   try {
-    c.validate();
+    return f();
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
-  Seq2SeqTransformer<float> model(c, a.seed);
+}
+
+// The reference's copy batch: random tokens in [2, vocab); decoder input shifted behind 1.
+data::Batch reference_batch(const BenchArgs& a) {
+  Rng rng(a.seed + 1);
+  data::Batch b;
+  b.B = (int)a.batch;
+  b.src_len = (int)a.src_len;
+  b.tgt_len = (int)a.tgt_len;
+  for (int64_t i = 0; i < a.batch * a.src_len; ++i) b.src.push_back(2 + (int)rng.below(a.vocab - 2));
+  for (int64_t i = 0; i < a.batch; ++i)
+    for (int64_t t = 0; t < a.tgt_len; ++t)
+      b.tgt_out.push_back(t < a.src_len ? b.src[i * a.src_len + t] : 2 + (int)rng.below(a.vocab - 2));
+  for (int64_t i = 0; i < a.batch; ++i)
+    for (int64_t t = 0; t < a.tgt_len; ++t) b.tgt_in.push_back(t == 0 ? 1 : b.tgt_out[i * a.tgt_len + t - 1]);
+  b.src_pad.assign(b.src.size(), 0);
+  b.tgt_pad.assign(b.tgt_in.size(), 0);
+  b.src_lengths.assign(b.B, b.src_len);
+  b.tgt_lengths.assign(b.B, b.tgt_len - 1);
+  return b;
+}
+
+// The PyTorch yardstick's config keys, then the family's other fields.
+nlohmann::json bench_config_json(const BenchArgs& a, const ModelConfig& c) {
+  nlohmann::json j = c.to_json();
+  j.erase("src_vocab");
+  j.erase("tgt_vocab");
+  j.update({{"model", a.model}, {"batch", a.batch}, {"src_len", a.src_len}, {"tgt_len", a.tgt_len}, {"vocab", a.vocab},
+            {"steps", a.steps}, {"warmup", a.warmup}, {"threads", a.threads}, {"seed", a.seed},
+            {"accumulate", a.accumulate}, {"clip_norm", a.clip_norm}});
+  return j;
+}
+
+int run_bench(const BenchArgs& a) {
+  if (a.batch < 1 || a.src_len < 1 || a.tgt_len < 1 || a.vocab < 3 || a.steps < 1 || a.warmup < 0 || a.threads < 1 ||
+      a.accumulate < 1 || a.accumulate > a.batch)
+    throw UsageError("bench: sizes, --steps and --threads must be positive, --vocab at least 3, --accumulate in 1..--batch");
+  set_num_threads(a.threads);
+  const double peak = a.no_peak ? 0.0 : sgemm_peak(a.threads);
+  ModelConfig c = as_usage_error([&] {
+    ModelConfig m = ModelConfig::defaults(a.model);
+    m.src_vocab = m.tgt_vocab = a.vocab;
+    for (const auto& [k, v] : a.model_fields) m.set(k, v);
+    model_family(a.model).fit_to_data(m, DataShape{(size_t)a.vocab, (size_t)a.src_len, (size_t)a.tgt_len - 1});
+    m.validate();
+    return m;
+  });
+  auto model_ptr = make_model<float>(c, a.seed);
+  Seq2SeqModel<float>& model = *model_ptr;
   OptimConfig oc;
   oc.lr = 1e-3;
   Optimizer opt(oc, model.named_parameters());
-  // The reference's copy batch: random tokens in [2, vocab); decoder input shifted behind 1.
-  Rng rng(a.seed + 1);
-  SeqBatch b;
-  b.batch = a.batch;
-  b.src_len = a.src_len;
-  b.tgt_len = a.tgt_len;
-  for (int64_t i = 0; i < a.batch * a.src_len; ++i) b.src.push_back(2 + (int)rng.below(a.vocab - 2));
-  std::vector<int> target;
-  for (int64_t i = 0; i < a.batch; ++i)
-    for (int64_t t = 0; t < a.tgt_len; ++t)
-      target.push_back(t < a.src_len ? b.src[i * a.src_len + t] : 2 + (int)rng.below(a.vocab - 2));
-  for (int64_t i = 0; i < a.batch; ++i)
-    for (int64_t t = 0; t < a.tgt_len; ++t) b.tgt_in.push_back(t == 0 ? 1 : target[i * a.tgt_len + t - 1]);
-  b.src_pad.assign(b.src.size(), 0);
-  b.tgt_pad.assign(b.tgt_in.size(), 0);
-
+  const data::Batch batch = reference_batch(a);
+  const SeqBatch b = to_seq_batch(batch);
+  const StepSettings settings{a.accumulate, a.clip_norm, 0.0, false};
   Graph<float> g;
-  // The timed span: zero the gradients, reset the graph, forward, loss (then backward and step).
-  auto forward_loss = [&] {
-    model.zero_grad();
-    g.reset();
-    return cross_entropy(model.forward(g, b), target);
-  };
-  auto backward_step = [&](const Tensor<float>& loss) {
-    g.backward(loss);
-    opt.step(1e-3);
-  };
+  // The timed span is train's own step (train/step.hpp): zero the gradients, forward, loss,
+  // backward, clip, update.
   std::vector<double> times;
   double final_loss = 0;
   for (int i = 0; i < a.warmup + a.steps; ++i) {
     const auto t0 = Clock::now();
-    Tensor<float> loss = forward_loss();
-    backward_step(loss);
+    final_loss = train_step(model, opt, g, batch, settings, 1e-3).loss;
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-    final_loss = loss.item();
     if (i >= a.warmup) times.push_back(dt);
   }
   // One more step with every gemm timed by shape, then each shape alone with cblas_sgemm.
   nlohmann::json shapes = nlohmann::json::array();
   if (a.gemm_profile) {
     set_gemm_profiling(true);
-    backward_step(forward_loss());
+    train_step(model, opt, g, batch, settings, 1e-3);
     const std::vector<GemmShapeStat> stats = gemm_profile();
     set_gemm_profiling(false);
     double total = 0;
@@ -165,7 +173,9 @@ int run_bench(const BenchArgs& a) {
   // saved state, and the most gradient memory alive at once.
   nlohmann::json memory;
   if (a.memory_profile) {
-    Tensor<float> loss = forward_loss();
+    model.zero_grad();
+    g.reset();
+    Tensor<float> loss = cross_entropy(model.forward(g, b), batch.tgt_out);
     std::map<std::string, double> by_op;
     double values = 0;
     for (uint32_t i = 0; i < g.num_nodes(); ++i) {
@@ -176,7 +186,8 @@ int run_bench(const BenchArgs& a) {
       values += mb;
     }
     const double after_forward = g.arena().bytes_in_use() / 1048576.0;
-    backward_step(loss);
+    g.backward(loss);
+    opt.step(1e-3);
     memory = {{"values_mb", values},
               {"values_mb_by_op", by_op},
               {"other_saved_state_mb", after_forward - values},
@@ -191,7 +202,9 @@ int run_bench(const BenchArgs& a) {
                                           : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  const double gflop = 3 * forward_flops(a) / 1e9;
+  const ModelFamily& family = model_family(a.model);
+  const StepSize size{(double)a.batch, (double)a.src_len, (double)a.tgt_len, (double)a.threads};
+  const double gflop = family.forward_flops ? 3 * family.forward_flops(c, size) / 1e9 : 0.0;
   auto env = [](const char* k) {
     const char* v = std::getenv(k);
     return std::string(v ? v : "");
@@ -214,10 +227,7 @@ int run_bench(const BenchArgs& a) {
       {"memory", memory},
       {"env", {{"OMP_NUM_THREADS", env("OMP_NUM_THREADS")}, {"OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS")},
                {"OPENBLAS_CORETYPE", env("OPENBLAS_CORETYPE")}, {"OMP_WAIT_POLICY", env("OMP_WAIT_POLICY")}}},
-      {"config", {{"d_model", a.d_model}, {"heads", a.heads}, {"ff", a.ff}, {"enc_layers", a.enc_layers},
-                  {"dec_layers", a.dec_layers}, {"batch", a.batch}, {"src_len", a.src_len}, {"tgt_len", a.tgt_len},
-                  {"vocab", a.vocab}, {"dropout", a.dropout}, {"steps", a.steps}, {"warmup", a.warmup},
-                  {"threads", a.threads}, {"seed", a.seed}}}};
+      {"config", bench_config_json(a, c)}};
   fmt::print("{}\n", j.dump());
   return 0;
 }
@@ -229,16 +239,15 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "bench", "Time training steps of the reference encoder-decoder Transformer (same flags and JSON keys as\n"
                "bench/torch_train_step.py); see bench/compare for the side-by-side run");
-  cmd->add_option("--d-model", a->d_model, "Model width")->capture_default_str();
-  cmd->add_option("--heads", a->heads, "Attention heads")->capture_default_str();
-  cmd->add_option("--ff", a->ff, "Feed-forward width")->capture_default_str();
-  cmd->add_option("--enc-layers", a->enc_layers, "Encoder layers")->capture_default_str();
-  cmd->add_option("--dec-layers", a->dec_layers, "Decoder layers")->capture_default_str();
+  cmd->add_option("--model", a->model, "Model family (see `attnlab models`)")->capture_default_str();
+  add_model_field_options(*cmd, a->model_fields);
   cmd->add_option("--batch", a->batch, "Batch size")->capture_default_str();
   cmd->add_option("--src-len", a->src_len, "Source length")->capture_default_str();
   cmd->add_option("--tgt-len", a->tgt_len, "Target length")->capture_default_str();
   cmd->add_option("--vocab", a->vocab, "Vocabulary size")->capture_default_str();
-  cmd->add_option("--dropout", a->dropout, "Dropout")->capture_default_str();
+  cmd->add_option("--accumulate", a->accumulate, "Micro-batches per step")->capture_default_str();
+  cmd->add_option("--clip-norm", a->clip_norm, "Clip the gradient norm (0: off, as the PyTorch yardstick)")
+      ->capture_default_str();
   cmd->add_option("--steps", a->steps, "Timed steps")->capture_default_str();
   cmd->add_option("--warmup", a->warmup, "Untimed steps first")->capture_default_str();
   cmd->add_option("--threads", a->threads, "Threads")->capture_default_str();

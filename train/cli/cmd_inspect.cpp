@@ -7,6 +7,7 @@
 
 #include "autograd/blas.hpp"
 #include "models/checkpoint.hpp"
+#include "models/family.hpp"
 #include "train/cli/cli.hpp"
 #include "train/evaluate.hpp"
 #include "train/plot.hpp"
@@ -82,10 +83,11 @@ int run_eval(const EvalArgs& a) {
     throw UsageError("the data's vocabulary differs from the checkpoint's (a knob such as the alphabet size changed the "
                      "training vocabulary); only the test split may use other knobs: pass --split test");
   const int64_t need = (int64_t)std::max(ds->max_src_len(), ds->max_tgt_len() + 1);
-  if (l.model->config.type == "transformer" && need > l.model->config.max_len)
+  const int64_t limit = position_limit(l.model->config);
+  if (limit > 0 && need > limit)
     throw UsageError(fmt::format("sequences of up to {} tokens exceed the model's position table ({} rows, --max-len at "
                                  "training); a learned-position model cannot read beyond it",
-                                 need, l.model->config.max_len));
+                                 need, limit));
   const EvalResult r = evaluate(*l.model, *ds, split, (size_t)a.examples);
   if (a.json) {
     nlohmann::json j = r.to_json("");
@@ -121,14 +123,14 @@ int run_predict(const PredictArgs& a) {
   for (int id : src) unknown += id == data::Vocab::UNK;
   if (unknown) fmt::print(stderr, "warning: {} input token(s) are not in the vocabulary and were read as <unk>\n", unknown);
   const ModelConfig& mc = l.model->config;
-  if (mc.type == "transformer" && (int64_t)src.size() > mc.max_len)
-    throw UsageError(fmt::format("the input has {} tokens; the model's position table has {} rows", src.size(), mc.max_len));
+  if (const int64_t limit = position_limit(mc); limit > 0 && (int64_t)src.size() > limit)
+    throw UsageError(fmt::format("the input has {} tokens; the model's position table has {} rows", src.size(), limit));
   SeqBatch b;
   b.batch = 1;
   b.src_len = (int64_t)src.size();
   b.src = src;
   b.src_pad.assign(src.size(), 0);
-  const int64_t steps = a.max_steps > 0 ? a.max_steps : (mc.type == "transformer" ? mc.max_len - 1 : 4 * (int64_t)src.size() + 16);
+  const int64_t steps = a.max_steps > 0 ? a.max_steps : default_decode_steps(mc, (int64_t)src.size());
   l.model->eval();
   Graph<float> g;
   const std::vector<int> out = l.model->greedy_decode(g, b, steps, data::Vocab::BOS, data::Vocab::EOS)[0];

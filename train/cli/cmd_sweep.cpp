@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include "data/task.hpp"
 #include "train/cli/cli.hpp"
+#include "train/cli/options.hpp"
 #include "train/plot.hpp"
 #include "train/train_config.hpp"
 
@@ -25,7 +27,7 @@ namespace {
 
 struct SweepArgs {
   TrainArgs train;
-  std::string vary, models = "transformer,lstm,lstm-attn", out, shard = "1/1", collect;
+  std::string vary, models = fmt::format("{}", fmt::join(model_family_names(), ",")), out, shard = "1/1", collect;
   std::string model_lr;  // "transformer=0.001,lstm=0.003": a learning rate per model
   int seeds = 1, jobs = 1;
 };
@@ -50,20 +52,38 @@ struct Run {
   std::string id() const { return fmt::format("{}_{}_seed{}", model, value, seed); }
 };
 
+bool is_model_field(const std::string& key) {
+  for (const ModelFamily* f : model_families())
+    if (find_field(f->fields, key)) return true;
+  return false;
+}
+
+// The given model settings that the run's family has; run_sweep checks that each belongs to
+// at least one swept family.
+TrainArgs for_model(TrainArgs a, const std::string& model) {
+  a.model = model;
+  const ModelFamily& f = model_family(model);
+  for (auto it = a.model_fields.begin(); it != a.model_fields.end();)
+    it = find_field(f.fields, it->first) ? std::next(it) : a.model_fields.erase(it);
+  return a;
+}
+
 // Sets knob or train flag `name` to `value` in the run's arguments.
 TrainArgs with_value(TrainArgs a, const std::string& name, const std::string& value) {
   if (!a.data_dir.empty() || data::task_spec(a.task).knob(name)) {
     std::vector<std::string> opts;  // the swept value replaces a fixed one
-    for (const std::string& o : a.task_opts)
+    for (const std::string& o : a.task_opt)
       if (o.rfind(name + "=", 0) != 0) opts.push_back(o);
     opts.push_back(name + "=" + value);
-    a.task_opts = opts;
+    a.task_opt = opts;
     return a;
   }
   std::string key = name;
   for (char& c : key)
     if (c == '-') c = '_';
   nlohmann::json j = a.to_json();
+  // A model setting applies to the families that have it (run_sweep checks that one does).
+  if (!j.contains(key) && !find_field(TrainArgs::specs(), key) && is_model_field(key)) return a;
   if (!j.contains(key)) throw UsageError(fmt::format("--vary {}: neither a knob of task '{}' nor a train flag", name, a.task));
   try {
     j[key] = j[key].is_string() ? nlohmann::json(value) : nlohmann::json::parse(value);
@@ -176,10 +196,13 @@ int run_sweep(const SweepArgs& a) {
       throw UsageError(fmt::format("sweep: --model-lr '{}' is not MODEL=LR", item));
     }
   }
+  for (const auto& [field, v] : a.train.model_fields)
+    if (std::none_of(models.begin(), models.end(),
+                     [&](const std::string& m) { return find_field(model_family(m).fields, field) != nullptr; }))
+      throw UsageError(fmt::format("sweep: --{} is not a setting of any of --models {}", field, a.models));
   std::vector<TrainArgs> run_args;
   for (const Run& r : grid) {
-    TrainArgs t = with_value(a.train, name, r.value);
-    t.model = r.model;
+    TrainArgs t = with_value(for_model(a.train, r.model), name, r.value);
     if (model_lr.count(r.model)) t.lr = model_lr[r.model];
     t.seed = r.seed;
     t.quiet = true;
@@ -289,13 +312,13 @@ SweepArgs study_sweep(const StudyArgs& s, const std::string& task, const std::st
   a.train.steps = s.quick ? 300 : 500;
   a.train.eval_every = 250;
   a.train.eval_examples = s.quick ? 300 : 500;
-  a.train.hidden = 128;
+  a.train.model_fields["hidden"] = int64_t(128);
   // Sinusoidal positions: with learned ones the Transformer must also learn a position table
   // from N(0, 0.02^2) within the budget, and fails past delay 128 for that reason (docs/study.md).
-  a.train.pos = "sinusoidal";
+  a.train.model_fields["pos"] = std::string("sinusoidal");
   // Multi-query recall small enough to be learned within the budget: 4 pairs over 16 keys and
   // 16 values, every key queried (chance 1/16 per token).
-  if (task == "associative-recall") a.train.task_opts = {"pairs=4", "queries=4", "keys=16", "values=16"};
+  if (task == "associative-recall") a.train.task_opt = {"pairs=4", "queries=4", "keys=16", "values=16"};
   a.train.threads = s.threads;
   a.vary = knob + (s.quick ? "=16,64,256" : "=16,32,64,128,256,512");
   a.seeds = s.quick ? 1 : 2;

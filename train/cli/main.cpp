@@ -10,6 +10,7 @@
 #include "autograd/isa.hpp"
 #include "autograd/shape.hpp"
 #include "train/cli/cli.hpp"
+#include "train/errors.hpp"
 #include "train/printable.hpp"
 
 using attn::cli::printable;
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
   attn::cli::add_sweep_command(app, exit_code);
   attn::cli::add_study_command(app, exit_code);
   attn::cli::add_bench_command(app, exit_code);
-  attn::cli::set_raw_args(argc, argv);
+  attn::cli::add_models_command(app, exit_code);
   // CLI11 reports an unknown first word as a missing subcommand; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     try {
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
     return 2;
   } catch (const attn::cli::UsageError& e) {
+    fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
+    return 2;
+  } catch (const attn::ConfigError& e) {
     fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
     return 2;
   } catch (const std::bad_alloc&) {

@@ -1,0 +1,63 @@
+// The registered model families, listed explicitly (as data/task.cpp lists the tasks). Adding a
+// family: write models/family_<name>.cpp and add its function here (docs/models.md).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "autograd/shape.hpp"
+#include "models/family.hpp"
+
+namespace attn {
+
+const ModelFamily& transformer_family();
+const ModelFamily& lstm_family();
+const ModelFamily& lstm_attn_family();
+
+const std::vector<const ModelFamily*>& model_families() {
+  static const std::vector<const ModelFamily*> all = {&transformer_family(), &lstm_family(), &lstm_attn_family()};
+  return all;
+}
+
+const std::string& default_model_family() { return model_families().front()->name; }
+
+std::vector<std::string> model_family_names() {
+  std::vector<std::string> names;
+  for (const ModelFamily* f : model_families()) names.push_back(f->name);
+  return names;
+}
+
+const ModelFamily& model_family(const std::string& name) {
+  for (const ModelFamily* f : model_families())
+    if (f->name == name) return *f;
+  throw Error(fmt::format("unknown model '{}' ({})", name, fmt::join(model_family_names(), ", ")));
+}
+
+nlohmann::json describe_families_json() {
+  nlohmann::json out = nlohmann::json::array();
+  for (const ModelFamily* f : model_families()) {
+    nlohmann::json fields = nlohmann::json::array(), attention = nlohmann::json::array();
+    for (const FieldSpec& s : f->fields) fields.push_back(describe_json(s));
+    for (const AttentionSite& a : f->caps.attention)
+      attention.push_back({{"name", a.name}, {"queries", a.queries}, {"keys", a.keys}, {"causal", a.causal}});
+    out.push_back({{"name", f->name},
+                   {"description", f->description},
+                   {"fields", fields},
+                   {"capabilities",
+                    {{"formats", f->caps.formats},
+                     {"decoding", f->caps.decoding},
+                     {"attention_maps", attention},
+                     {"bounded_positions", f->caps.bounded_positions}}}});
+  }
+  return out;
+}
+
+int64_t position_limit(const ModelConfig& c) {
+  const ModelFamily& f = model_family(c.type);
+  return f.position_limit ? f.position_limit(c) : 0;
+}
+
+int64_t default_decode_steps(const ModelConfig& c, int64_t src_len) {
+  const int64_t limit = position_limit(c);
+  return limit > 0 ? limit - 1 : 4 * src_len + 16;
+}
+
+}  // namespace attn

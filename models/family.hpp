@@ -1,0 +1,76 @@
+// Model families as plug-ins. Each family, in its own models/family_*.cpp, declares its name, a
+// one-line description, its typed config fields, its capabilities and its factory; families.cpp
+// lists them. Nothing outside a family's files compares its name (tests/models/test_registry.cpp).
+// docs/models.md walks through adding one.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autograd/gradcheck.hpp"
+#include "models/fields.hpp"
+#include "models/memory_estimate.hpp"
+#include "models/seq2seq.hpp"
+
+namespace attn {
+
+// What a model's config needs from the data: vocabulary size and the longest sequences.
+struct DataShape {
+  size_t vocab = 0, max_src_len = 0, max_tgt_len = 0;  // tgt without BOS/EOS
+};
+
+// One kind of attention map a family returns (Seq2SeqModel::attention_maps).
+struct AttentionSite {
+  std::string name;     // the maps' names, with N for the layer: "decoder.layers.N.cross_attn"
+  std::string queries;  // where the queries come from: "target", "source"
+  std::string keys;     // where the keys come from
+  bool causal = false;  // each query sees only keys at or before its own position
+};
+
+struct Capabilities {
+  std::vector<std::string> formats = {"seq2seq"};  // task formats it trains on: seq2seq, lm
+  std::string decoding;                            // kv-cache | recurrent-state | full-recompute
+  std::vector<AttentionSite> attention;            // empty: no attention maps
+  bool bounded_positions = false;                  // positions come from a table of max_len rows
+};
+
+struct ModelFamily {
+  std::string name, description;
+  std::vector<FieldSpec> fields;
+  Capabilities caps;
+  // Cross-field rules beyond each field's range; throws attn::Error.
+  std::function<void(const ModelConfig&)> check;
+  // Fills fields that default to what the data needs (the position table's rows); throws
+  // attn::Error when a given value is too small.
+  std::function<void(ModelConfig&, const DataShape&)> fit_to_data;
+  std::function<std::unique_ptr<Seq2SeqModel<float>>(const ModelConfig&, uint64_t seed)> make_f32;
+  std::function<std::unique_ptr<Seq2SeqModel<double>>(const ModelConfig&, uint64_t seed)> make_f64;
+  // The exact parameter count, in double (a config can ask for more than int64 holds).
+  std::function<double(const ModelConfig&)> parameters;
+  // The activation-dependent terms of one float32 training step (memory_estimate.hpp).
+  std::function<std::vector<MemoryTerm>(const ModelConfig&, const StepSize&)> step_memory;
+  // Forward matmul FLOPs of one step, for `attnlab bench` (optional).
+  std::function<double(const ModelConfig&, const StepSize&)> forward_flops;
+  // Rows of the position table when caps.bounded_positions, else 0 (unbounded).
+  std::function<int64_t(const ModelConfig&)> position_limit;
+  // The family's gradcheck cases (whole models at small sizes).
+  std::function<void(std::vector<GradCase>&)> gradcheck_cases;
+};
+
+// The registered families, in a fixed order; the first is the default.
+const std::vector<const ModelFamily*>& model_families();
+// Throws attn::Error naming the registered families when `name` is not one.
+const ModelFamily& model_family(const std::string& name);
+const std::string& default_model_family();
+std::vector<std::string> model_family_names();
+nlohmann::json describe_families_json();
+
+// Rows of the model's position table, or 0 when its positions are unbounded.
+int64_t position_limit(const ModelConfig& c);
+// A positive bound on decoding steps for a source of `src_len` tokens: up to the position table
+// when there is one, else 4 * src_len + 16.
+int64_t default_decode_steps(const ModelConfig& c, int64_t src_len);
+
+}  // namespace attn

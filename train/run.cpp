@@ -1,0 +1,225 @@
+#include "train/run.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <algorithm>
+#include <filesystem>
+
+#include "autograd/blas.hpp"
+#include "autograd/isa.hpp"
+#include "models/checkpoint.hpp"
+#include "models/memory_estimate.hpp"
+#include "train/checkpoint_set.hpp"
+#include "train/errors.hpp"
+#include "train/hooks.hpp"
+#include "train/run_files.hpp"
+
+namespace attn {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// What makes float32 results differ between machines: the same seed gives the same metrics only
+// on the same kernels (docs/reliability.md).
+nlohmann::json machine_json(int64_t threads) {
+  const BlasInfo b = blas_info();
+  return {{"isa", isa_name()}, {"blas_core", b.core}, {"threads", threads}};
+}
+
+DataShape task_shape(const data::DataConfig& dc) {
+  const auto train = data::make_task_resolved(dc.task, dc.knobs), test = data::make_task_resolved(dc.task, dc.test_knobs);
+  return {(size_t)train->vocab().size(), std::max(train->max_src_len(), test->max_src_len()),
+          std::max(train->max_tgt_len(), test->max_tgt_len())};
+}
+
+// Refuses, before anything is allocated or written, a step that cannot fit.
+void check_memory(const TrainArgs& args, const DataShape& shape) {
+  const ModelConfig mc = args.model_config(shape);
+  const MemoryEstimate e = estimate_training_memory(mc, (args.batch + args.accumulate - 1) / args.accumulate, (int64_t)shape.max_src_len,
+                                                    (int64_t)shape.max_tgt_len + 1, (int)args.threads,
+                                                    args.optimizer == "sgd" ? 1 : 2);
+  std::string limit;
+  double avail = available_memory(&limit);
+  if (!args.max_memory.empty() && parse_bytes(args.max_memory) < avail) {
+    avail = parse_bytes(args.max_memory);
+    limit = "--max-memory " + args.max_memory;
+  }
+  if (e.total() <= avail) return;
+  const MemoryTerm& big = e.largest();
+  throw ConfigError(fmt::format("a training step would need about {} of memory, more than the {} left under {}. "
+                                "The largest term is the {} ({}). Use a smaller model, batch or sequence length "
+                                "(estimate: {})",
+                                format_bytes(e.total()), format_bytes(avail), limit, big.what, format_bytes(big.bytes),
+                                e.describe()));
+}
+
+std::unique_ptr<data::Dataset> make_dataset(const TrainArgs& args) {
+  const data::DataConfig dc = args.data_config();
+  // A task's sizes are known before its validation and test sets are generated (which can take
+  // a while for huge knobs), so an impossible run is refused at once.
+  if (!dc.is_file()) check_memory(args, task_shape(dc));
+  try {
+    return std::make_unique<data::Dataset>(dc);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ConfigError(e.what());
+  }
+}
+
+void print_test(const EvalResult& test, const ModelConfig& mc, const data::Dataset& ds, const LoopState& st, double wall,
+                int64_t params, const std::string& out) {
+  const Interval sci = test.sequence_interval(), tci = test.token_interval();
+  fmt::print("{} on {}: {} steps in {:.1f} s, {} parameters\n", mc.type, ds.config().describe(), st.step, wall, params);
+  fmt::print("test ({} examples, best checkpoint from step {}):\n", test.examples, st.best_step);
+  fmt::print("  sequence accuracy {:.4f}  95% CI [{:.4f}, {:.4f}]   chance {:.4f}\n", test.sequence_accuracy(), sci.lo,
+             sci.hi, test.chance.sequence);
+  fmt::print("  token accuracy    {:.4f}  95% CI [{:.4f}, {:.4f}]   chance {:.4f}\n", test.token_accuracy(), tci.lo, tci.hi,
+             test.chance.token);
+  fmt::print("  teacher-forced loss {:.4f}\n", test.loss);
+  auto bins = test.distance_bins();
+  if (!bins.empty()) {
+    fmt::print("  token accuracy by distance:");
+    for (auto& [lo, hi, acc, n] : bins) fmt::print("  {}: {:.3f}", lo == hi ? std::to_string(lo) : fmt::format("{}-{}", lo, hi), acc);
+    fmt::print("\n");
+  }
+  fmt::print("files: {}/{{summary.json, metrics.jsonl, metrics.csv, loss.png, accuracy.png, best.safetensors, last.safetensors}}\n",
+             out);
+}
+
+// Restores a run from its folder; a finished run whose budget grew goes on.
+LoopState resume_state(const TrainArgs& args, const RunOptions& opt, const RunFiles& files, CheckpointSet& ckpts,
+                       Seq2SeqModel<float>& model, Optimizer& optim) {
+  LoopState st;
+  ckpts.remove_partial_writes();
+  if (std::filesystem::exists(files.path("state.safetensors"))) {
+    try {
+      st = ckpts.load(model, optim);
+    } catch (const CheckpointError& e) {
+      throw ConfigError(fmt::format("--resume {}: {}", opt.out, e.what()));
+    }
+    const bool target_met = args.target_accuracy > 0 && st.best >= args.target_accuracy;
+    if (st.finished && st.step < args.steps && !target_met) {
+      st.finished = false;
+      fmt::print(stderr, "extending {} from step {} to {}\n", opt.out, st.step, args.steps);
+    } else {
+      fmt::print(stderr, "resuming {} at step {} of {}\n", opt.out, st.step, args.steps);
+    }
+  } else {
+    fmt::print(stderr, "resuming {}: no checkpoint was written yet, so it starts again from step 0\n", opt.out);
+  }
+  files.truncate_metrics(st.step);
+  return st;
+}
+
+}  // namespace
+
+std::vector<std::string> resume_conflicts(const TrainArgs& stored, const TrainArgs& requested,
+                                          const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  const FieldValues stored_model = resolve_fields(model_family(stored.model).fields, stored.model_fields);
+  for (const std::string& name : given) {
+    if (const FieldSpec* s = find_field(TrainArgs::specs(), name)) {
+      if (!s->extends_run && stored.get(name) != requested.get(name)) out.push_back(s->flag_name());
+    } else {
+      auto a = stored_model.find(name), b = requested.model_fields.find(name);
+      if (a == stored_model.end() || b == requested.model_fields.end() || a->second != b->second)
+        out.push_back("--" + name);
+    }
+  }
+  for (std::string& f : out) std::replace(f.begin(), f.end(), '_', '-');
+  return out;
+}
+
+RunOutcome run_training(const TrainArgs& args, const RunOptions& opt) {
+  const auto t0 = Clock::now();
+  // Everything is checked before anything is written.
+  args.validate();
+  const std::unique_ptr<data::Dataset> ds = make_dataset(args);
+  const ModelConfig mc = args.model_config(*ds);
+  const OptimConfig oc = args.optim_config();
+  check_memory(args, DataShape{(size_t)ds->vocab().size(), ds->max_src_len(), ds->max_tgt_len()});
+  set_num_threads((int)args.threads);
+  auto model = make_model<float>(mc, (uint64_t)args.seed);
+  nlohmann::json config = args.to_json();
+  config["resolved"] = {{"model", mc.to_json()},
+                        {"data", ds->config().to_json()},
+                        {"params", model->num_parameters()},
+                        {"vocab_size", ds->vocab().size()}};
+  if (opt.dry_run) {
+    fmt::print("{}\nparameters: {}\n", config.dump(2), model->num_parameters());
+    return {};
+  }
+  if (opt.out.empty()) throw ConfigError("--out DIR is required (where the run's files go)");
+  RunFiles files(opt.out);
+  if (!opt.resume) files.create_new(opt.overwrite);  // ConfigError when unwritable or already holding a run
+  Optimizer optim(oc, model->named_parameters());
+  CheckpointSet ckpts(files, {{"vocab", ds->vocab().to_json().dump()}, {"data", ds->config().to_json().dump()}});
+  // A run that fails before its first checkpoint leaves nothing behind.
+  struct Cleanup {
+    const RunFiles& files;
+    const CheckpointSet& ckpts;
+    bool active;
+    ~Cleanup() {
+      if (active && !ckpts.written()) files.remove_new();
+    }
+  } cleanup{files, ckpts, !opt.resume};
+  LoopState st = opt.resume ? resume_state(args, opt, files, ckpts, *model, optim) : LoopState{};
+  config["attnlab_version"] = "0.1.0";
+  config["machine"] = machine_json(args.threads);
+  files.write_json("config.json", config);  // on resume: the budget and evaluation settings may have grown
+
+  Evaluation evaluation(*model, *ds, (size_t)args.eval_examples);
+  EarlyStopping early(args.target_accuracy);
+  MetricsRows rows(files);
+  Checkpointing checkpointing(ckpts, *model, optim);
+  Progress progress(args.quiet);
+  SignalGuard signals;
+  Graph<float> g;
+  g.set_detect_anomaly(args.detect_anomaly);
+  model->train();
+  const StepSettings settings{args.accumulate, args.clip_norm, args.label_smoothing, args.detect_anomaly};
+  const StepFn step = [&](int64_t i, double& lr) {
+    lr = scheduled_lr(oc, i, args.steps);
+    return train_step(*model, optim, g, ds->train_batch((uint64_t)i, (int)args.batch), settings, lr);
+  };
+  const LoopSchedule schedule{args.steps, args.log_every, args.eval_every};
+  LoopEnd end;
+  try {
+    end = run_loop(step, st, schedule, {&signals, &evaluation, &early, &rows, &checkpointing, &progress}, t0);
+  } catch (const NonFiniteError& e) {
+    progress.end_line();
+    throw NonFiniteError(fmt::format("{} {}", e.what(),
+                                     ckpts.written() ? "The last good checkpoint is " + files.path("last.safetensors") + "."
+                                                     : std::string("No checkpoint was written, so the run folder is removed.")));
+  }
+  progress.end_line();
+  if (end == LoopEnd::Interrupted) {
+    LoopContext now{st, schedule};
+    now.started = t0;
+    checkpointing.save(now, false);
+    fmt::print(stderr, "interrupted at step {}: checkpoint written; continue with: attnlab train --resume {}\n", st.step,
+               opt.out);
+    return {LoopEnd::Interrupted, signals.signal()};
+  }
+
+  // Test with the best checkpoint: highest validation sequence accuracy, ties to the lower loss.
+  load_parameters(load_safetensors(files.path("best.safetensors")), *model, files.path("best.safetensors"));
+  const EvalResult test = evaluate(*model, *ds, data::Split::Test, (size_t)args.eval_examples);
+  const double wall = st.elapsed + seconds_since(t0);
+  nlohmann::json summary = test.to_json("test_");
+  summary.update({{"steps", st.step}, {"best_step", st.best_step}, {"best_val_sequence_accuracy", st.best},
+                  {"best_val_loss", st.best_loss}, {"wall_seconds", wall}, {"params", model->num_parameters()},
+                  {"model", mc.type}, {"task", ds->config().describe()}, {"seed", args.seed}, {"lr", args.lr},
+                  {"threads", args.threads}, {"machine", machine_json(args.threads)}});
+  files.write_json("summary.json", summary);
+  files.write_plots(ds->chance(data::Split::Valid));
+  print_test(test, mc, *ds, st, wall, model->num_parameters(), opt.out);
+  return {};
+}
+
+}  // namespace attn
