@@ -23,11 +23,14 @@ struct OptimConfig {
   void validate() const;  // throws attn::Error naming the bad field
 };
 
-// The learning rate at `step` (0-based) of `total` steps:
-//   constant       lr (after a linear warmup when warmup > 0)
-//   warmup-cosine  linear warmup to lr over `warmup` steps, then cosine decay to 0 at `total`
+// The learning rate at `step` (0-based) of `total` steps. Warmup is linear: step s gets
+// lr * (s+1)/warmup, so lr is first reached at step warmup-1.
+//   constant       lr (after the warmup when warmup > 0)
+//   warmup-cosine  the warmup, then cosine decay that is 0 at the last step (total-1); without
+//                  warmup the decay starts at step 0, which gets lr * (1 + cos(pi/total))/2
 //   noam           lr * min((step+1)/warmup, sqrt(warmup/(step+1))): the schedule of Vaswani
-//                  et al. (2017), scaled so that its peak (at step warmup) is lr
+//                  et al. (2017) (their step number is step+1), scaled so that its peak, at
+//                  step warmup-1, is lr
 double scheduled_lr(const OptimConfig& c, int64_t step, int64_t total);
 
 // Over float parameters for training and double ones for checking against PyTorch
