@@ -32,43 +32,47 @@ double scheduled_lr(const OptimConfig& c, int64_t step, int64_t total) {
   return c.lr;
 }
 
-Optimizer::Optimizer(const OptimConfig& c, NamedParameters<float> params) : c_(c), params_(std::move(params)) {
+template <class T>
+BasicOptimizer<T>::BasicOptimizer(const OptimConfig& c, NamedParameters<T> params) : c_(c), params_(std::move(params)) {
   c_.validate();
   for (auto& [name, p] : params_) {
-    m_.emplace_back(p->value.size(), 0.0f);
-    v_.emplace_back(c.name == "sgd" ? 0 : p->value.size(), 0.0f);
+    m_.emplace_back(p->value.size(), T(0));
+    v_.emplace_back(c.name == "sgd" ? 0 : p->value.size(), T(0));
   }
 }
 
-double Optimizer::grad_norm() const {
+template <class T>
+double BasicOptimizer<T>::grad_norm() const {
   double s = 0;
   for (auto& [name, p] : params_)
-    for (float g : p->grad) s += double(g) * g;
+    for (T g : p->grad) s += double(g) * g;
   return std::sqrt(s);
 }
 
-double Optimizer::clip_grad_norm(double max_norm) {
+template <class T>
+double BasicOptimizer<T>::clip_grad_norm(double max_norm) {
   const double n = grad_norm();
   if (max_norm > 0 && n > max_norm && std::isfinite(n)) {
-    const float scale = float(max_norm / (n + 1e-6));  // as torch.nn.utils.clip_grad_norm_
+    const T scale = T(max_norm / (n + 1e-6));  // as torch.nn.utils.clip_grad_norm_
     for (auto& [name, p] : params_)
-      for (float& g : p->grad) g *= scale;
+      for (T& g : p->grad) g *= scale;
   }
   return n;
 }
 
-void Optimizer::step(double lr) {
+template <class T>
+void BasicOptimizer<T>::step(double lr) {
   ++t_;
-  const float a = float(lr), wd = float(c_.weight_decay), b1 = float(c_.beta1), b2 = float(c_.beta2);
-  const float eps = float(c_.eps), mom = float(c_.momentum);
-  const float bc1 = float(1.0 - std::pow(c_.beta1, double(t_))), bc2 = float(1.0 - std::pow(c_.beta2, double(t_)));
+  const T a = T(lr), wd = T(c_.weight_decay), b1 = T(c_.beta1), b2 = T(c_.beta2);
+  const T eps = T(c_.eps), mom = T(c_.momentum);
+  const T bc1 = T(1.0 - std::pow(c_.beta1, double(t_))), bc2 = T(1.0 - std::pow(c_.beta2, double(t_)));
   for (size_t k = 0; k < params_.size(); ++k) {
-    Parameter<float>& p = *params_[k].second;
-    float *w = p.value.data(), *g = p.grad.data(), *m = m_[k].data(), *v = v_[k].data();
+    Parameter<T>& p = *params_[k].second;
+    T *w = p.value.data(), *g = p.grad.data(), *m = m_[k].data(), *v = v_[k].data();
     const int64_t n = (int64_t)p.value.size();
     if (c_.name == "sgd") {
       for (int64_t i = 0; i < n; ++i) {
-        const float d = g[i] + wd * w[i];
+        const T d = g[i] + wd * w[i];
         m[i] = mom * m[i] + d;
         w[i] -= a * (mom > 0 ? m[i] : d);
       }
@@ -76,7 +80,7 @@ void Optimizer::step(double lr) {
     }
     const bool decoupled = c_.name == "adamw";
     for (int64_t i = 0; i < n; ++i) {
-      const float d = decoupled ? g[i] : g[i] + wd * w[i];
+      const T d = decoupled ? g[i] : g[i] + wd * w[i];
       if (decoupled) w[i] -= a * wd * w[i];
       m[i] = b1 * m[i] + (1 - b1) * d;
       v[i] = b2 * v[i] + (1 - b2) * d * d;
@@ -85,7 +89,8 @@ void Optimizer::step(double lr) {
   }
 }
 
-void Optimizer::save_state(Checkpoint& ck) const {
+template <class T>
+void BasicOptimizer<T>::save_state(Checkpoint& ck) const {
   for (size_t k = 0; k < params_.size(); ++k) {
     const auto& [name, p] = params_[k];
     ck.add("m." + name, m_[k].data(), p->shape.vec());
@@ -94,7 +99,8 @@ void Optimizer::save_state(Checkpoint& ck) const {
   ck.metadata["optimizer_steps"] = std::to_string(t_);
 }
 
-void Optimizer::load_state(const Checkpoint& ck, const std::string& path) {
+template <class T>
+void BasicOptimizer<T>::load_state(const Checkpoint& ck, const std::string& path) {
   std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
   for (size_t k = 0; k < params_.size(); ++k) {
     expected.emplace_back("m." + params_[k].first, params_[k].second->shape.vec());
@@ -109,5 +115,8 @@ void Optimizer::load_state(const Checkpoint& ck, const std::string& path) {
   if (it == ck.metadata.end()) throw CheckpointError(fmt::format("'{}': no optimizer_steps in metadata", path));
   t_ = std::stoll(it->second);
 }
+
+template class BasicOptimizer<float>;
+template class BasicOptimizer<double>;
 
 }  // namespace attn

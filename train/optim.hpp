@@ -1,5 +1,7 @@
 // Optimisers (Adam, AdamW, SGD with momentum), learning-rate schedules and gradient clipping,
 // over a model's parameters. Their state can be saved and restored for an exact resume.
+// The update rules are PyTorch's (torch.optim.Adam, AdamW, SGD with dampening 0, no Nesterov;
+// torch.nn.utils.clip_grad_norm_), checked against it in float64 by tests/train/test_optim.cpp.
 #pragma once
 #include <map>
 #include <string>
@@ -21,17 +23,25 @@ struct OptimConfig {
   void validate() const;  // throws attn::Error naming the bad field
 };
 
-// The learning rate at `step` (0-based) of `total` steps:
-//   constant       lr (after a linear warmup when warmup > 0)
-//   warmup-cosine  linear warmup to lr over `warmup` steps, then cosine decay to 0 at `total`
+// The learning rate at `step` (0-based) of `total` steps. Warmup is linear: step s gets
+// lr * (s+1)/warmup, so lr is first reached at step warmup-1.
+//   constant       lr (after the warmup when warmup > 0)
+//   warmup-cosine  the warmup, then cosine decay that is 0 at the last step (total-1); without
+//                  warmup the decay starts at step 0, which gets lr * (1 + cos(pi/total))/2
 //   noam           lr * min((step+1)/warmup, sqrt(warmup/(step+1))): the schedule of Vaswani
-//                  et al. (2017), scaled so that its peak (at step warmup) is lr
+//                  et al. (2017) (their step number is step+1), scaled so that its peak, at
+//                  step warmup-1, is lr
 double scheduled_lr(const OptimConfig& c, int64_t step, int64_t total);
 
-class Optimizer {
+// Over float parameters for training and double ones for checking against PyTorch
+// (tests/train/test_optim.cpp); instantiated for both in optim.cpp.
+template <class T>
+class BasicOptimizer {
  public:
-  Optimizer(const OptimConfig& c, NamedParameters<float> params);
-  // The L2 norm of all gradients; when above max_norm (> 0), scales them down to it.
+  BasicOptimizer(const OptimConfig& c, NamedParameters<T> params);
+  // The L2 norm of all gradients; when above max_norm (> 0), scales them by
+  // max_norm / (norm + 1e-6). Unlike torch.nn.utils.clip_grad_norm_, a norm in
+  // (max_norm - 1e-6, max_norm] or a non-finite one leaves the gradients unchanged.
   double clip_grad_norm(double max_norm);
   double grad_norm() const;
   void step(double lr);
@@ -42,9 +52,13 @@ class Optimizer {
 
  private:
   OptimConfig c_;
-  NamedParameters<float> params_;
-  std::vector<std::vector<float>> m_, v_;
+  NamedParameters<T> params_;
+  std::vector<std::vector<T>> m_, v_;
   int64_t t_ = 0;
 };
+
+extern template class BasicOptimizer<float>;
+extern template class BasicOptimizer<double>;
+using Optimizer = BasicOptimizer<float>;  // what training uses
 
 }  // namespace attn
