@@ -1,5 +1,7 @@
 #include "train/plot.hpp"
 
+#include "train/run_files.hpp"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -23,22 +25,56 @@ std::string quote(const std::string& s) {
   return out + "\"";
 }
 
-// A label in enhanced text mode, where _ would start a subscript.
-std::string label(const std::string& s) {
+// Text for enhanced mode, where _ would start a subscript (not yet quoted).
+std::string enhanced(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '_' || c == '^' || c == '@' || c == '&' || c == '{' || c == '}') out += "\\";
     out += c;
   }
-  return quote(out);
+  return out;
+}
+
+// A label in enhanced text mode.
+std::string label(const std::string& s) { return quote(enhanced(s)); }
+
+// The title, and the subtitle on a second line ("\n" is a newline in a double-quoted string).
+std::string title_text(const PlotSpec& spec) {
+  std::string t = quote(enhanced(spec.title));
+  if (spec.subtitle.empty()) return t;
+  t.pop_back();
+  return t + "\\n" + quote(enhanced(spec.subtitle)).substr(1);
+}
+
+std::string range(double lo, double hi) {
+  auto end = [](double v) { return std::isnan(v) ? std::string("*") : fmt::format("{}", v); };
+  return fmt::format("[{}:{}]", end(lo), end(hi));
+}
+
+std::string axes(const PlotSpec& spec) {
+  std::string s = fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset grid\nset key outside right\n",
+                              title_text(spec), label(spec.xlabel), label(spec.ylabel));
+  if (spec.logy) s += "set logscale y\n";
+  if (spec.logx) s += "set logscale x 2\n";
+  if (!std::isnan(spec.ymin) || !std::isnan(spec.ymax)) s += "set yrange " + range(spec.ymin, spec.ymax) + "\n";
+  if (!std::isnan(spec.xmin) || !std::isnan(spec.xmax)) s += "set xrange " + range(spec.xmin, spec.xmax) + "\n";
+  if (!spec.xtics.empty()) {
+    s += "set xtics (";
+    for (size_t i = 0; i < spec.xtics.size(); ++i)
+      s += fmt::format("{}{} {}", i ? ", " : "", label(spec.xtics[i].label), spec.xtics[i].x);
+    s += ")\n";
+  }
+  return s;
+}
+
+std::string terminal(const std::string& output) {
+  return fmt::format("set terminal pngcairo size 900,600 enhanced font 'Sans,10'\nset output {}\n", quote(output));
 }
 
 void run_gnuplot(const std::string& script, const std::string& png) {
   const std::string tmp = png + ".tmp.png";
   const std::string script_path = png + ".gp";
-  std::ofstream(script_path) << fmt::format("set terminal pngcairo size 900,600 enhanced font 'Sans,10'\nset output {}\n",
-                                            quote(tmp))
-                             << script;
+  std::ofstream(script_path) << terminal(tmp) << script;
   const std::string err_path = png + ".err";
   const int rc = std::system(fmt::format("gnuplot {} 2>{}", quote(script_path), quote(err_path)).c_str());
   std::ifstream err_in(err_path);
@@ -57,28 +93,30 @@ void run_gnuplot(const std::string& script, const std::string& png) {
 
 }  // namespace
 
-void plot_lines(const std::string& png, const PlotSpec& spec, const std::vector<Series>& series) {
-  std::string s = fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nset grid\nset key outside right\n",
-                              label(spec.title), label(spec.xlabel), label(spec.ylabel));
-  if (spec.logy) s += "set logscale y\n";
-  if (spec.logx) s += "set logscale x 2\n";
-  if (!std::isnan(spec.ymin) || !std::isnan(spec.ymax))
-    s += fmt::format("set yrange [{}:{}]\n", std::isnan(spec.ymin) ? "*" : fmt::format("{}", spec.ymin),
-                     std::isnan(spec.ymax) ? "*" : fmt::format("{}", spec.ymax));
+std::string lines_script(const PlotSpec& spec, const std::vector<Series>& series) {
   std::string plots, data;
-  int idx = 0;
   for (const Series& se : series) {
     if (se.x.empty()) continue;
-    const bool bars = !se.err.empty();
-    plots += fmt::format("{}'-' using 1:2{} with {} title {}{}", plots.empty() ? "plot " : ", ", bars ? ":3" : "",
-                         bars ? "yerrorlines" : "lines", label(se.title), se.dashed ? " dashtype 2 lw 2" : " lw 2");
+    const bool bars = !se.lo.empty();
+    plots += fmt::format("{}'-' using 1:2{} with {} title {}{}", plots.empty() ? "plot " : ", ", bars ? ":3:4" : "",
+                         bars ? (spec.connect ? "yerrorlines" : "yerrorbars") : "lines", label(se.title), se.dashed ? " dashtype 2 lw 2" : " lw 2");
     for (size_t i = 0; i < se.x.size(); ++i)
-      data += bars ? fmt::format("{} {} {}\n", se.x[i], se.y[i], se.err[i]) : fmt::format("{} {}\n", se.x[i], se.y[i]);
+      data += bars ? fmt::format("{} {} {} {}\n", se.x[i], se.y[i], se.lo[i], se.hi[i]) : fmt::format("{} {}\n", se.x[i], se.y[i]);
     data += "e\n";
-    ++idx;
   }
-  if (!idx) throw std::runtime_error(fmt::format("plot {}: no data to plot", png));
-  run_gnuplot(s + plots + "\n" + data, png);
+  if (plots.empty()) return "";
+  return axes(spec) + plots + "\n" + data;
+}
+
+void plot_lines(const std::string& png, const PlotSpec& spec, const std::vector<Series>& series) {
+  const std::string script = lines_script(spec, series);
+  if (script.empty()) throw std::runtime_error(fmt::format("plot {}: no data to plot", png));
+  run_gnuplot(script, png);
+  if (spec.keep_script) {
+    const std::string stem = png.size() > 4 && png.compare(png.size() - 4, 4, ".png") == 0 ? png.substr(0, png.size() - 4) : png;
+    // Output by file name alone: `gnuplot NAME.gp` in the PNG's folder draws it again.
+    write_text_atomic(stem + ".gp", terminal(std::filesystem::path(png).filename().string()) + script);
+  }
 }
 
 void plot_heatmap(const std::string& png, const std::string& title, const std::vector<double>& m, int rows, int cols,

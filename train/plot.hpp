@@ -9,8 +9,14 @@ namespace attn {
 struct Series {
   std::string title;
   std::vector<double> x, y;
-  std::vector<double> err;  // optional: error bars (half-widths)
+  std::vector<double> lo{}, hi{};  // optional: error bars from lo[i] to hi[i] (absolute, not half-widths)
   bool dashed = false;
+};
+
+// A tic mark at `x` with its own text: the values of a categorical axis, or chosen numeric ones.
+struct Tic {
+  double x;
+  std::string label;
 };
 
 struct PlotSpec {
@@ -18,10 +24,18 @@ struct PlotSpec {
   bool logy = false;
   bool logx = false;
   double ymin = NAN, ymax = NAN;
+  std::string subtitle{};  // a second title line, e.g. what the error bars are
+  std::vector<Tic> xtics{};  // empty: gnuplot's own; else exactly these
+  double xmin = NAN, xmax = NAN;
+  bool connect = true;  // false: points with their bars, no line between them (a categorical axis)
+  bool keep_script = false;  // also keep the script and its data beside the PNG as <name>.gp, run in that folder
 };
 
-// Writes `png` atomically (temporary file, then rename). Throws std::runtime_error when gnuplot
-// is missing or fails.
+// The gnuplot commands and inline data plot_lines runs, without terminal and output lines.
+std::string lines_script(const PlotSpec& spec, const std::vector<Series>& series);
+
+// Writes `png` atomically (temporary file, then rename), and the script likewise if keep_script.
+// Throws std::runtime_error when gnuplot is missing or fails.
 void plot_lines(const std::string& png, const PlotSpec& spec, const std::vector<Series>& series);
 
 // Heatmap of a [rows x cols] matrix with token labels on both axes.

@@ -49,6 +49,21 @@ void append_checked(const std::string& path, const std::string& text) {
 }
 }  // namespace
 
+void write_text_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << text;
+    f.flush();
+    if (!f) {
+      const int e = errno ? errno : EIO;
+      fs::remove(tmp);
+      throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(e)));
+    }
+  }
+  fs::rename(tmp, path);
+}
+
 void RunFiles::create_new(bool overwrite) {
   std::error_code ec;
   created_dir_ = !fs::exists(dir_);

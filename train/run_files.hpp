@@ -31,6 +31,10 @@ class RunFiles {
   bool created_dir_ = false;
 };
 
+// Writes `text` to `path` through `path`.tmp and a rename, so that no half-written file is left;
+// throws std::runtime_error naming the file when the write fails.
+void write_text_atomic(const std::string& path, const std::string& text);
+
 // The columns of metrics.csv, in order.
 extern const char* const kMetricsColumns[];
 

@@ -202,9 +202,7 @@ BOOST_AUTO_TEST_CASE(a_transformer_trained_on_copy_decodes_the_copy) {
   const data::Dataset ds(data::task_config("copy", {{"length", "4"}, {"alphabet", "5"}}, {}, 1, 50, 50));
   ModelConfig c = tiny();
   c.src_vocab = c.tgt_vocab = ds.vocab().size();
-  c.d_model = 16;
-  c.ff = 32;
-  c.enc_layers = c.dec_layers = 1;
+  c.set("d_model", 16).set("ff", 32).set("enc_layers", 1).set("dec_layers", 1);
   auto m = make_model<float>(c, 1);
   OptimConfig oc;
   oc.lr = 0.01;

@@ -8,15 +8,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include "data/task.hpp"
 #include "train/cli/cli.hpp"
 #include "train/cli/options.hpp"
 #include "train/plot.hpp"
+#include "train/run_files.hpp"
+#include "train/sweep_key.hpp"
 #include "train/train_config.hpp"
 
 namespace attn::cli {
@@ -49,7 +55,9 @@ std::vector<std::string> split_list(const std::string& s) {
 struct Run {
   std::string model, value;
   int seed;
-  std::string id() const { return fmt::format("{}_{}_seed{}", model, value, seed); }
+  TrainArgs args;
+  nlohmann::json key;  // result_config(args): what the folder's hash covers
+  std::string hash, id;
 };
 
 bool is_model_field(const std::string& key) {
@@ -93,19 +101,225 @@ TrainArgs with_value(TrainArgs a, const std::string& name, const std::string& va
   return TrainArgs::from_json(j);
 }
 
+std::string join(const std::vector<std::string>& v, const char* sep = ", ") { return fmt::format("{}", fmt::join(v, sep)); }
+
+// ------------------------------------------------------------------ results: CSV and plots
+
+// One finished run as collect reads it.
+struct Result {
+  std::string model, value;
+  int seed;
+  std::string id;
+  nlohmann::json s;  // its summary.json
+};
+
+double num(const nlohmann::json& s, const char* key) { return s.at(key).get<double>(); }
+
+// The columns of results.csv after model, NAME and seed, each read from a run's summary.json.
+struct Column {
+  const char* name;
+  std::function<std::string(const Result&)> get;
+};
+
+std::vector<Column> result_columns(const std::string& vary) {
+  auto field = [](const char* key) { return [key](const Result& r) { return fmt::format("{}", num(r.s, key)); }; };
+  auto ci = [](const char* key, int i) { return [key, i](const Result& r) { return fmt::format("{}", r.s.at(key).at(i).get<double>()); }; };
+  auto integer = [](const char* key) { return [key](const Result& r) { return fmt::format("{}", r.s.at(key).get<int64_t>()); }; };
+  std::vector<Column> cols = {
+      {"test_sequence_accuracy", field("test_sequence_accuracy")},
+      {"seq_ci_lo", ci("test_sequence_accuracy_ci", 0)},
+      {"seq_ci_hi", ci("test_sequence_accuracy_ci", 1)},
+      {"test_token_accuracy", field("test_token_accuracy")},
+      {"tok_ci_lo", ci("test_token_accuracy_ci", 0)},
+      {"tok_ci_hi", ci("test_token_accuracy_ci", 1)},
+      {"chance_sequence", field("test_chance_sequence")},
+      {"chance_token", field("test_chance_token")},
+      {"params", integer("params")},
+      {"lr", field("lr")},
+      {"steps", integer("steps")},
+      {"best_step", integer("best_step")},
+      {"seconds", [](const Result& r) { return fmt::format("{:.1f}", num(r.s, "wall_seconds")); }},
+      {"run", [](const Result& r) { return "runs/" + r.id; }},
+  };
+  // The swept setting already has its column: --vary lr must not write lr twice.
+  if (vary == "lr") cols.erase(std::find_if(cols.begin(), cols.end(), [](const Column& c) { return c.name == std::string("lr"); }));
+  return cols;
+}
+
+void write_results_csv(const std::string& dir, const std::string& vary, const std::vector<Result>& results) {
+  const std::vector<Column> cols = result_columns(vary);
+  std::string text = "model," + vary + ",seed";
+  for (const Column& c : cols) text += std::string(",") + c.name;
+  text += "\n";
+  for (const Result& r : results) {
+    text += fmt::format("{},{},{}", r.model, r.value, r.seed);
+    for (const Column& c : cols) text += "," + c.get(r);
+    text += "\n";
+  }
+  write_text_atomic(dir + "/results.csv", text);
+}
+
+// The x axis of the plots: numeric values where they are, on a log scale when all are positive;
+// otherwise the values as categories at 0, 1, ... with their text as tic labels.
+struct Axis {
+  std::vector<double> x;  // position of each value
+  PlotSpec spec;
+};
+
+bool parse_number(const std::string& s, double& out) {
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return !s.empty() && end == s.c_str() + s.size() && std::isfinite(out);
+}
+
+Axis value_axis(const std::vector<std::string>& values) {
+  Axis a;
+  bool numeric = true;
+  for (const std::string& v : values) {
+    double x = 0;
+    numeric = numeric && parse_number(v, x);
+    a.x.push_back(x);
+  }
+  if (!numeric)
+    for (size_t i = 0; i < values.size(); ++i) a.x[i] = (double)i;
+  for (size_t i = 0; i < values.size(); ++i) a.spec.xtics.push_back({a.x[i], values[i]});
+  const auto [lo, hi] = std::minmax_element(a.x.begin(), a.x.end());
+  if (!numeric) {
+    a.spec.connect = false;  // a line between categories would suggest values between them
+    a.spec.xmin = -0.5;
+    a.spec.xmax = values.size() - 0.5;
+  } else if (*lo > 0) {
+    a.spec.logx = true;
+    a.spec.xmin = *lo / 1.25;
+    a.spec.xmax = *hi * 1.25;
+  } else {
+    const double m = *hi > *lo ? (*hi - *lo) * 0.05 : 0.5;
+    a.spec.xmin = *lo - m;
+    a.spec.xmax = *hi + m;
+  }
+  return a;
+}
+
+// "3" or "2-3": how many of something each point has.
+std::string count_range(const std::vector<size_t>& counts) {
+  const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+  return *lo == *hi ? std::to_string(*lo) : fmt::format("{}-{}", *lo, *hi);
+}
+
+// What the error bars of a plot are. With several seeds a point is the mean over the seeds and its
+// bar runs from the lowest to the highest of them; with one seed the bar is the run's own 95%
+// Wilson interval (test_*_accuracy_ci in summary.json) over its test examples or their tokens.
+std::string bars_meaning(const std::string& which, int seeds, const std::vector<Result>& results,
+                         const std::vector<size_t>& runs_per_point) {
+  if (seeds > 1)
+    return fmt::format("points: mean over {} seeds; bars: lowest to highest of those seeds", count_range(runs_per_point));
+  std::vector<size_t> examples;
+  for (const Result& r : results) examples.push_back(r.s.at("test_examples").get<size_t>());
+  return which == "sequence" ? fmt::format("bars: 95% Wilson interval over {} test examples", count_range(examples))
+                             : fmt::format("bars: 95% Wilson interval over the test tokens of {} examples", count_range(examples));
+}
+
+using RunsByValue = std::vector<std::vector<const Result*>>;  // value index -> its runs
+
+std::map<std::string, RunsByValue> runs_by_model(const std::vector<std::string>& values, const std::vector<Result>& results) {
+  std::map<std::string, RunsByValue> by_model;
+  for (const Result& r : results) {
+    RunsByValue& per_value = by_model[r.model];
+    per_value.resize(values.size());
+    const size_t i = std::find(values.begin(), values.end(), r.value) - values.begin();
+    if (i == values.size()) throw UsageError(fmt::format("sweep.json: run {} has value '{}', not one of \"values\"", r.id, r.value));
+    per_value[i].push_back(&r);
+  }
+  return by_model;
+}
+
+// One model's points: the mean of `acc` over its runs at each value, with bars from the lowest
+// to the highest run, or from the run's own interval when `own_ci` and it is the only one. `dx`
+// shifts the points so that models do not hide each other on a categorical axis.
+Series model_series(const std::string& model, const RunsByValue& per_value, const Axis& axis, const std::string& acc,
+                    bool own_ci, double dx, std::vector<size_t>& runs_per_point) {
+  Series line{model, {}, {}, {}, {}};
+  for (size_t i = 0; i < per_value.size(); ++i) {
+    const auto& runs = per_value[i];
+    if (runs.empty()) continue;
+    std::vector<double> v;
+    for (const Result* r : runs) v.push_back(num(r->s, acc.c_str()));
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    const bool ci = own_ci && runs.size() == 1;
+    line.x.push_back(axis.x[i] + dx);
+    line.y.push_back(std::accumulate(v.begin(), v.end(), 0.0) / v.size());
+    line.lo.push_back(ci ? runs[0]->s.at(acc + "_ci").at(0).get<double>() : *lo);
+    line.hi.push_back(ci ? runs[0]->s.at(acc + "_ci").at(1).get<double>() : *hi);
+    runs_per_point.push_back(runs.size());
+  }
+  return line;
+}
+
+// The chance level at each value that has a run, as a dashed line.
+Series chance_series(const std::string& which, const std::vector<std::string>& values, const std::vector<Result>& results,
+                     const Axis& axis) {
+  std::map<size_t, double> chance;
+  for (const Result& r : results)
+    chance[std::find(values.begin(), values.end(), r.value) - values.begin()] = num(r.s, ("test_chance_" + which).c_str());
+  Series c{"chance", {}, {}, {}, {}};
+  for (const auto& [i, y] : chance) {
+    c.x.push_back(axis.x[i]);
+    c.y.push_back(y);
+  }
+  c.dashed = true;
+  return c;
+}
+
+// Accuracy (and its bars) against the swept value: one line per model, chance dashed.
+void plot_accuracy(const std::string& png, const std::string& which, const nlohmann::json& sweep,
+                   const std::vector<Result>& results) {
+  const std::vector<std::string> values = sweep["values"];
+  const int seeds = sweep["seeds"];
+  Axis axis = value_axis(values);
+  const auto by_model = runs_by_model(values, results);
+  std::vector<Series> lines;
+  std::vector<size_t> runs_per_point;
+  double dx = axis.spec.connect ? 0.0 : -0.04 * (by_model.size() - 1);
+  for (const auto& [model, per_value] : by_model) {
+    lines.push_back(model_series(model, per_value, axis, "test_" + which + "_accuracy", seeds == 1, dx, runs_per_point));
+    if (!axis.spec.connect) dx += 0.08;
+  }
+  lines.push_back(chance_series(which, values, results, axis));
+  PlotSpec& spec = axis.spec;
+  spec.title = fmt::format("{}: test {} accuracy", sweep["task"].get<std::string>(), which);
+  spec.subtitle = bars_meaning(which, seeds, results, runs_per_point);
+  spec.xlabel = sweep["vary"].get<std::string>();
+  spec.ylabel = which + " accuracy";
+  spec.ymin = 0;
+  spec.ymax = 1.02;
+  spec.keep_script = true;
+  plot_lines(png, spec, lines);
+}
+
+// The run's folder must hold the config its name stands for (unless sweep.json predates hashes).
+void check_run_config(const std::string& dir, const nlohmann::json& r) {
+  if (!r.contains("config_hash")) return;
+  const std::string folder = dir + "/runs/" + r["id"].get<std::string>();
+  std::ifstream in(folder + "/config.json");
+  nlohmann::json stored;
+  try {
+    stored = result_config(TrainArgs::from_json(nlohmann::json::parse(in)));
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("{}/config.json: cannot be read as a run's config: {}", folder, e.what()));
+  }
+  if (config_hash(stored) != r["config_hash"].get<std::string>())
+    throw UsageError(fmt::format("{}: its config.json does not match the hash in its name (edited by hand?); "
+                                 "remove the folder and run the sweep again",
+                                 folder));
+}
+
 int collect(const std::string& dir) {
   std::ifstream in(dir + "/sweep.json");
   if (!in) throw UsageError(fmt::format("{}: no sweep.json (not a sweep folder)", dir));
   const nlohmann::json sweep = nlohmann::json::parse(in);
   const std::string name = sweep["vary"];
-  std::ofstream csv(dir + "/results.csv.tmp");
-  csv << "model," << name
-      << ",seed,test_sequence_accuracy,seq_ci_lo,seq_ci_hi,test_token_accuracy,tok_ci_lo,tok_ci_hi,chance_sequence,"
-         "chance_token,params,lr,steps,seconds,run\n";
-  // model -> value -> sequence accuracies over seeds
-  std::map<std::string, std::map<double, std::vector<double>>> seq, tok;
-  std::map<double, std::vector<double>> chance, chance_tok;
-  int found = 0, missing = 0;
+  std::vector<Result> results;
+  int missing = 0;
   for (const auto& r : sweep["runs"]) {
     const std::string id = r["id"];
     std::ifstream sf(dir + "/runs/" + id + "/summary.json");
@@ -113,81 +327,65 @@ int collect(const std::string& dir) {
       ++missing;
       continue;
     }
-    const nlohmann::json s = nlohmann::json::parse(sf);
-    ++found;
-    const std::string model = r["model"], value = r["value"];
-    csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1f},runs/{}\n", model, value, r["seed"].get<int>(),
-                       s["test_sequence_accuracy"].get<double>(), s["test_sequence_accuracy_ci"][0].get<double>(),
-                       s["test_sequence_accuracy_ci"][1].get<double>(), s["test_token_accuracy"].get<double>(),
-                       s["test_token_accuracy_ci"][0].get<double>(), s["test_token_accuracy_ci"][1].get<double>(),
-                       s["test_chance_sequence"].get<double>(), s["test_chance_token"].get<double>(),
-                       s["params"].get<int64_t>(), s["lr"].get<double>(), s["steps"].get<int64_t>(),
-                       s["wall_seconds"].get<double>(), id);
-    double x = 0;
-    try {
-      x = std::stod(value);
-    } catch (...) {
-      x = found;
-    }
-    seq[model][x].push_back(s["test_sequence_accuracy"].get<double>());
-    tok[model][x].push_back(s["test_token_accuracy"].get<double>());
-    chance[x].push_back(s["test_chance_sequence"].get<double>());
-    chance_tok[x].push_back(s["test_chance_token"].get<double>());
+    check_run_config(dir, r);
+    results.push_back({r["model"], r["value"], r["seed"], id, nlohmann::json::parse(sf)});
   }
-  csv.close();
-  fs::rename(dir + "/results.csv.tmp", dir + "/results.csv");
-  auto series = [](const std::string& title, const std::map<double, std::vector<double>>& m) {
-    Series s{title, {}, {}, {}};
-    for (auto& [x, v] : m) {
-      double mean = 0;
-      for (double a : v) mean += a / v.size();
-      const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-      s.x.push_back(x);
-      s.y.push_back(mean);
-      s.err.push_back((*hi - *lo) / 2);
-    }
-    return s;
-  };
-  if (found) {
-    for (auto [which, data] : {std::pair{"sequence", &seq}, std::pair{"token", &tok}}) {
-      std::vector<Series> lines;
-      for (auto& [model, m] : *data) lines.push_back(series(model, m));
-      Series c = series("chance", std::string(which) == "sequence" ? chance : chance_tok);
-      c.err.clear();
-      c.dashed = true;
-      lines.push_back(c);
-      const std::string png = std::string(which) == "sequence" ? fmt::format("{}/accuracy_vs_{}.png", dir, name)
-                                                               : fmt::format("{}/token_accuracy_vs_{}.png", dir, name);
-      plot_lines(png, {fmt::format("{}: test {} accuracy (mean, bars = range over seeds)", sweep["task"].get<std::string>(), which),
-                       name, fmt::format("{} accuracy", which), false, true, 0, 1.02},
-                 lines);
-    }
+  write_results_csv(dir, name, results);
+  if (!results.empty()) {
+    plot_accuracy(fmt::format("{}/accuracy_vs_{}.png", dir, name), "sequence", sweep, results);
+    plot_accuracy(fmt::format("{}/token_accuracy_vs_{}.png", dir, name), "token", sweep, results);
   }
-  fmt::print("collected {} runs ({} missing) into {}/results.csv and {}/accuracy_vs_{}.png\n", found, missing, dir, dir, name);
+  fmt::print("collected {} runs ({} missing) into {}/results.csv and {}/accuracy_vs_{}.png\n", results.size(), missing, dir,
+             dir, name);
   return missing ? 1 : 0;
 }
 
-int run_sweep(const SweepArgs& a) {
-  if (!a.collect.empty()) return collect(a.collect);
-  if (a.out.empty()) throw UsageError("sweep: --out DIR is required");
-  const auto eq = a.vary.find('=');
-  if (eq == std::string::npos || eq == 0) throw UsageError("sweep: --vary takes NAME=v1,v2,...");
-  const std::string name = a.vary.substr(0, eq);
-  const std::vector<std::string> values = split_list(a.vary.substr(eq + 1)), models = split_list(a.models);
-  if (values.empty()) throw UsageError("sweep: --vary has no values");
-  if (models.empty()) throw UsageError("sweep: --models has no models");
-  if (a.seeds < 1) throw UsageError("sweep: --seeds must be positive");
-  if (a.jobs < 1) throw UsageError("sweep: --jobs must be positive");
-  int k = 0, n = 0;
-  if (std::sscanf(a.shard.c_str(), "%d/%d", &k, &n) != 2 || n < 1 || k < 1 || k > n)
-    throw UsageError(fmt::format("sweep: --shard '{}' is not k/n with 1 <= k <= n", a.shard));
-  std::vector<Run> grid;
-  for (const auto& m : models)
-    for (const auto& v : values)
-      for (int s = 0; s < a.seeds; ++s) grid.push_back({m, v, (int)a.train.seed + s});
-  // Check every run's configuration before anything starts.
+// ------------------------------------------------------------------ running the grid
+
+// What an existing run folder means for a run: nothing there, a finished run with the same
+// config (reused), or an unfinished attempt with the same config (started over). A folder whose
+// config.json differs from the request is an error naming the keys, never reused.
+enum class Found { Nothing, Finished, Unfinished };
+
+std::string describe_differences(const nlohmann::json& want, const nlohmann::json& have) {
+  std::vector<std::string> parts;
+  for (const std::string& k : differing_keys(want, have))
+    parts.push_back(fmt::format("{} {} (folder: {})", k, want.contains(k) ? want[k].dump() : "unset",
+                                have.contains(k) ? have[k].dump() : "unset"));
+  return join(parts, "; ");
+}
+
+Found inspect_run_folder(const std::string& folder, const nlohmann::json& want) {
+  if (!fs::exists(folder)) return Found::Nothing;
+  const bool finished = fs::exists(folder + "/summary.json");
+  if (!fs::exists(folder + "/config.json")) {
+    if (finished) throw UsageError(fmt::format("sweep: {} has a summary.json but no config.json, so it cannot be checked; remove it", folder));
+    return Found::Unfinished;
+  }
+  nlohmann::json have;
+  try {
+    std::ifstream in(folder + "/config.json");
+    have = result_config(TrainArgs::from_json(nlohmann::json::parse(in)));
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("sweep: {}/config.json cannot be read as a run's config ({}); remove the folder", folder, e.what()));
+  }
+  if (want != have)
+    throw UsageError(fmt::format("sweep: {} holds a run with another config, not reused: {}; remove the folder or use another --out",
+                                 folder, describe_differences(want, have)));
+  return finished ? Found::Finished : Found::Unfinished;
+}
+
+std::vector<std::string> checked_list(const std::string& flag, const std::string& text) {
+  const std::vector<std::string> items = split_list(text);
+  if (items.empty()) throw UsageError(fmt::format("sweep: {} has no values", flag));
+  const std::set<std::string> unique(items.begin(), items.end());
+  if (unique.size() != items.size()) throw UsageError(fmt::format("sweep: {} lists a value twice: {}", flag, text));
+  return items;
+}
+
+std::map<std::string, double> parse_model_lr(const std::string& text) {
   std::map<std::string, double> model_lr;
-  for (const std::string& item : split_list(a.model_lr)) {
+  for (const std::string& item : split_list(text)) {
     const auto e = item.find('=');
     try {
       if (e == std::string::npos) throw std::invalid_argument(item);
@@ -196,31 +394,91 @@ int run_sweep(const SweepArgs& a) {
       throw UsageError(fmt::format("sweep: --model-lr '{}' is not MODEL=LR", item));
     }
   }
+  return model_lr;
+}
+
+// Every run of the grid with its resolved arguments and folder name; checks them all first.
+std::vector<Run> make_grid(const SweepArgs& a, const std::string& name, const std::vector<std::string>& values) {
+  const std::vector<std::string> models = checked_list("--models", a.models);
+  const std::map<std::string, double> model_lr = parse_model_lr(a.model_lr);
+  if (name == "lr" && !model_lr.empty()) throw UsageError("sweep: --vary lr and --model-lr both set the learning rate; give one");
+  if (name == "model" || name == "seed") throw UsageError(fmt::format("sweep: --vary {}: use --{}s", name, name));
   for (const auto& [field, v] : a.train.model_fields)
     if (std::none_of(models.begin(), models.end(),
                      [&](const std::string& m) { return find_field(model_family(m).fields, field) != nullptr; }))
       throw UsageError(fmt::format("sweep: --{} is not a setting of any of --models {}", field, a.models));
-  std::vector<TrainArgs> run_args;
-  for (const Run& r : grid) {
-    TrainArgs t = with_value(for_model(a.train, r.model), name, r.value);
-    if (model_lr.count(r.model)) t.lr = model_lr[r.model];
-    t.seed = r.seed;
-    t.quiet = true;
-    t.validate();
-    t.data_config();
-    run_args.push_back(t);
+  std::vector<Run> grid;
+  for (const auto& m : models)
+    for (const auto& v : values)
+      for (int s = 0; s < a.seeds; ++s) {
+        Run r{m, v, (int)a.train.seed + s, with_value(for_model(a.train, m), name, v), {}, {}, {}};
+        if (model_lr.count(m)) r.args.lr = model_lr.at(m);
+        r.args.seed = r.seed;
+        r.args.quiet = true;
+        r.args.validate();
+        r.key = result_config(r.args);
+        r.hash = config_hash(r.key);
+        r.id = run_folder_name(m, v, r.seed, r.hash);
+        grid.push_back(std::move(r));
+      }
+  return grid;
+}
+
+void write_sweep_json(const SweepArgs& a, const std::string& name, const std::vector<std::string>& values,
+                      const std::vector<Run>& grid) {
+  nlohmann::json sweep = {{"vary", name}, {"values", values}, {"models", split_list(a.models)}, {"seeds", a.seeds},
+                          {"task", a.train.data_dir.empty() ? a.train.task : a.train.data_dir},
+                          {"runs", nlohmann::json::array()}};
+  for (const Run& r : grid)
+    sweep["runs"].push_back({{"id", r.id}, {"model", r.model}, {"value", r.value}, {"seed", r.seed}, {"config_hash", r.hash}});
+  RunFiles(a.out).write_json("sweep.json", sweep);
+}
+
+// Starts `attnlab train` for run `r` in its folder; returns the child's pid.
+pid_t start_run(const std::string& out, const Run& r) {
+  const std::string dir = out + "/runs/" + r.id, request = out + "/runs/" + r.id + ".json";
+  RunFiles(out + "/runs").write_json(r.id + ".json", r.args.to_json());
+  std::fflush(stdout);  // else the child would write the parent's buffered output again
+  std::fflush(stderr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    fs::create_directories(dir);
+    const std::string log = dir + ".log";
+    FILE* f = std::freopen(log.c_str(), "w", stderr);
+    (void)f;
+    f = std::freopen(log.c_str(), "a", stdout);
+    execl("/proc/self/exe", "attnlab", "train", "--config", request.c_str(), "--out", dir.c_str(), (char*)nullptr);
+    _exit(127);
   }
+  if (pid < 0) throw std::runtime_error(fmt::format("sweep: cannot start a process for {}", r.id));
+  return pid;
+}
+
+int run_sweep(const SweepArgs& a) {
+  if (!a.collect.empty()) return collect(a.collect);
+  if (a.out.empty()) throw UsageError("sweep: --out DIR is required");
+  const auto eq = a.vary.find('=');
+  if (eq == std::string::npos || eq == 0) throw UsageError("sweep: --vary takes NAME=v1,v2,...");
+  const std::string name = a.vary.substr(0, eq);
+  const std::vector<std::string> values = checked_list("--vary", a.vary.substr(eq + 1));
+  if (a.seeds < 1) throw UsageError("sweep: --seeds must be positive");
+  if (a.jobs < 1) throw UsageError("sweep: --jobs must be positive");
+  int k = 0, n = 0;
+  if (std::sscanf(a.shard.c_str(), "%d/%d", &k, &n) != 2 || n < 1 || k < 1 || k > n)
+    throw UsageError(fmt::format("sweep: --shard '{}' is not k/n with 1 <= k <= n", a.shard));
+  // Check every run's configuration, and every folder of this shard, before anything starts.
+  const std::vector<Run> grid = make_grid(a, name, values);
+  std::vector<size_t> mine;
+  std::map<size_t, Found> found;
+  for (size_t i = 0; i < grid.size(); ++i)
+    if ((int)(i % n) == k - 1) {
+      mine.push_back(i);
+      found[i] = inspect_run_folder(a.out + "/runs/" + grid[i].id, grid[i].key);
+    }
   std::error_code ec;
   fs::create_directories(a.out + "/runs", ec);
   if (ec) throw UsageError(fmt::format("sweep: --out {}: {}", a.out, ec.message()));
-  nlohmann::json sweep = {{"vary", name}, {"values", values}, {"models", models}, {"seeds", a.seeds},
-                          {"task", a.train.data_dir.empty() ? a.train.task : a.train.data_dir},
-                          {"runs", nlohmann::json::array()}};
-  for (const Run& r : grid) sweep["runs"].push_back({{"id", r.id()}, {"model", r.model}, {"value", r.value}, {"seed", r.seed}});
-  std::ofstream(a.out + "/sweep.json") << sweep.dump(2) << "\n";
-  std::vector<size_t> mine;
-  for (size_t i = 0; i < grid.size(); ++i)
-    if ((int)(i % n) == k - 1) mine.push_back(i);
+  write_sweep_json(a, name, values, grid);
   fmt::print(stderr, "sweep: {} runs in the grid, {} in shard {}/{}, {} at a time\n", grid.size(), mine.size(), k, n, a.jobs);
   std::map<pid_t, size_t> running;
   size_t next = 0, done = 0, failed = 0;
@@ -233,33 +491,22 @@ int run_sweep(const SweepArgs& a) {
     ++done;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     failed += !ok;
-    fmt::print(stderr, "sweep: [{}/{}] {} {}\n", done, mine.size(), grid[i].id(), ok ? "done" : "FAILED (see its train.log)");
+    fmt::print(stderr, "sweep: [{}/{}] {} {}\n", done, mine.size(), grid[i].id, ok ? "done" : "FAILED (see its .log)");
   };
   while (next < mine.size() || !running.empty()) {
     while (next < mine.size() && (int)running.size() < a.jobs) {
       const size_t i = mine[next++];
-      const std::string dir = a.out + "/runs/" + grid[i].id();
-      if (fs::exists(dir + "/summary.json")) {
+      const std::string dir = a.out + "/runs/" + grid[i].id;
+      if (found[i] == Found::Finished) {
         ++done;
-        fmt::print(stderr, "sweep: [{}/{}] {} already done\n", done, mine.size(), grid[i].id());
+        fmt::print(stderr, "sweep: [{}/{}] {} reused: a finished run with the same config\n", done, mine.size(), grid[i].id);
         continue;
       }
-      fs::remove_all(dir, ec);  // an unfinished earlier attempt starts over
-      const std::string request = a.out + "/runs/" + grid[i].id() + ".json";
-      std::ofstream(request) << run_args[i].to_json().dump(2);
-      std::fflush(stdout);  // else the child would write the parent's buffered output again
-      std::fflush(stderr);
-      const pid_t pid = fork();
-      if (pid == 0) {
-        fs::create_directories(dir);
-        const std::string log = dir + ".log";
-        FILE* f = std::freopen(log.c_str(), "w", stderr);
-        (void)f;
-        std::freopen(log.c_str(), "a", stdout);
-        execl("/proc/self/exe", "attnlab", "train", "--config", request.c_str(), "--out", dir.c_str(), (char*)nullptr);
-        _exit(127);
+      if (found[i] == Found::Unfinished) {
+        fmt::print(stderr, "sweep: {}: an unfinished earlier attempt with the same config; starting it over\n", grid[i].id);
+        fs::remove_all(dir, ec);
       }
-      running[pid] = i;
+      running[start_run(a.out, grid[i])] = i;
     }
     if (!running.empty()) reap();
   }
@@ -274,8 +521,9 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<SweepArgs>();
   auto* cmd = app.add_subcommand("sweep", "Train a grid of models x values x seeds and plot accuracy against the value");
   cmd->footer(
-      "Each run gets DIR/runs/<model>_<value>_seed<s>/ (a full train run folder). Writes DIR/results.csv and\n"
-      "DIR/accuracy_vs_<NAME>.png. Finished runs are skipped, so a stopped sweep continues where it was.");
+      "Each run gets DIR/runs/<model>_<value>_seed<s>_<hash>/ (a full train run folder), <hash> covering every\n"
+      "setting that can change its results. A finished run with the same config is reused; a folder holding\n"
+      "another config is an error. Writes DIR/results.csv and DIR/accuracy_vs_<NAME>.png (docs/cli.md).");
   add_train_options(*cmd, a->train);
   cmd->add_option("--vary", a->vary, "NAME=v1,v2,...: a task knob or a train flag")->group("Sweep");
   cmd->add_option("--models", a->models, "Comma-separated models")->capture_default_str()->group("Sweep");

@@ -1,0 +1,200 @@
+#define BOOST_TEST_MODULE sweep
+#include "tests/common.hpp"
+
+// `attnlab sweep` results that cannot mislead: run folders named by a hash of their config, no
+// stale reuse, one column per setting, best_step in every table, categorical axes, and error bars
+// that say what they are. Tiny models, so each run takes a second or two.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "data/task.hpp"
+#include "tests/cli_runner.hpp"
+#include "train/plot.hpp"
+#include "train/sweep_key.hpp"
+
+using attn_test::attnlab;
+using attn_test::contains;
+using attn_test::Run;
+using attn_test::slurp;
+using attn_test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kTiny =
+    "sweep --task copy --d-model 16 --heads 2 --ff 32 --enc-layers 1 --dec-layers 1 --batch 16 --eval-examples 50 "
+    "--threads 1 --steps 10 --eval-every 10 --models transformer ";
+
+size_t count(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+  return n;
+}
+
+std::vector<std::string> header(const std::string& csv) {
+  std::vector<std::string> cols;
+  std::string cur;
+  for (char c : csv.substr(0, csv.find('\n')) + ",") {
+    if (c == ',') {
+      cols.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  return cols;
+}
+
+size_t folders(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) n += e.is_directory();
+  return n;
+}
+
+attn::TrainArgs copy_args() {
+  attn::TrainArgs a;
+  a.task = "copy";
+  a.task_opt = {"length=4"};
+  return a;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fnv1a_matches_the_published_vectors) {
+  BOOST_TEST(attn::fnv1a64("") == 0xcbf29ce484222325ull);
+  BOOST_TEST(attn::fnv1a64("a") == 0xaf63dc4c8601ec8cull);
+  BOOST_TEST(attn::fnv1a64("foobar") == 0x85944171f73967e8ull);
+}
+
+BOOST_AUTO_TEST_CASE(the_hash_covers_what_changes_results) {
+  const attn::TrainArgs base = copy_args();
+  const std::string h = attn::config_hash(attn::result_config(base));
+  BOOST_TEST(h.size() == 12u);
+  auto hash_with = [](attn::TrainArgs a) { return attn::config_hash(attn::result_config(a)); };
+  attn::TrainArgs a = base;
+  a.max_memory = "8G";
+  a.detect_anomaly = true;
+  a.quiet = true;
+  BOOST_TEST(hash_with(a) == h);  // refuse or check a run, never change it
+  a = base;
+  a.lr = 0.003;
+  BOOST_TEST(hash_with(a) != h);
+  a = base;
+  a.threads = 3;  // BLAS and OpenMP round differently with another thread count
+  BOOST_TEST(hash_with(a) != h);
+  a = base;
+  a.task_opt = {"length=5"};
+  BOOST_TEST(hash_with(a) != h);
+  a = base;
+  a.test_task_opt = {"length=6"};
+  BOOST_TEST(hash_with(a) != h);
+  // Knobs are resolved: a default given explicitly is the same run as one left out.
+  for (const auto& k : attn::data::task_spec("copy").knobs) {
+    a = base;
+    if (k.name != "length") a.task_opt.push_back(k.name + "=" + std::to_string(k.default_value));
+    BOOST_TEST(hash_with(a) == h, k.name);
+  }
+  BOOST_TEST(attn::run_folder_name("lstm-attn", "a/b c", 2, h) == "lstm-attn_a_b_c_seed2_" + h);
+}
+
+BOOST_AUTO_TEST_CASE(plot_script_has_labelled_categories_and_bounded_bars) {
+  attn::PlotSpec spec;
+  spec.title = "t";
+  spec.subtitle = "bars: lowest to highest";
+  spec.xtics = {{0, "learned"}, {1, "sinusoidal"}};
+  attn::Series s{"m", {0, 1}, {0.5, 0.6}, {0.4, 0.5}, {0.7, 0.9}};
+  const std::string gp = attn::lines_script(spec, {s});
+  BOOST_TEST(contains(gp, "set xtics (\"learned\" 0, \"sinusoidal\" 1)"), gp);
+  BOOST_TEST(contains(gp, "set title \"t\\nbars: lowest to highest\""), gp);
+  BOOST_TEST(contains(gp, "using 1:2:3:4 with yerrorlines"), gp);
+  BOOST_TEST(contains(gp, "1 0.6 0.5 0.9\n"), gp);  // x, y, low end, high end
+}
+
+BOOST_AUTO_TEST_CASE(a_changed_setting_never_reuses_a_stale_run) {
+  TempDir t;
+  const std::string sweep = kTiny + "--task-opt length=4 --vary lr=0.001,0.003 --out " + t / "sw";
+  const Run first = attnlab(sweep);
+  BOOST_TEST_REQUIRE(first.code == 0, first.err);
+  BOOST_TEST(count(first.err, " done") == 2u, first.err);
+  const std::string csv1 = slurp(t / "sw/results.csv");
+
+  const Run again = attnlab(sweep);  // the same settings: both runs reused, nothing trained
+  BOOST_TEST_REQUIRE(again.code == 0, again.err);
+  BOOST_TEST(count(again.err, "reused") == 2u, again.err);
+  BOOST_TEST(count(again.err, " done") == 0u, again.err);
+  BOOST_TEST(slurp(t / "sw/results.csv") == csv1);
+
+  // One task knob changed: two new runs in new folders, none of the old ones reused.
+  const Run changed = attnlab(kTiny + "--task-opt length=3 --vary lr=0.001,0.003 --out " + t / "sw");
+  BOOST_TEST_REQUIRE(changed.code == 0, changed.err);
+  BOOST_TEST(count(changed.err, "reused") == 0u, changed.err);
+  BOOST_TEST(count(changed.err, " done") == 2u, changed.err);
+  BOOST_TEST(folders(t / "sw/runs") == 4u);
+  const std::string csv2 = slurp(t / "sw/results.csv");
+  BOOST_TEST(count(csv2, "\n") == 3u);  // the header and the two new runs only
+  for (const auto& r : nlohmann::json::parse(slurp(t / "sw/sweep.json"))["runs"]) {
+    BOOST_TEST(contains(csv2, r["id"].get<std::string>()));
+    BOOST_TEST(!contains(csv1, r["id"].get<std::string>()));
+    const auto cfg = nlohmann::json::parse(slurp(t / ("sw/runs/" + r["id"].get<std::string>() + "/config.json")));
+    BOOST_TEST(cfg["task_opt"].dump() == "[\"length=3\"]");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_folder_with_another_config_is_refused) {
+  TempDir t;
+  const std::string sweep = kTiny + "--task-opt length=4 --vary lr=0.001 --out " + t / "sw";
+  BOOST_TEST_REQUIRE(attnlab(sweep).code == 0);
+  const std::string id = nlohmann::json::parse(slurp(t / "sw/sweep.json"))["runs"][0]["id"];
+  const std::string config = t / ("sw/runs/" + id + "/config.json");
+  auto j = nlohmann::json::parse(slurp(config));
+  j["lr"] = 0.01;  // edited by hand
+  std::ofstream(config) << j.dump(2);
+  const Run r = attnlab(sweep);
+  BOOST_TEST(r.code == 2, r.err);
+  BOOST_TEST(contains(r.err, id), r.err);
+  BOOST_TEST(contains(r.err, "lr 0.001 (folder: 0.01)"), r.err);
+  BOOST_TEST(count(r.err, "\n") == 1u, r.err);
+  const Run c = attnlab("sweep --collect " + t / "sw");
+  BOOST_TEST(c.code == 2, c.err);
+  BOOST_TEST(contains(c.err, id), c.err);
+}
+
+BOOST_AUTO_TEST_CASE(vary_lr_has_one_lr_column_and_every_table_has_best_step) {
+  TempDir t;
+  const Run r = attnlab(kTiny + "--task-opt length=4 --vary lr=0.001,0.003 --out " + t / "sw");
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  const std::string csv = slurp(t / "sw/results.csv");
+  const auto cols = header(csv);
+  BOOST_TEST(std::count(cols.begin(), cols.end(), "lr") == 1, csv);
+  BOOST_TEST(cols[1] == "lr");
+  const auto best = std::find(cols.begin(), cols.end(), "best_step");
+  BOOST_TEST_REQUIRE((best != cols.end()), csv);
+  // Numeric values keep a numeric (log) axis with a tic at each value; one seed: Wilson bars.
+  const std::string gp = slurp(t / "sw/accuracy_vs_lr.gp");
+  BOOST_TEST(contains(gp, "set logscale x"), gp);
+  BOOST_TEST(contains(gp, "set xtics (\"0.001\" 0.001, \"0.003\" 0.003)"), gp);
+  BOOST_TEST(contains(gp, "95% Wilson interval over 50 test examples"), gp);
+  BOOST_TEST(contains(slurp(t / "sw/token_accuracy_vs_lr.gp"), "95% Wilson interval over the test tokens of 50 examples"));
+  const Run bad = attnlab(kTiny + "--vary lr=0.001 --model-lr transformer=0.003 --out " + t / "sw2");
+  BOOST_TEST(bad.code == 2, bad.err);
+  BOOST_TEST(contains(bad.err, "--model-lr"), bad.err);
+  BOOST_TEST(!fs::exists(t / "sw2"));
+}
+
+BOOST_AUTO_TEST_CASE(categorical_values_get_a_categorical_axis) {
+  TempDir t;
+  const Run r = attnlab(kTiny + "--task-opt length=4 --vary pos=learned,sinusoidal --seeds 2 --out " + t / "sw");
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  const std::string gp = slurp(t / "sw/accuracy_vs_pos.gp");
+  BOOST_TEST(contains(gp, "set xtics (\"learned\" 0, \"sinusoidal\" 1)"), gp);
+  BOOST_TEST(contains(gp, "set xrange [-0.5:1.5]"), gp);
+  BOOST_TEST(!contains(gp, "logscale x"), gp);
+  BOOST_TEST(contains(gp, "using 1:2:3:4 with yerrorbars"), gp);  // no line between categories
+  BOOST_TEST(!contains(gp, "yerrorlines"), gp);
+  BOOST_TEST(contains(gp, "points: mean over 2 seeds; bars: lowest to highest of those seeds"), gp);
+  const std::string csv = slurp(t / "sw/results.csv");
+  BOOST_TEST(header(csv)[1] == "pos");
+  BOOST_TEST(contains(csv, ",sinusoidal,"));
+  const auto cols = header(csv);
+  BOOST_TEST((std::find(cols.begin(), cols.end(), "best_step") != cols.end()));
+}
