@@ -47,7 +47,9 @@ class Tensor {
  public:
   Tensor() = default;
   bool defined() const { return g_ != nullptr; }
-  const Shape& shape() const { return node().shape; }
+  // By value: the node lives in the tape's vector, which moves when the tape grows, so a
+  // reference would dangle after the next op (a held `const Shape&` binds to this copy).
+  Shape shape() const { return node().shape; }
   int ndim() const { return shape().ndim(); }
   int64_t numel() const { return shape().numel(); }
   int64_t size(int axis) const { return shape().size(axis); }

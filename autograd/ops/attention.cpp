@@ -30,7 +30,7 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
   Graph<T>& g = q.graph();
   g.check(k, "attention");
   g.check(v, "attention");
-  const Shape sq = q.shape(), sk = k.shape();  // copies: make() may move the nodes
+  const Shape sq = q.shape(), sk = k.shape();
   if (sq.ndim() != 3 || sk.ndim() != 3 || v.shape() != sk || sq[0] != sk[0] || sq[2] != sk[2] ||
       heads < 1 || sq[2] % heads != 0)
     throw Error(fmt::format("attention: q {}, k {}, v {} with {} heads: want q [B, Tq, D], k and v "

@@ -16,7 +16,7 @@ template <class T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   Graph<T>& g = a.graph();
   g.check(b, "matmul");
-  const Shape sa = a.shape(), sb = b.shape();  // copies: make() may move the nodes
+  const Shape sa = a.shape(), sb = b.shape();
   if (sa.ndim() < 2 || sb.ndim() < 2 || sa[sa.ndim() - 1] != sb[sb.ndim() - 2])
     throw Error(fmt::format("matmul: shapes {} and {} do not multiply ([..., M, K] @ [..., K, N])",
                             sa.str(), sb.str()));
@@ -87,7 +87,7 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
                       const Tensor<T>& residual) {
   Graph<T>& g = x.graph();
   g.check(w, op.name);
-  const Shape sx = x.shape();  // a copy: make() may move the nodes
+  const Shape sx = x.shape();
   if (sx.ndim() < 1 || w.ndim() != 2 || sx[sx.ndim() - 1] != w.shape()[1] ||
       (bias.defined() && (bias.ndim() != 1 || bias.shape()[0] != w.shape()[0])))
     throw Error(fmt::format("{}: input {} , weight {} (want [out, in]) and bias {} do not fit", op.name,

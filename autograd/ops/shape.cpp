@@ -53,7 +53,7 @@ template <class T>
 Tensor<T> permute(const Tensor<T>& x, const std::vector<int>& dims) {
   Graph<T>& g = x.graph();
   g.check(x, "permute");
-  const Shape sx = x.shape();  // a copy: make() may move the nodes
+  const Shape sx = x.shape();
   const int nd = sx.ndim();
   std::vector<int> p(dims.size());
   std::vector<bool> seen(nd, false);
@@ -95,7 +95,7 @@ template <class T>
 Tensor<T> slice(const Tensor<T>& x, int axis, int64_t start, int64_t end) {
   Graph<T>& g = x.graph();
   g.check(x, "slice");
-  const Shape sx = x.shape();  // a copy: make() may move the nodes
+  const Shape sx = x.shape();
   const int ax = sx.axis(axis, "slice");
   if (start < 0 || end > sx[ax] || start > end)
     throw Error(fmt::format("slice: [{}, {}) is out of range for axis {} of shape {}", start, end, axis,
@@ -123,7 +123,7 @@ template <class T>
 Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
   if (xs.empty()) throw Error("concat: no tensors given");
   Graph<T>& g = xs[0].graph();
-  const Shape s0 = xs[0].shape();  // a copy: make() may move the nodes
+  const Shape s0 = xs[0].shape();
   const int ax = s0.axis(axis, "concat");
   Shape so = s0;
   so[ax] = 0;
@@ -164,7 +164,7 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
 template <class T>
 Tensor<T> stack(const std::vector<Tensor<T>>& xs, int axis) {
   if (xs.empty()) throw Error("stack: no tensors given");
-  const Shape s0 = xs[0].shape();  // a copy: make() may move the nodes
+  const Shape s0 = xs[0].shape();
   const int ax = axis < 0 ? axis + s0.ndim() + 1 : axis;
   if (ax < 0 || ax > s0.ndim())
     throw Error(fmt::format("stack: axis {} is out of range for shape {}", axis, s0.str()));
