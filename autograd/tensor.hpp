@@ -12,16 +12,18 @@
 
 namespace attn {
 
-// Every differentiable op is defined by one OpDef object. Defining it registers the op's name,
-// so that the gradcheck suite can find every op and fail on one with no check case.
+// Every differentiable op is defined by one OpDef object, listed in autograd_ops() so that the
+// gradcheck suite can find every op and fail on one with no check case.
 struct OpDef {
   // `differentiable` is false for nodes that pass no gradient by design (leaves, detach,
   // attention weights); gradcheck's coverage rule applies to the others.
-  explicit OpDef(const char* name, bool differentiable = true);
+  constexpr explicit OpDef(const char* name, bool differentiable = true)
+      : name(name), differentiable(differentiable) {}
   const char* name;
   bool differentiable;
 };
-std::vector<const OpDef*>& op_registry();
+// Every OpDef of the engine, from the explicit list in autograd/ops/registry.cpp.
+std::vector<const OpDef*> autograd_ops();
 
 template <class T>
 class Graph;

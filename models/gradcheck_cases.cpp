@@ -1,11 +1,11 @@
 // Gradcheck cases for the three whole models at tiny sizes: the loss's gradient with respect to
 // every parameter, in float64, on a padded batch.
-#include "autograd/gradcheck.hpp"
+#include "models/gradcheck_cases.hpp"
+
 #include "models/seq2seq.hpp"
+#include "nn/gradcheck_cases.hpp"
 
 namespace attn {
-
-std::vector<ExternalInput> parameter_inputs(const Module<double>& m);  // nn/gradcheck_cases.cpp
 
 namespace {
 
@@ -21,7 +21,7 @@ SeqBatch tiny_batch() {
   return b;
 }
 
-void model_case(const std::string& name, const ModelConfig& c) {
+void model_case(std::vector<GradCase>& out, const std::string& name, const ModelConfig& c) {
   auto m = std::shared_ptr<Seq2SeqModel<double>>(make_model<double>(c, 5));
   GradCase gc;
   gc.op = c.type == "transformer" ? "Seq2SeqTransformer" : c.type == "lstm" ? "Seq2SeqLSTM" : "Seq2SeqLSTM+attention";
@@ -38,10 +38,10 @@ void model_case(const std::string& name, const ModelConfig& c) {
   gc.externals = [m] { return parameter_inputs(*m); };
   gc.tol = module_tolerance();
   gc.is_op = false;
-  CaseRegistrar{std::move(gc)};
+  out.push_back(std::move(gc));
 }
 
-const bool kCases = [] {
+void add_cases(std::vector<GradCase>& out) {
   ModelConfig t;
   t.src_vocab = t.tgt_vocab = 5;
   t.d_model = 4;
@@ -49,24 +49,29 @@ const bool kCases = [] {
   t.ff = 6;
   t.enc_layers = t.dec_layers = 1;
   t.max_len = 4;
-  model_case("reference_layout", t);
+  model_case(out, "reference_layout", t);
   ModelConfig p = t;
   p.norm_first = false;
   p.pos = "sinusoidal";
   p.share_embeddings = p.tie_output = true;
   p.activation = "gelu";
-  model_case("post_ln_sinusoidal_tied", p);
+  model_case(out, "post_ln_sinusoidal_tied", p);
   ModelConfig l = t;
   l.type = "lstm";
   l.hidden = 4;
   l.layers = 2;
-  model_case("two_layers", l);
+  model_case(out, "two_layers", l);
   ModelConfig a = l;
   a.type = "lstm-attn";
   a.layers = 1;
-  model_case("one_layer", a);
-  return true;
-}();
+  model_case(out, "one_layer", a);
+}
 
 }  // namespace
+
+std::vector<GradCase> model_cases() {
+  std::vector<GradCase> out;
+  add_cases(out);
+  return out;
+}
 }  // namespace attn

@@ -11,6 +11,7 @@
 
 #include "autograd/blas.hpp"
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/softmax_rows.hpp"
 
@@ -163,34 +164,34 @@ InputSpec in(Shape s) {
   return i;
 }
 
-void add(const char* name, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H, AttentionMask m) {
-  CaseRegistrar(make_case("attention", name, {in({B, Tq, D}), in({B, Tk, D}), in({B, Tk, D})},
+void add(std::vector<GradCase>& out, const char* name, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H, AttentionMask m) {
+  out.push_back(make_case("attention", name, {in({B, Tq, D}), in({B, Tk, D}), in({B, Tk, D})},
                           [=](auto& x) { return attention(x[0], x[1], x[2], (int)H, m).out; },
                           [=](const Vals& v) { return ref_attention(v, B, Tq, Tk, D, H, m); }));
 }
 
-const bool kCases = [] {
-  add("self_2heads", 2, 3, 3, 4, 2, {});
-  add("cross_tq_ne_tk", 1, 2, 4, 6, 3, {});
-  add("causal", 2, 4, 4, 4, 2, {true, {}});
-  add("key_padding", 2, 3, 3, 4, 1, {false, {0, 0, 1, 0, 1, 1}});
+void cases(std::vector<GradCase>& out) {
+  add(out, "self_2heads", 2, 3, 3, 4, 2, {});
+  add(out, "cross_tq_ne_tk", 1, 2, 4, 6, 3, {});
+  add(out, "causal", 2, 4, 4, 4, 2, {true, {}});
+  add(out, "key_padding", 2, 3, 3, 4, 1, {false, {0, 0, 1, 0, 1, 1}});
   // Batch 1's keys are all padded: its queries see nothing, so output and gradient are zero.
-  add("fully_masked_rows", 2, 2, 3, 2, 1, {false, {0, 1, 0, 1, 1, 1}});
+  add(out, "fully_masked_rows", 2, 2, 3, 2, 1, {false, {0, 1, 0, 1, 1, 1}});
   // Causal with the first key padded: query 0 sees no key.
-  add("causal_first_key_padded", 1, 3, 3, 4, 2, {true, {1, 0, 0}});
+  add(out, "causal_first_key_padded", 1, 3, 3, 4, 2, {true, {1, 0, 0}});
   // With the weights kept, backward reads the stored probabilities instead of recomputing them.
-  CaseRegistrar(make_case("attention", "weights_kept_causal_padded", {in({2, 3, 4}), in({2, 3, 4}), in({2, 3, 4})},
+  out.push_back(make_case("attention", "weights_kept_causal_padded", {in({2, 3, 4}), in({2, 3, 4}), in({2, 3, 4})},
                           [](auto& x) { return attention(x[0], x[1], x[2], 2, {true, {0, 0, 1, 0, 0, 0}}, true).out; },
                           [](const Vals& v) { return ref_attention(v, 2, 3, 3, 4, 2, {true, {0, 0, 1, 0, 0, 0}}); }));
   AttentionMask none;
-  CaseRegistrar(make_case("attention", "reused_qkv", {in({1, 3, 4})},
+  out.push_back(make_case("attention", "reused_qkv", {in({1, 3, 4})},
                           [=](auto& x) { return attention(x[0], x[0], x[0], 2, none).out; },
                           [=](const Vals& v) { return ref_attention(v, 1, 3, 3, 4, 2, none); }));
   // The weights, exposed for inspection, carry no gradient: their case checks the forward only.
   InputSpec c = in({1, 2, 2}), kk = in({1, 3, 2});
   c.requires_grad = kk.requires_grad = false;
   const AttentionMask causal_pad{true, {0, 1, 0}};
-  CaseRegistrar(make_case("attention_weights", "causal_padded", {c, kk, kk},
+  out.push_back(make_case("attention_weights", "causal_padded", {c, kk, kk},
                           [=](auto& x) { return attention(x[0], x[1], x[2], 2, causal_pad, true).weights; },
                           [=](const Vals& v) {
                             // Weights of head h are the output for v = one-hot of each key.
@@ -204,8 +205,11 @@ const bool kCases = [] {
                                 }
                             return w;
                           }));
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_attention_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kAttention, &kAttentionWeights}); }
+void add_attention_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

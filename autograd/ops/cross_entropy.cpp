@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 
@@ -98,7 +99,7 @@ std::vector<double> ref_ce(const std::vector<double>& x, int64_t C, const std::v
   return {n ? total / n : 0.0};
 }
 
-const bool kCases = [] {
+void cases(std::vector<GradCase>& out) {
   struct C {
     const char* name;
     Shape s;
@@ -123,11 +124,14 @@ const bool kCases = [] {
     const int ig = c.ignore;
     const double sm = c.smooth;
     const int64_t classes = c.s[c.s.ndim() - 1];
-    CaseRegistrar(make_case("cross_entropy", c.name, {in}, [=](auto& x) { return cross_entropy(x[0], t, ig, sm); },
+    out.push_back(make_case("cross_entropy", c.name, {in}, [=](auto& x) { return cross_entropy(x[0], t, ig, sm); },
                             [=](const std::vector<std::vector<double>>& v) { return ref_ce(v[0], classes, t, ig, sm); }));
   }
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_cross_entropy_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kCrossEntropy}); }
+void add_cross_entropy_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

@@ -3,6 +3,7 @@
 
 #include "autograd/blas.hpp"
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 #include "autograd/ops/reference.hpp"
@@ -206,7 +207,7 @@ InputSpec in(Shape s, bool rg = true) {
   return i;
 }
 
-const bool kCases = [] {
+void cases(std::vector<GradCase>& out) {
   const std::tuple<const char*, Shape, Shape> mm[] = {
       {"2d", {3, 4}, {4, 5}},
       {"batched", {2, 3, 4}, {2, 4, 2}},
@@ -217,10 +218,10 @@ const bool kCases = [] {
   };
   for (auto& [name, sa, sb] : mm) {
     Shape a = sa, b = sb;
-    CaseRegistrar(make_case("matmul", name, {in(a), in(b)}, [](auto& x) { return matmul(x[0], x[1]); },
+    out.push_back(make_case("matmul", name, {in(a), in(b)}, [](auto& x) { return matmul(x[0], x[1]); },
                             [a, b](const std::vector<std::vector<double>>& v) { return ref_matmul(a, b, v[0], v[1]); }));
   }
-  CaseRegistrar(make_case("matmul", "reused_input", {in({3, 3})}, [](auto& x) { return matmul(x[0], x[0]); },
+  out.push_back(make_case("matmul", "reused_input", {in({3, 3})}, [](auto& x) { return matmul(x[0], x[0]); },
                           [](const std::vector<std::vector<double>>& v) { return ref_matmul({3, 3}, {3, 3}, v[0], v[0]); }));
 
   auto ref_linear = [](Shape sx, int64_t out, bool has_bias) {
@@ -236,12 +237,12 @@ const bool kCases = [] {
       return y;
     };
   };
-  CaseRegistrar(make_case("linear", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
+  out.push_back(make_case("linear", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
                           [](auto& x) { return linear(x[0], x[1], x[2]); }, ref_linear({2, 3, 4}, 5, true)));
-  CaseRegistrar(make_case("linear", "no_bias_batch1", {in({1, 4}), in({3, 4})},
+  out.push_back(make_case("linear", "no_bias_batch1", {in({1, 4}), in({3, 4})},
                           [](auto& x) { return linear(x[0], x[1], std::decay_t<decltype(x[0])>{}); },
                           ref_linear({1, 4}, 3, false)));
-  CaseRegistrar(make_case("linear", "constant_input", {in({3, 2}, false), in({2, 2}), in({2})},
+  out.push_back(make_case("linear", "constant_input", {in({3, 2}, false), in({2, 2}), in({2})},
                           [](auto& x) { return linear(x[0], x[1], x[2]); }, ref_linear({3, 2}, 2, true)));
   auto ref_relu = [ref_linear](Shape sx, int64_t out, bool has_bias) {
     return [=](const std::vector<std::vector<double>>& v) {
@@ -250,9 +251,9 @@ const bool kCases = [] {
       return y;
     };
   };
-  CaseRegistrar(make_case("linear_relu", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
+  out.push_back(make_case("linear_relu", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
                           [](auto& x) { return linear_relu(x[0], x[1], x[2]); }, ref_relu({2, 3, 4}, 5, true)));
-  CaseRegistrar(make_case("linear_relu", "no_bias", {in({4, 3}), in({6, 3})},
+  out.push_back(make_case("linear_relu", "no_bias", {in({4, 3}), in({6, 3})},
                           [](auto& x) { return linear_relu(x[0], x[1], std::decay_t<decltype(x[0])>{}); },
                           ref_relu({4, 3}, 6, false)));
   auto ref_add = [ref_linear](Shape sx, int64_t out, bool has_bias) {
@@ -263,18 +264,23 @@ const bool kCases = [] {
       return y;
     };
   };
-  CaseRegistrar(make_case("linear_add", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5}), in({2, 3, 5})},
+  out.push_back(make_case("linear_add", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5}), in({2, 3, 5})},
                           [](auto& x) { return linear_add(x[0], x[1], x[2], x[3]); }, ref_add({2, 3, 4}, 5, true)));
   // The residual is also the input, as in x + f(x) with f a square linear.
-  CaseRegistrar(make_case("linear_add", "residual_is_input", {in({3, 4}), in({4, 4})},
+  out.push_back(make_case("linear_add", "residual_is_input", {in({3, 4}), in({4, 4})},
                           [](auto& x) { return linear_add(x[0], x[1], std::decay_t<decltype(x[0])>{}, x[0]); },
                           [ref_linear](const std::vector<std::vector<double>>& v) {
                             std::vector<double> y = ref_linear({3, 4}, 4, false)(v);
                             for (size_t i = 0; i < y.size(); ++i) y[i] += v[0][i];
                             return y;
                           }));
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_matmul_ops(std::vector<const OpDef*>& ops) {
+  ops.insert(ops.end(), {&kMatmul, &kLinear, &kLinearRelu, &kLinearAdd});
+}
+void add_matmul_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 #include "autograd/ops/reference.hpp"
@@ -148,7 +149,7 @@ Tensor<T> apply(const std::string& op, const Tensor<T>& x, const std::vector<int
   return max(x, axes, keep);
 }
 
-const bool kCases = [] {
+void cases(std::vector<GradCase>& out) {
   struct C {
     const char* name;
     Shape s;
@@ -170,12 +171,15 @@ const bool kCases = [] {
       const std::vector<int> axes = c.axes;
       const bool keep = c.keep;
       const Shape s = c.s;
-      CaseRegistrar(make_case(o, c.name, {in}, [=](auto& x) { return apply(o, x[0], axes, keep); },
+      out.push_back(make_case(o, c.name, {in}, [=](auto& x) { return apply(o, x[0], axes, keep); },
                               [=](const Vals& v) { return ref_reduce(s, axes, v[0], o.c_str()); }));
     }
   }
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_reduce_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kSum, &kMean, &kMax}); }
+void add_reduce_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

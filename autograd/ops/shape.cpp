@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 #include "autograd/ops/reference.hpp"
@@ -232,19 +233,19 @@ std::vector<double> ref_concat(const std::vector<Shape>& shapes, int ax, const V
   return y;
 }
 
-const bool kCases = [] {
-  CaseRegistrar(make_case("reshape", "split_heads", {in({2, 3, 4})},
+void cases(std::vector<GradCase>& out) {
+  out.push_back(make_case("reshape", "split_heads", {in({2, 3, 4})},
                           [](auto& x) { return reshape(x[0], {2, 3, 2, -1}) * 2.0; },
                           [](const Vals& v) { return ref::unary(v[0], [](double a) { return 2 * a; }); }));
-  CaseRegistrar(make_case("reshape", "flatten_reused", {in({2, 3})},
+  out.push_back(make_case("reshape", "flatten_reused", {in({2, 3})},
                           [](auto& x) { return reshape(x[0], {6}) * reshape(x[0], {6}); },
                           [](const Vals& v) { return ref::unary(v[0], [](double a) { return a * a; }); }));
-  CaseRegistrar(make_case("permute", "heads_0213", {in({2, 3, 2, 4})},
+  out.push_back(make_case("permute", "heads_0213", {in({2, 3, 2, 4})},
                           [](auto& x) { return permute(x[0], {0, 2, 1, 3}); },
                           [](const Vals& v) { return ref_permute({2, 3, 2, 4}, {0, 2, 1, 3}, v[0]); }));
-  CaseRegistrar(make_case("permute", "transpose_2d", {in({3, 5})}, [](auto& x) { return transpose(x[0], 0, 1); },
+  out.push_back(make_case("permute", "transpose_2d", {in({3, 5})}, [](auto& x) { return transpose(x[0], 0, 1); },
                           [](const Vals& v) { return ref_permute({3, 5}, {1, 0}, v[0]); }));
-  CaseRegistrar(make_case("permute", "cycle_size1", {in({1, 3, 2})},
+  out.push_back(make_case("permute", "cycle_size1", {in({1, 3, 2})},
                           [](auto& x) { return permute(x[0], {2, 0, 1}); },
                           [](const Vals& v) { return ref_permute({1, 3, 2}, {2, 0, 1}, v[0]); }));
   auto ref_slice = [](Shape s, int ax, int64_t a, int64_t b) {
@@ -262,31 +263,34 @@ const bool kCases = [] {
       return y;
     };
   };
-  CaseRegistrar(make_case("slice", "middle_axis", {in({2, 5, 3})}, [](auto& x) { return slice(x[0], 1, 1, 4); },
+  out.push_back(make_case("slice", "middle_axis", {in({2, 5, 3})}, [](auto& x) { return slice(x[0], 1, 1, 4); },
                           ref_slice({2, 5, 3}, 1, 1, 4)));
-  CaseRegistrar(make_case("slice", "last_axis_gates", {in({3, 8})}, [](auto& x) { return slice(x[0], -1, 6, 8); },
+  out.push_back(make_case("slice", "last_axis_gates", {in({3, 8})}, [](auto& x) { return slice(x[0], -1, 6, 8); },
                           ref_slice({3, 8}, 1, 6, 8)));
-  CaseRegistrar(make_case("slice", "overlapping_reused", {in({4, 3})},
+  out.push_back(make_case("slice", "overlapping_reused", {in({4, 3})},
                           [](auto& x) { return slice(x[0], 0, 0, 3) * slice(x[0], 0, 1, 4); },
                           [](const Vals& v) {
                             std::vector<double> y(9);
                             for (int i = 0; i < 9; ++i) y[i] = v[0][i] * v[0][i + 3];
                             return y;
                           }));
-  CaseRegistrar(make_case("concat", "axis1", {in({2, 1, 3}), in({2, 2, 3})},
+  out.push_back(make_case("concat", "axis1", {in({2, 1, 3}), in({2, 2, 3})},
                           [](auto& x) { return concat(std::vector{x[0], x[1]}, 1); },
                           [](const Vals& v) { return ref_concat({{2, 1, 3}, {2, 2, 3}}, 1, v); }));
-  CaseRegistrar(make_case("concat", "last_axis_reused", {in({2, 2}), in({2, 3})},
+  out.push_back(make_case("concat", "last_axis_reused", {in({2, 2}), in({2, 3})},
                           [](auto& x) { return concat(std::vector{x[0], x[1], x[0]}, -1); },
                           [](const Vals& v) { return ref_concat({{2, 2}, {2, 3}, {2, 2}}, 1, {v[0], v[1], v[0]}); }));
-  CaseRegistrar(make_case("concat", "stack_axis0", {in({2, 3}), in({2, 3})},
+  out.push_back(make_case("concat", "stack_axis0", {in({2, 3}), in({2, 3})},
                           [](auto& x) { return stack(std::vector{x[0], x[1]}, 0); },
                           [](const Vals& v) { return ref_concat({{1, 2, 3}, {1, 2, 3}}, 0, v); }));
-  CaseRegistrar(make_case("concat", "stack_last", {in({3}), in({3})},
+  out.push_back(make_case("concat", "stack_last", {in({3}), in({3})},
                           [](auto& x) { return stack(std::vector{x[0], x[1]}, -1); },
                           [](const Vals& v) { return ref_permute({2, 3}, {1, 0}, ref_concat({{1, 3}, {1, 3}}, 0, v)); }));
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_shape_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kReshape, &kPermute, &kSlice, &kConcat}); }
+void add_shape_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

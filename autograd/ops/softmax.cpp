@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/isa.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
@@ -194,16 +195,16 @@ Tensor<T> apply(bool log, const Tensor<T>& x) {
   return log ? log_softmax(x) : softmax(x);
 }
 
-const bool kCases = [] {
+void cases(std::vector<GradCase>& out) {
   for (bool log : {false, true}) {
     const std::string op = log ? "log_softmax" : "softmax";
-    CaseRegistrar(make_case(op, "rows", {in({3, 5})}, [log](auto& x) { return apply(log, x[0]); },
+    out.push_back(make_case(op, "rows", {in({3, 5})}, [log](auto& x) { return apply(log, x[0]); },
                             [log](const Vals& v) { return ref_softmax(v[0], 5, log); }));
-    CaseRegistrar(make_case(op, "3d_batch1", {in({1, 2, 4})}, [log](auto& x) { return apply(log, x[0]); },
+    out.push_back(make_case(op, "3d_batch1", {in({1, 2, 4})}, [log](auto& x) { return apply(log, x[0]); },
                             [log](const Vals& v) { return ref_softmax(v[0], 4, log); }));
-    CaseRegistrar(make_case(op, "large_logits", {in({2, 3}, 50, 60)}, [log](auto& x) { return apply(log, x[0]); },
+    out.push_back(make_case(op, "large_logits", {in({2, 3}, 50, 60)}, [log](auto& x) { return apply(log, x[0]); },
                             [log](const Vals& v) { return ref_softmax(v[0], 3, log); }));
-    CaseRegistrar(make_case(op, "size1_row", {in({4, 1})}, [log](auto& x) { return apply(log, x[0]); },
+    out.push_back(make_case(op, "size1_row", {in({4, 1})}, [log](auto& x) { return apply(log, x[0]); },
                             [log](const Vals& v) { return ref_softmax(v[0], 1, log); }));
     // log_softmax is -inf where masked; exp() brings the checked value back to finite numbers.
     auto masked_ref = [log](const Vals& v) {
@@ -219,11 +220,14 @@ const bool kCases = [] {
       return log ? exp(y) : y;
     };
     // Additive -inf masks (causal), then one row masked entirely.
-    CaseRegistrar(make_case(op, "neg_inf_mask", {in({4, 4}), additive_mask(4, 4, false)}, masked, masked_ref));
-    CaseRegistrar(make_case(op, "fully_masked_row", {in({4, 4}), additive_mask(4, 4, true)}, masked, masked_ref));
+    out.push_back(make_case(op, "neg_inf_mask", {in({4, 4}), additive_mask(4, 4, false)}, masked, masked_ref));
+    out.push_back(make_case(op, "fully_masked_row", {in({4, 4}), additive_mask(4, 4, true)}, masked, masked_ref));
   }
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_softmax_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kSoftmax, &kLogSoftmax}); }
+void add_softmax_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn
