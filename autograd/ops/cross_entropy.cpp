@@ -9,6 +9,7 @@
 
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops/registry.hpp"
+#include "autograd/ops/softmax_rows.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 
@@ -48,13 +49,9 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const std::vector<int>& targets
   for (int64_t r = 0; r < rows; ++r) {
     if (tg[r] == ignore_index) continue;
     const T* xr = x + r * C;
-    T m = -std::numeric_limits<T>::infinity(), s = 0, sum_x = 0;
-    for (int64_t j = 0; j < C; ++j) m = std::max(m, xr[j]);
-    for (int64_t j = 0; j < C; ++j) {
-      s += std::exp(xr[j] - m);
-      sum_x += xr[j];
-    }
-    lse[r] = m + std::log(s);
+    T sum_x = 0;
+    for (int64_t j = 0; j < C; ++j) sum_x += xr[j];
+    lse[r] = row_logsumexp(xr, C);
     total += (T(1) - eps) * (lse[r] - xr[tg[r]]) + eps * (lse[r] - sum_x / T(C));
   }
   y.mutable_data()[0] = total * inv_n;

@@ -42,6 +42,18 @@ void softmax_row_replay(const T* x, T* y, int64_t n, const T* stats) {
   for (int64_t j = 0; j < n; ++j) y[j] = std::exp(x[j] - m) * inv;
 }
 
+template <class T>
+T row_logsumexp(const T* x, int64_t n) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < n; ++j) m = std::max(m, x[j]);
+  if (m == -std::numeric_limits<T>::infinity()) return m;
+  T s = 0;
+  for (int64_t j = 0; j < n; ++j) s += std::exp(x[j] - m);
+  return m + std::log(s);
+}
+template float row_logsumexp(const float*, int64_t);
+template double row_logsumexp(const double*, int64_t);
+
 // float: the hot path of attention. xsimd's vectorised exp is about ten times faster than a
 // loop of std::exp (docs/performance.md); the float32 forward check bounds its error. The loops
 // are compiled per instruction set; isa() picks one.
@@ -120,16 +132,12 @@ Tensor<T> log_softmax(const Tensor<T>& x) {
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = px + r * C;
     T* yr = py + r * C;
-    T m = -std::numeric_limits<T>::infinity();
-    for (int64_t j = 0; j < C; ++j) m = std::max(m, xr[j]);
-    dead[r] = m == -std::numeric_limits<T>::infinity();
+    const T lse = row_logsumexp(xr, C);
+    dead[r] = lse == -std::numeric_limits<T>::infinity();
     if (dead[r]) {
       std::fill(yr, yr + C, T(0));
       continue;
     }
-    T s = 0;
-    for (int64_t j = 0; j < C; ++j) s += std::exp(xr[j] - m);
-    const T lse = m + std::log(s);
     for (int64_t j = 0; j < C; ++j) yr[j] = xr[j] - lse;
   }
   const uint32_t ix = x.index();
