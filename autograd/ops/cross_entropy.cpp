@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/reference.hpp"
 #include "autograd/ops/registry.hpp"
 #include "autograd/ops/softmax_rows.hpp"
 #include "autograd/ops.hpp"
@@ -78,24 +79,6 @@ template Tensor<double> cross_entropy(const Tensor<double>&, const std::vector<i
 // ---------------------------------------------------------------- gradcheck cases
 namespace {
 
-std::vector<double> ref_ce(const std::vector<double>& x, int64_t C, const std::vector<int>& t, int ignore,
-                           double e) {
-  double total = 0;
-  int n = 0;
-  for (size_t r = 0; r < t.size(); ++r) {
-    if (t[r] == ignore) continue;
-    ++n;
-    double m = -INFINITY, s = 0;
-    for (int64_t j = 0; j < C; ++j) m = std::max(m, x[r * C + j]);
-    for (int64_t j = 0; j < C; ++j) s += std::exp(x[r * C + j] - m);
-    for (int64_t j = 0; j < C; ++j) {
-      const double nll = -(x[r * C + j] - m - std::log(s));
-      total += nll * (e / C + (j == t[r] ? 1 - e : 0));
-    }
-  }
-  return {n ? total / n : 0.0};
-}
-
 void cases(std::vector<GradCase>& out) {
   struct C {
     const char* name;
@@ -122,7 +105,7 @@ void cases(std::vector<GradCase>& out) {
     const double sm = c.smooth;
     const int64_t classes = c.s[c.s.ndim() - 1];
     out.push_back(make_case("cross_entropy", c.name, {in}, [=](auto& x) { return cross_entropy(x[0], t, ig, sm); },
-                            [=](const std::vector<std::vector<double>>& v) { return ref_ce(v[0], classes, t, ig, sm); }));
+                            [=](const std::vector<std::vector<double>>& v) { return ref::cross_entropy(v[0], classes, t, ig, sm); }));
   }
 }
 

@@ -181,25 +181,6 @@ template Tensor<double> linear_add(const Tensor<double>&, const Tensor<double>&,
 // ---------------------------------------------------------------- gradcheck cases
 namespace {
 
-// Naive batched product with broadcast batch dimensions.
-std::vector<double> ref_matmul(const Shape& sa, const Shape& sb, const std::vector<double>& a,
-                               const std::vector<double>& b) {
-  const int64_t M = sa[sa.ndim() - 2], K = sa[sa.ndim() - 1], N = sb[sb.ndim() - 1];
-  Shape ba, bb;
-  for (int i = 0; i < sa.ndim() - 2; ++i) ba.push_back(sa[i]);
-  for (int i = 0; i < sb.ndim() - 2; ++i) bb.push_back(sb[i]);
-  const Shape batch = broadcast_shapes(ba, bb, "ref");
-  std::vector<double> y(batch.numel() * M * N, 0.0);
-  for (int64_t t = 0; t < batch.numel(); ++t) {
-    const auto idx = ref::unravel(t, batch);
-    const int64_t oa = ref::broadcast_index(idx, ba) * M * K, ob = ref::broadcast_index(idx, bb) * K * N;
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j)
-        for (int64_t k = 0; k < K; ++k) y[t * M * N + i * N + j] += a[oa + i * K + k] * b[ob + k * N + j];
-  }
-  return y;
-}
-
 InputSpec in(Shape s, bool rg = true) {
   InputSpec i;
   i.shape = s;
@@ -219,22 +200,14 @@ void cases(std::vector<GradCase>& out) {
   for (auto& [name, sa, sb] : mm) {
     Shape a = sa, b = sb;
     out.push_back(make_case("matmul", name, {in(a), in(b)}, [](auto& x) { return matmul(x[0], x[1]); },
-                            [a, b](const std::vector<std::vector<double>>& v) { return ref_matmul(a, b, v[0], v[1]); }));
+                            [a, b](const std::vector<std::vector<double>>& v) { return ref::matmul(a, b, v[0], v[1]); }));
   }
   out.push_back(make_case("matmul", "reused_input", {in({3, 3})}, [](auto& x) { return matmul(x[0], x[0]); },
-                          [](const std::vector<std::vector<double>>& v) { return ref_matmul({3, 3}, {3, 3}, v[0], v[0]); }));
+                          [](const std::vector<std::vector<double>>& v) { return ref::matmul({3, 3}, {3, 3}, v[0], v[0]); }));
 
   auto ref_linear = [](Shape sx, int64_t out, bool has_bias) {
     return [=](const std::vector<std::vector<double>>& v) {
-      const int64_t in = sx[sx.ndim() - 1], rows = sx.numel() / in;
-      std::vector<double> y(rows * out);
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t j = 0; j < out; ++j) {
-          double s = has_bias ? v[2][j] : 0.0;
-          for (int64_t k = 0; k < in; ++k) s += v[0][r * in + k] * v[1][j * in + k];
-          y[r * out + j] = s;
-        }
-      return y;
+      return ref::linear(sx, out, v[0], v[1], has_bias ? v[2] : std::vector<double>{});
     };
   };
   out.push_back(make_case("linear", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
@@ -246,9 +219,7 @@ void cases(std::vector<GradCase>& out) {
                           [](auto& x) { return linear(x[0], x[1], x[2]); }, ref_linear({3, 2}, 2, true)));
   auto ref_relu = [ref_linear](Shape sx, int64_t out, bool has_bias) {
     return [=](const std::vector<std::vector<double>>& v) {
-      std::vector<double> y = ref_linear(sx, out, has_bias)(v);
-      for (double& e : y) e = std::max(e, 0.0);
-      return y;
+      return ref::unary(ref_linear(sx, out, has_bias)(v), [](double e) { return std::max(e, 0.0); });
     };
   };
   out.push_back(make_case("linear_relu", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
@@ -258,10 +229,7 @@ void cases(std::vector<GradCase>& out) {
                           ref_relu({4, 3}, 6, false)));
   auto ref_add = [ref_linear](Shape sx, int64_t out, bool has_bias) {
     return [=](const std::vector<std::vector<double>>& v) {
-      std::vector<double> y = ref_linear(sx, out, has_bias)(v);
-      const std::vector<double>& r = v[has_bias ? 3 : 2];
-      for (size_t i = 0; i < y.size(); ++i) y[i] += r[i];
-      return y;
+      return ref::add(ref_linear(sx, out, has_bias)(v), v[has_bias ? 3 : 2]);
     };
   };
   out.push_back(make_case("linear_add", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5}), in({2, 3, 5})},
@@ -270,9 +238,7 @@ void cases(std::vector<GradCase>& out) {
   out.push_back(make_case("linear_add", "residual_is_input", {in({3, 4}), in({4, 4})},
                           [](auto& x) { return linear_add(x[0], x[1], std::decay_t<decltype(x[0])>{}, x[0]); },
                           [ref_linear](const std::vector<std::vector<double>>& v) {
-                            std::vector<double> y = ref_linear({3, 4}, 4, false)(v);
-                            for (size_t i = 0; i < y.size(); ++i) y[i] += v[0][i];
-                            return y;
+                            return ref::add(ref_linear({3, 4}, 4, false)(v), v[0]);
                           }));
 }
 

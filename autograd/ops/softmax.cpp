@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/reference.hpp"
 #include "autograd/ops/registry.hpp"
 #include "autograd/isa.hpp"
 #include "autograd/ops.hpp"
@@ -165,19 +166,6 @@ namespace {
 
 using Vals = std::vector<std::vector<double>>;
 
-std::vector<double> ref_softmax(const std::vector<double>& x, int64_t C, bool log) {
-  std::vector<double> y(x.size());
-  for (size_t r = 0; r < x.size() / C; ++r) {
-    double m = -INFINITY, s = 0;
-    for (int64_t j = 0; j < C; ++j) m = std::max(m, x[r * C + j]);
-    if (m == -INFINITY) continue;  // fully masked: zeros
-    for (int64_t j = 0; j < C; ++j) s += std::exp(x[r * C + j] - m);
-    for (int64_t j = 0; j < C; ++j)
-      y[r * C + j] = log ? x[r * C + j] - m - std::log(s) : std::exp(x[r * C + j] - m) / s;
-  }
-  return y;
-}
-
 // An additive mask: 0 where visible, -inf where masked; row 1 is fully masked.
 InputSpec additive_mask(int64_t rows, int64_t C, bool full_row) {
   InputSpec m;
@@ -207,21 +195,17 @@ void cases(std::vector<GradCase>& out) {
   for (bool log : {false, true}) {
     const std::string op = log ? "log_softmax" : "softmax";
     out.push_back(make_case(op, "rows", {in({3, 5})}, [log](auto& x) { return apply(log, x[0]); },
-                            [log](const Vals& v) { return ref_softmax(v[0], 5, log); }));
+                            [log](const Vals& v) { return ref::softmax(v[0], 5, log); }));
     out.push_back(make_case(op, "3d_batch1", {in({1, 2, 4})}, [log](auto& x) { return apply(log, x[0]); },
-                            [log](const Vals& v) { return ref_softmax(v[0], 4, log); }));
+                            [log](const Vals& v) { return ref::softmax(v[0], 4, log); }));
     out.push_back(make_case(op, "large_logits", {in({2, 3}, 50, 60)}, [log](auto& x) { return apply(log, x[0]); },
-                            [log](const Vals& v) { return ref_softmax(v[0], 3, log); }));
+                            [log](const Vals& v) { return ref::softmax(v[0], 3, log); }));
     out.push_back(make_case(op, "size1_row", {in({4, 1})}, [log](auto& x) { return apply(log, x[0]); },
-                            [log](const Vals& v) { return ref_softmax(v[0], 1, log); }));
+                            [log](const Vals& v) { return ref::softmax(v[0], 1, log); }));
     // log_softmax is -inf where masked; exp() brings the checked value back to finite numbers.
     auto masked_ref = [log](const Vals& v) {
-      std::vector<double> s(v[0].size());
-      for (size_t i = 0; i < s.size(); ++i) s[i] = v[0][i] + v[1][i];
-      std::vector<double> y = ref_softmax(s, 4, log);
-      if (log)
-        for (auto& e : y) e = std::exp(e);
-      return y;
+      const std::vector<double> y = ref::softmax(ref::add(v[0], v[1]), 4, log);
+      return log ? ref::unary(y, [](double e) { return std::exp(e); }) : y;
     };
     auto masked = [log](auto& x) {
       auto y = apply(log, x[0] + x[1]);
