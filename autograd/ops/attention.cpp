@@ -141,7 +141,8 @@ InputSpec in(Shape s) {
   return i;
 }
 
-void add(std::vector<GradCase>& out, const char* name, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H, AttentionMask m) {
+void add(std::vector<GradCase>& out, const char* name, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H,
+         AttentionMask m) {
   out.push_back(make_case("attention", name, {in({B, Tq, D}), in({B, Tk, D}), in({B, Tk, D})},
                           [=](auto& x) { return attention(x[0], x[1], x[2], (int)H, m).out; },
                           [=](const Vals& v) { return ref_attention(v, B, Tq, Tk, D, H, m); }));

@@ -34,7 +34,7 @@ Array arr(const Values& v, const Shape& s) { return arr(v, dims(s)); }
 Values flat(const Array& a) { return Values(a.begin(), a.end()); }
 size_t axis_of(int axis, size_t ndim) { return size_t(axis < 0 ? axis + int(ndim) : axis); }
 
-// The broadcast batch shape, then `a` broadcast to it and stacked as [batch, rows, cols].
+// `a` broadcast to batch + its last two dimensions, flattened to [prod(batch), rows, cols].
 Array batched(const Array& a, const Dims& batch) {
   Dims full = batch;
   full.push_back(a.shape()[a.dimension() - 2]);

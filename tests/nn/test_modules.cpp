@@ -48,7 +48,8 @@ BOOST_AUTO_TEST_CASE(linear_names_counts_and_init_bound) {
   Linear<float> with(5, 4, true, rng), without(5, 4, false, rng);
   BOOST_TEST(names_of(with.named_parameters()) == (std::vector<std::string>{"weight", "bias"}),
              boost::test_tools::per_element());
-  BOOST_TEST(names_of(without.named_parameters()) == std::vector<std::string>{"weight"}, boost::test_tools::per_element());
+  BOOST_TEST(names_of(without.named_parameters()) == std::vector<std::string>{"weight"},
+             boost::test_tools::per_element());
   BOOST_TEST(with.num_parameters() == 5 * 4 + 4);
   BOOST_TEST(without.num_parameters() == 5 * 4);
   const float bound = 1.0f / std::sqrt(5.0f);  // nn.Linear's U(-1/sqrt(in), 1/sqrt(in))
