@@ -8,11 +8,6 @@
 
 namespace attn {
 
-std::vector<GradCase>& case_registry() {
-  static std::vector<GradCase> cases;
-  return cases;
-}
-
 double CaseReport::max_abs_err() const {
   double m = 0;
   for (auto& r : inputs) m = std::max(m, r.max_abs_err);

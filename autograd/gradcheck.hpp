@@ -1,5 +1,5 @@
 // Gradient checking, a product feature: central differences in float64 against the analytic
-// gradient of <g, f(x)> for a random upstream g. Every op registers cases here, beside its
+// gradient of <g, f(x)> for a random upstream g. Every op file defines its cases beside its
 // forward and backward; `attnlab gradcheck` and the test suite enumerate them.
 #pragma once
 #include <functional>
@@ -54,9 +54,11 @@ struct GradCase {
   std::function<std::vector<ExternalInput>()> externals;  // parameters, for modules and models
 };
 
-std::vector<GradCase>& case_registry();
+// Every op's cases, from the explicit list in autograd/ops/registry.cpp. Modules' and models'
+// cases are nn_cases() and model_cases(); whoever runs them all concatenates the three.
+std::vector<GradCase> autograd_cases();
 
-// Registers a case whose function is written once, generically, and used in both precisions.
+// A case whose function is written once, generically, and used in both precisions.
 template <class F>
 GradCase make_case(std::string op, std::string name, std::vector<InputSpec> inputs, F f,
                    Reference ref = {}) {
@@ -69,9 +71,6 @@ GradCase make_case(std::string op, std::string name, std::vector<InputSpec> inpu
   c.reference = std::move(ref);
   return c;
 }
-struct CaseRegistrar {
-  explicit CaseRegistrar(GradCase c) { case_registry().push_back(std::move(c)); }
-};
 
 struct InputReport {
   int input = 0;

@@ -4,19 +4,14 @@
 #include <cmath>
 #include <cstring>
 
+#include "autograd/ops/registry.hpp"
 #include "autograd/tensor.hpp"
 
 namespace attn {
 
-std::vector<const OpDef*>& op_registry() {
-  static std::vector<const OpDef*> ops;
-  return ops;
-}
-
-OpDef::OpDef(const char* n, bool d) : name(n), differentiable(d) { op_registry().push_back(this); }
-
 static const OpDef kLeaf("leaf", false);
 static const OpDef kDetach("detach", false);
+void add_graph_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kLeaf, &kDetach}); }
 
 // ---------------------------------------------------------------- Tensor
 

@@ -12,16 +12,18 @@
 
 namespace attn {
 
-// Every differentiable op is defined by one OpDef object. Defining it registers the op's name,
-// so that the gradcheck suite can find every op and fail on one with no check case.
+// Every differentiable op is defined by one OpDef object, listed in autograd_ops() so that the
+// gradcheck suite can find every op and fail on one with no check case.
 struct OpDef {
   // `differentiable` is false for nodes that pass no gradient by design (leaves, detach,
   // attention weights); gradcheck's coverage rule applies to the others.
-  explicit OpDef(const char* name, bool differentiable = true);
+  constexpr explicit OpDef(const char* name, bool differentiable = true)
+      : name(name), differentiable(differentiable) {}
   const char* name;
   bool differentiable;
 };
-std::vector<const OpDef*>& op_registry();
+// Every OpDef of the engine, from the explicit list in autograd/ops/registry.cpp.
+std::vector<const OpDef*> autograd_ops();
 
 template <class T>
 class Graph;
@@ -47,7 +49,9 @@ class Tensor {
  public:
   Tensor() = default;
   bool defined() const { return g_ != nullptr; }
-  const Shape& shape() const { return node().shape; }
+  // By value: the node lives in the tape's vector, which moves when the tape grows, so a
+  // reference would dangle after the next op (a held `const Shape&` binds to this copy).
+  Shape shape() const { return node().shape; }
   int ndim() const { return shape().ndim(); }
   int64_t numel() const { return shape().numel(); }
   int64_t size(int axis) const { return shape().size(axis); }

@@ -6,6 +6,7 @@
 
 #include "autograd/shape.hpp"
 #include "models/family.hpp"
+#include "models/gradcheck_cases.hpp"
 #include "models/lstm_seq2seq.hpp"
 
 namespace attn {
@@ -57,6 +58,14 @@ std::vector<MemoryTerm> step_memory(const ModelConfig& c, const StepSize& n, boo
   return terms;
 }
 
+void gradcheck_cases(std::vector<GradCase>& out, bool attention) {
+  ModelConfig c = ModelConfig::defaults(attention ? "lstm-attn" : "lstm");
+  c.src_vocab = c.tgt_vocab = 5;
+  c.set("hidden", 4).set("layers", attention ? 1 : 2);
+  if (attention) c.set("heads", 2);
+  add_model_case(out, attention ? "Seq2SeqLSTM+attention" : "Seq2SeqLSTM", attention ? "one_layer" : "two_layers", c);
+}
+
 ModelFamily make_family(bool attention) {
   ModelFamily f;
   f.name = attention ? "lstm-attn" : "lstm";
@@ -80,6 +89,7 @@ ModelFamily make_family(bool attention) {
   };
   f.parameters = [attention](const ModelConfig& c) { return parameters(c, attention); };
   f.step_memory = [attention](const ModelConfig& c, const StepSize& n) { return step_memory(c, n, attention); };
+  f.gradcheck_cases = [attention](std::vector<GradCase>& out) { gradcheck_cases(out, attention); };
   return f;
 }
 

@@ -5,6 +5,7 @@
 
 #include "autograd/shape.hpp"
 #include "models/family.hpp"
+#include "models/gradcheck_cases.hpp"
 #include "models/transformer.hpp"
 
 namespace attn {
@@ -106,6 +107,17 @@ double forward_flops(const ModelConfig& c, const StepSize& n) {
   return n.batch * (enc + dec);
 }
 
+void gradcheck_cases(std::vector<GradCase>& out) {
+  ModelConfig t = ModelConfig::defaults("transformer");
+  t.src_vocab = t.tgt_vocab = 5;
+  t.set("d_model", 4).set("heads", 2).set("ff", 6).set("enc_layers", 1).set("dec_layers", 1).set("max_len", 4);
+  add_model_case(out, "Seq2SeqTransformer", "reference_layout", t);
+  ModelConfig p = t;
+  p.set("norm_first", false).set("pos", "sinusoidal").set("share_embeddings", true).set("tie_output", true);
+  p.set("activation", "gelu");
+  add_model_case(out, "Seq2SeqTransformer", "post_ln_sinusoidal_tied", p);
+}
+
 ModelFamily make_family() {
   ModelFamily f;
   f.name = "transformer";
@@ -128,6 +140,7 @@ ModelFamily make_family() {
   f.parameters = parameters;
   f.step_memory = step_memory;
   f.forward_flops = forward_flops;
+  f.gradcheck_cases = gradcheck_cases;
   f.position_limit = [](const ModelConfig& c) { return c.integer("max_len"); };
   return f;
 }

@@ -1,11 +1,11 @@
-// Gradcheck cases for the three whole models at tiny sizes: the loss's gradient with respect to
-// every parameter, in float64, on a padded batch.
-#include "autograd/gradcheck.hpp"
+// The shared part of the whole-model gradcheck cases; the configs are in each family's file.
+#include "models/gradcheck_cases.hpp"
+
+#include "models/family.hpp"
 #include "models/seq2seq.hpp"
+#include "nn/gradcheck_cases.hpp"
 
 namespace attn {
-
-std::vector<ExternalInput> parameter_inputs(const Module<double>& m);  // nn/gradcheck_cases.cpp
 
 namespace {
 
@@ -21,7 +21,9 @@ SeqBatch tiny_batch() {
   return b;
 }
 
-void model_case(const std::string& op, const std::string& name, const ModelConfig& c) {
+}  // namespace
+
+void add_model_case(std::vector<GradCase>& out, const std::string& op, const std::string& name, const ModelConfig& c) {
   auto m = std::shared_ptr<Seq2SeqModel<double>>(make_model<double>(c, 5));
   GradCase gc;
   gc.op = op;
@@ -38,28 +40,14 @@ void model_case(const std::string& op, const std::string& name, const ModelConfi
   gc.externals = [m] { return parameter_inputs(*m); };
   gc.tol = module_tolerance();
   gc.is_op = false;
-  CaseRegistrar{std::move(gc)};
+  out.push_back(std::move(gc));
 }
 
-const bool kCases = [] {
-  ModelConfig t = ModelConfig::defaults("transformer");
-  t.src_vocab = t.tgt_vocab = 5;
-  t.set("d_model", 4).set("heads", 2).set("ff", 6).set("enc_layers", 1).set("dec_layers", 1).set("max_len", 4);
-  model_case("Seq2SeqTransformer", "reference_layout", t);
-  ModelConfig p = t;
-  p.set("norm_first", false).set("pos", "sinusoidal").set("share_embeddings", true).set("tie_output", true);
-  p.set("activation", "gelu");
-  model_case("Seq2SeqTransformer", "post_ln_sinusoidal_tied", p);
-  ModelConfig l = ModelConfig::defaults("lstm");
-  l.src_vocab = l.tgt_vocab = 5;
-  l.set("hidden", 4).set("layers", 2);
-  model_case("Seq2SeqLSTM", "two_layers", l);
-  ModelConfig a = ModelConfig::defaults("lstm-attn");
-  a.src_vocab = a.tgt_vocab = 5;
-  a.set("hidden", 4).set("heads", 2).set("layers", 1);
-  model_case("Seq2SeqLSTM+attention", "one_layer", a);
-  return true;
-}();
 
-}  // namespace
+std::vector<GradCase> model_cases() {
+  std::vector<GradCase> out;
+  for (const ModelFamily* f : model_families())
+    if (f->gradcheck_cases) f->gradcheck_cases(out);
+  return out;
+}
 }  // namespace attn

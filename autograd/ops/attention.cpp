@@ -11,6 +11,8 @@
 
 #include "autograd/blas.hpp"
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/reference.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/softmax_rows.hpp"
 
@@ -30,7 +32,7 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
   Graph<T>& g = q.graph();
   g.check(k, "attention");
   g.check(v, "attention");
-  const Shape sq = q.shape(), sk = k.shape();  // copies: make() may move the nodes
+  const Shape sq = q.shape(), sk = k.shape();
   if (sq.ndim() != 3 || sk.ndim() != 3 || v.shape() != sk || sq[0] != sk[0] || sq[2] != sk[2] ||
       heads < 1 || sq[2] % heads != 0)
     throw Error(fmt::format("attention: q {}, k {}, v {} with {} heads: want q [B, Tq, D], k and v "
@@ -124,35 +126,11 @@ namespace {
 
 using Vals = std::vector<std::vector<double>>;
 
-// Naive attention with explicit head loops.
+// The oracle's attention; one input stands for q, k and v when the case reuses it.
 std::vector<double> ref_attention(const Vals& x, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H,
                                   const AttentionMask& m) {
   const auto &q = x[0], &k = x[x.size() > 1 ? 1 : 0], &v = x[x.size() > 2 ? 2 : 0];
-  const int64_t Dh = D / H;
-  std::vector<double> out(B * Tq * D, 0.0);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < H; ++h)
-      for (int64_t i = 0; i < Tq; ++i) {
-        std::vector<double> s(Tk);
-        std::vector<bool> visible(Tk);
-        double mx = -INFINITY;
-        for (int64_t j = 0; j < Tk; ++j) {
-          visible[j] = !(m.causal && j > i) && !(!m.key_padding.empty() && m.key_padding[b * Tk + j]);
-          double dot = 0;
-          for (int64_t d = 0; d < Dh; ++d) dot += q[(b * Tq + i) * D + h * Dh + d] * k[(b * Tk + j) * D + h * Dh + d];
-          s[j] = dot / std::sqrt((double)Dh);
-          if (visible[j]) mx = std::max(mx, s[j]);
-        }
-        if (mx == -INFINITY) continue;  // no visible key: zero output
-        double z = 0;
-        for (int64_t j = 0; j < Tk; ++j) z += visible[j] ? std::exp(s[j] - mx) : 0.0;
-        for (int64_t j = 0; j < Tk; ++j) {
-          if (!visible[j]) continue;
-          const double p = std::exp(s[j] - mx) / z;
-          for (int64_t d = 0; d < Dh; ++d) out[(b * Tq + i) * D + h * Dh + d] += p * v[(b * Tk + j) * D + h * Dh + d];
-        }
-      }
-  return out;
+  return ref::attention(q, k, v, {B, Tq, Tk, D, H}, m.causal, m.key_padding);
 }
 
 InputSpec in(Shape s) {
@@ -163,34 +141,35 @@ InputSpec in(Shape s) {
   return i;
 }
 
-void add(const char* name, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H, AttentionMask m) {
-  CaseRegistrar(make_case("attention", name, {in({B, Tq, D}), in({B, Tk, D}), in({B, Tk, D})},
+void add(std::vector<GradCase>& out, const char* name, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H,
+         AttentionMask m) {
+  out.push_back(make_case("attention", name, {in({B, Tq, D}), in({B, Tk, D}), in({B, Tk, D})},
                           [=](auto& x) { return attention(x[0], x[1], x[2], (int)H, m).out; },
                           [=](const Vals& v) { return ref_attention(v, B, Tq, Tk, D, H, m); }));
 }
 
-const bool kCases = [] {
-  add("self_2heads", 2, 3, 3, 4, 2, {});
-  add("cross_tq_ne_tk", 1, 2, 4, 6, 3, {});
-  add("causal", 2, 4, 4, 4, 2, {true, {}});
-  add("key_padding", 2, 3, 3, 4, 1, {false, {0, 0, 1, 0, 1, 1}});
+void cases(std::vector<GradCase>& out) {
+  add(out, "self_2heads", 2, 3, 3, 4, 2, {});
+  add(out, "cross_tq_ne_tk", 1, 2, 4, 6, 3, {});
+  add(out, "causal", 2, 4, 4, 4, 2, {true, {}});
+  add(out, "key_padding", 2, 3, 3, 4, 1, {false, {0, 0, 1, 0, 1, 1}});
   // Batch 1's keys are all padded: its queries see nothing, so output and gradient are zero.
-  add("fully_masked_rows", 2, 2, 3, 2, 1, {false, {0, 1, 0, 1, 1, 1}});
+  add(out, "fully_masked_rows", 2, 2, 3, 2, 1, {false, {0, 1, 0, 1, 1, 1}});
   // Causal with the first key padded: query 0 sees no key.
-  add("causal_first_key_padded", 1, 3, 3, 4, 2, {true, {1, 0, 0}});
+  add(out, "causal_first_key_padded", 1, 3, 3, 4, 2, {true, {1, 0, 0}});
   // With the weights kept, backward reads the stored probabilities instead of recomputing them.
-  CaseRegistrar(make_case("attention", "weights_kept_causal_padded", {in({2, 3, 4}), in({2, 3, 4}), in({2, 3, 4})},
+  out.push_back(make_case("attention", "weights_kept_causal_padded", {in({2, 3, 4}), in({2, 3, 4}), in({2, 3, 4})},
                           [](auto& x) { return attention(x[0], x[1], x[2], 2, {true, {0, 0, 1, 0, 0, 0}}, true).out; },
                           [](const Vals& v) { return ref_attention(v, 2, 3, 3, 4, 2, {true, {0, 0, 1, 0, 0, 0}}); }));
   AttentionMask none;
-  CaseRegistrar(make_case("attention", "reused_qkv", {in({1, 3, 4})},
+  out.push_back(make_case("attention", "reused_qkv", {in({1, 3, 4})},
                           [=](auto& x) { return attention(x[0], x[0], x[0], 2, none).out; },
                           [=](const Vals& v) { return ref_attention(v, 1, 3, 3, 4, 2, none); }));
   // The weights, exposed for inspection, carry no gradient: their case checks the forward only.
   InputSpec c = in({1, 2, 2}), kk = in({1, 3, 2});
   c.requires_grad = kk.requires_grad = false;
   const AttentionMask causal_pad{true, {0, 1, 0}};
-  CaseRegistrar(make_case("attention_weights", "causal_padded", {c, kk, kk},
+  out.push_back(make_case("attention_weights", "causal_padded", {c, kk, kk},
                           [=](auto& x) { return attention(x[0], x[1], x[2], 2, causal_pad, true).weights; },
                           [=](const Vals& v) {
                             // Weights of head h are the output for v = one-hot of each key.
@@ -204,8 +183,11 @@ const bool kCases = [] {
                                 }
                             return w;
                           }));
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_attention_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kAttention, &kAttentionWeights}); }
+void add_attention_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

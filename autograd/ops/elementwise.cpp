@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 #include "autograd/ops/reference.hpp"
@@ -230,7 +231,7 @@ Tensor<T> apply_binary(const std::string& op, const Tensor<T>& a, const Tensor<T
   return div(a, b);
 }
 
-const bool kBinaryCases = [] {
+void binary_cases(std::vector<GradCase>& out) {
   const std::pair<Shape, Shape> shapes[] = {
       {{3, 4}, {3, 4}},       // same shape
       {{2, 3, 4}, {4}},       // bias-like broadcast
@@ -242,21 +243,20 @@ const bool kBinaryCases = [] {
   for (const BinaryDef& d : kBinaryDefs) {
     for (int k = 0; k < 5; ++k) {
       const std::string op = d.op;
-      CaseRegistrar(make_case(op, names[k], {in(shapes[k].first), in(shapes[k].second, d.blo, d.bhi)},
+      out.push_back(make_case(op, names[k], {in(shapes[k].first), in(shapes[k].second, d.blo, d.bhi)},
                               [op](auto& x) { return apply_binary(op, x[0], x[1]); },
                               ref2(shapes[k].first, shapes[k].second, d.f)));
     }
     // The same tensor on both sides: gradients from both uses accumulate.
     const std::string op = d.op;
     Fn2 f = d.f;
-    CaseRegistrar(make_case(op, "reused_input", {in({2, 3}, 0.5, 2)},
+    out.push_back(make_case(op, "reused_input", {in({2, 3}, 0.5, 2)},
                             [op](auto& x) { return apply_binary(op, x[0], x[0]); },
                             [f](const std::vector<std::vector<double>>& v) {
                               return ref::unary(v[0], [f](double a) { return f(a, a); });
                             }));
   }
-  return true;
-}();
+}
 
 struct UnaryDef {
   const char* op;
@@ -280,7 +280,7 @@ Tensor<T> apply_unary(const std::string& op, const Tensor<T>& x) {
   return gelu(x);
 }
 
-const bool kUnaryCases = [] {
+void unary_cases(std::vector<GradCase>& out) {
   const UnaryDef defs[] = {
       {"neg", [](double x) { return -x; }, -1, 1, 0},
       {"add_scalar", [](double x) { return x + 0.75; }, -1, 1, 0},
@@ -297,18 +297,24 @@ const bool kUnaryCases = [] {
   };
   for (const UnaryDef& d : defs) {
     const std::string op = d.op;
-    CaseRegistrar(make_case(op, "matrix", {in({3, 5}, d.lo, d.hi, d.min_abs)},
+    out.push_back(make_case(op, "matrix", {in({3, 5}, d.lo, d.hi, d.min_abs)},
                             [op](auto& x) { return apply_unary(op, x[0]); }, ref1(d.f)));
-    CaseRegistrar(make_case(op, "scalar_batch1", {in({1, 1, 1}, d.lo, d.hi, d.min_abs)},
+    out.push_back(make_case(op, "scalar_batch1", {in({1, 1, 1}, d.lo, d.hi, d.min_abs)},
                             [op](auto& x) { return apply_unary(op, x[0]); }, ref1(d.f)));
     // Used twice: the two gradient contributions must add up.
     Fn1 f = d.f;
-    CaseRegistrar(make_case(op, "reused_input", {in({4}, d.lo, d.hi, d.min_abs)},
+    out.push_back(make_case(op, "reused_input", {in({4}, d.lo, d.hi, d.min_abs)},
                             [op](auto& x) { return apply_unary(op, x[0]) * x[0]; },
                             ref1([f](double x) { return f(x) * x; })));
   }
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_elementwise_ops(std::vector<const OpDef*>& ops) {
+  ops.insert(ops.end(), {&kAdd, &kSub, &kMul, &kDiv, &kNeg, &kAddScalar, &kMulScalar, &kRdivScalar, &kPowScalar,
+                         &kExp, &kLog, &kSqrt, &kTanh, &kSigmoid, &kRelu, &kGelu});
+}
+void add_elementwise_cases(std::vector<GradCase>& out) { binary_cases(out); unary_cases(out); }
+
 }  // namespace attn

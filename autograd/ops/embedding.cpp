@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/reference.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 
 namespace attn {
@@ -47,24 +49,22 @@ template Tensor<float> embedding(const Tensor<float>&, const std::vector<int>&, 
 template Tensor<double> embedding(const Tensor<double>&, const std::vector<int>&, const Shape&);
 
 namespace {
-const bool kCases = [] {
+void cases(std::vector<GradCase>& out) {
   InputSpec w;
   w.shape = {5, 3};
   const std::vector<int> ids = {4, 0, 4, 2, 1, 4};  // repeated ids accumulate
-  auto ref = [ids](const std::vector<std::vector<double>>& v) {
-    std::vector<double> y;
-    for (int id : ids)
-      for (int j = 0; j < 3; ++j) y.push_back(v[0][id * 3 + j]);
-    return y;
-  };
-  CaseRegistrar(make_case("embedding", "repeated_ids", {w}, [ids](auto& x) { return embedding(x[0], ids, {2, 3}); }, ref));
+  auto ref = [ids](const std::vector<std::vector<double>>& v) { return ref::embedding(v[0], 3, ids); };
+  out.push_back(make_case("embedding", "repeated_ids", {w}, [ids](auto& x) { return embedding(x[0], ids, {2, 3}); }, ref));
   InputSpec w1;
   w1.shape = {2, 4};
-  CaseRegistrar(make_case("embedding", "batch1", {w1}, [](auto& x) { return embedding(x[0], {1}, {1, 1}); },
+  out.push_back(make_case("embedding", "batch1", {w1}, [](auto& x) { return embedding(x[0], {1}, {1, 1}); },
                           [](const std::vector<std::vector<double>>& v) {
-                            return std::vector<double>(v[0].begin() + 4, v[0].end());
+                            return ref::embedding(v[0], 4, {1});
                           }));
-  return true;
-}();
+}
 }  // namespace
+
+void add_embedding_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kEmbedding}); }
+void add_embedding_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

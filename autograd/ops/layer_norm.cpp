@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/reference.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 
@@ -79,15 +81,7 @@ template Tensor<double> layer_norm(const Tensor<double>&, const Tensor<double>&,
 namespace {
 
 std::vector<double> ref_ln(const std::vector<std::vector<double>>& v, int64_t D, double eps) {
-  const auto &x = v[0], &ga = v[1], &be = v[2];
-  std::vector<double> y(x.size());
-  for (size_t r = 0; r < x.size() / D; ++r) {
-    double m = 0, var = 0;
-    for (int64_t j = 0; j < D; ++j) m += x[r * D + j] / D;
-    for (int64_t j = 0; j < D; ++j) var += (x[r * D + j] - m) * (x[r * D + j] - m) / D;
-    for (int64_t j = 0; j < D; ++j) y[r * D + j] = (x[r * D + j] - m) / std::sqrt(var + eps) * ga[j] + be[j];
-  }
-  return y;
+  return ref::layer_norm(v[0], v[1], v[2], D, eps);
 }
 
 InputSpec in(Shape s, double lo = -1, double hi = 1) {
@@ -98,22 +92,23 @@ InputSpec in(Shape s, double lo = -1, double hi = 1) {
   return i;
 }
 
-const bool kCases = [] {
-  CaseRegistrar(make_case("layer_norm", "3d", {in({2, 3, 5}), in({5}, 0.5, 1.5), in({5})},
+void cases(std::vector<GradCase>& out) {
+  out.push_back(make_case("layer_norm", "3d", {in({2, 3, 5}), in({5}, 0.5, 1.5), in({5})},
                           [](auto& x) { return layer_norm(x[0], x[1], x[2]); },
                           [](const std::vector<std::vector<double>>& v) { return ref_ln(v, 5, 1e-5); }));
-  CaseRegistrar(make_case("layer_norm", "batch1_wide_eps", {in({1, 8}), in({8}, 0.5, 1.5), in({8})},
+  out.push_back(make_case("layer_norm", "batch1_wide_eps", {in({1, 8}), in({8}, 0.5, 1.5), in({8})},
                           [](auto& x) { return layer_norm(x[0], x[1], x[2], 0.1); },
                           [](const std::vector<std::vector<double>>& v) { return ref_ln(v, 8, 0.1); }));
-  CaseRegistrar(make_case("layer_norm", "reused_input", {in({3, 4}), in({4}, 0.5, 1.5), in({4})},
+  out.push_back(make_case("layer_norm", "reused_input", {in({3, 4}), in({4}, 0.5, 1.5), in({4})},
                           [](auto& x) { return layer_norm(x[0], x[1], x[2]) * x[0]; },
                           [](const std::vector<std::vector<double>>& v) {
-                            auto y = ref_ln(v, 4, 1e-5);
-                            for (size_t i = 0; i < y.size(); ++i) y[i] *= v[0][i];
-                            return y;
+                            return ref::mul(ref_ln(v, 4, 1e-5), v[0]);
                           }));
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_layer_norm_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kLayerNorm}); }
+void add_layer_norm_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

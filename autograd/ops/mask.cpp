@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 #include "autograd/ops/reference.hpp"
@@ -81,37 +82,36 @@ InputSpec in(Shape s) {
 }
 using Vals = std::vector<std::vector<double>>;
 
-const bool kCases = [] {
-  CaseRegistrar(make_case("masked_fill", "broadcast_mask", {in({2, 3}), mask_input({3}, {0, 1, 0})},
+void cases(std::vector<GradCase>& out) {
+  out.push_back(make_case("masked_fill", "broadcast_mask", {in({2, 3}), mask_input({3}, {0, 1, 0})},
                           [](auto& x) { return masked_fill(x[0], x[1], 5.0); },
-                          [](const Vals& v) { return ref::binary({2, 3}, {3}, v[0], v[1], [](double a, double m) { return m ? 5.0 : a; }); }));
+                          [](const Vals& v) { return ref::masked_fill({2, 3}, {3}, v[0], v[1], 5.0); }));
   // -inf fill followed by softmax, with the second row masked entirely.
-  CaseRegistrar(make_case("masked_fill", "neg_inf_fully_masked_row",
+  out.push_back(make_case("masked_fill", "neg_inf_fully_masked_row",
                           {in({2, 3}), mask_input({2, 3}, {0, 1, 0, 1, 1, 1})},
                           [](auto& x) { return softmax(masked_fill(x[0], x[1], -INFINITY)); },
                           [](const Vals& v) {
-                            std::vector<double> y(6, 0.0);
-                            const double m = std::max(v[0][0], v[0][2]);
-                            const double s = std::exp(v[0][0] - m) + std::exp(v[0][2] - m);
-                            y[0] = std::exp(v[0][0] - m) / s;
-                            y[2] = std::exp(v[0][2] - m) / s;
-                            return y;
+                            return ref::softmax(ref::masked_fill({2, 3}, {2, 3}, v[0], v[1], -INFINITY), 3, false);
                           }));
   // Re-seeded on every evaluation, so the central differences see the same mask.
+  // The mask is the generator's draws (the spec); the oracle only applies it.
   auto drop_ref = [](const Vals& v) {
     Rng rng(7);
-    std::vector<double> y(v[0].size());
-    for (size_t i = 0; i < y.size(); ++i) y[i] = rng.uniform() >= 0.3 ? v[0][i] / 0.7 : 0.0;
-    return y;
+    std::vector<double> keep(v[0].size());
+    for (double& k : keep) k = rng.uniform() >= 0.3 ? 1 / 0.7 : 0.0;
+    return ref::mul(v[0], keep);
   };
-  CaseRegistrar(make_case("dropout", "p0.3_reseeded", {in({4, 5})},
+  out.push_back(make_case("dropout", "p0.3_reseeded", {in({4, 5})},
                           [](auto& x) {
                             Rng rng(7);
                             return dropout(x[0], 0.3, rng);
                           },
                           drop_ref));
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_mask_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kMaskedFill, &kDropout}); }
+void add_mask_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

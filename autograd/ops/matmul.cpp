@@ -3,6 +3,7 @@
 
 #include "autograd/blas.hpp"
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 #include "autograd/ops/reference.hpp"
@@ -16,7 +17,7 @@ template <class T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   Graph<T>& g = a.graph();
   g.check(b, "matmul");
-  const Shape sa = a.shape(), sb = b.shape();  // copies: make() may move the nodes
+  const Shape sa = a.shape(), sb = b.shape();
   if (sa.ndim() < 2 || sb.ndim() < 2 || sa[sa.ndim() - 1] != sb[sb.ndim() - 2])
     throw Error(fmt::format("matmul: shapes {} and {} do not multiply ([..., M, K] @ [..., K, N])",
                             sa.str(), sb.str()));
@@ -87,7 +88,7 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
                       const Tensor<T>& residual) {
   Graph<T>& g = x.graph();
   g.check(w, op.name);
-  const Shape sx = x.shape();  // a copy: make() may move the nodes
+  const Shape sx = x.shape();
   if (sx.ndim() < 1 || w.ndim() != 2 || sx[sx.ndim() - 1] != w.shape()[1] ||
       (bias.defined() && (bias.ndim() != 1 || bias.shape()[0] != w.shape()[0])))
     throw Error(fmt::format("{}: input {} , weight {} (want [out, in]) and bias {} do not fit", op.name,
@@ -180,25 +181,6 @@ template Tensor<double> linear_add(const Tensor<double>&, const Tensor<double>&,
 // ---------------------------------------------------------------- gradcheck cases
 namespace {
 
-// Naive batched product with broadcast batch dimensions.
-std::vector<double> ref_matmul(const Shape& sa, const Shape& sb, const std::vector<double>& a,
-                               const std::vector<double>& b) {
-  const int64_t M = sa[sa.ndim() - 2], K = sa[sa.ndim() - 1], N = sb[sb.ndim() - 1];
-  Shape ba, bb;
-  for (int i = 0; i < sa.ndim() - 2; ++i) ba.push_back(sa[i]);
-  for (int i = 0; i < sb.ndim() - 2; ++i) bb.push_back(sb[i]);
-  const Shape batch = broadcast_shapes(ba, bb, "ref");
-  std::vector<double> y(batch.numel() * M * N, 0.0);
-  for (int64_t t = 0; t < batch.numel(); ++t) {
-    const auto idx = ref::unravel(t, batch);
-    const int64_t oa = ref::broadcast_index(idx, ba) * M * K, ob = ref::broadcast_index(idx, bb) * K * N;
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j)
-        for (int64_t k = 0; k < K; ++k) y[t * M * N + i * N + j] += a[oa + i * K + k] * b[ob + k * N + j];
-  }
-  return y;
-}
-
 InputSpec in(Shape s, bool rg = true) {
   InputSpec i;
   i.shape = s;
@@ -206,7 +188,7 @@ InputSpec in(Shape s, bool rg = true) {
   return i;
 }
 
-const bool kCases = [] {
+void cases(std::vector<GradCase>& out) {
   const std::tuple<const char*, Shape, Shape> mm[] = {
       {"2d", {3, 4}, {4, 5}},
       {"batched", {2, 3, 4}, {2, 4, 2}},
@@ -217,64 +199,54 @@ const bool kCases = [] {
   };
   for (auto& [name, sa, sb] : mm) {
     Shape a = sa, b = sb;
-    CaseRegistrar(make_case("matmul", name, {in(a), in(b)}, [](auto& x) { return matmul(x[0], x[1]); },
-                            [a, b](const std::vector<std::vector<double>>& v) { return ref_matmul(a, b, v[0], v[1]); }));
+    out.push_back(make_case("matmul", name, {in(a), in(b)}, [](auto& x) { return matmul(x[0], x[1]); },
+                            [a, b](const std::vector<std::vector<double>>& v) { return ref::matmul(a, b, v[0], v[1]); }));
   }
-  CaseRegistrar(make_case("matmul", "reused_input", {in({3, 3})}, [](auto& x) { return matmul(x[0], x[0]); },
-                          [](const std::vector<std::vector<double>>& v) { return ref_matmul({3, 3}, {3, 3}, v[0], v[0]); }));
+  out.push_back(make_case("matmul", "reused_input", {in({3, 3})}, [](auto& x) { return matmul(x[0], x[0]); },
+                          [](const std::vector<std::vector<double>>& v) { return ref::matmul({3, 3}, {3, 3}, v[0], v[0]); }));
 
   auto ref_linear = [](Shape sx, int64_t out, bool has_bias) {
     return [=](const std::vector<std::vector<double>>& v) {
-      const int64_t in = sx[sx.ndim() - 1], rows = sx.numel() / in;
-      std::vector<double> y(rows * out);
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t j = 0; j < out; ++j) {
-          double s = has_bias ? v[2][j] : 0.0;
-          for (int64_t k = 0; k < in; ++k) s += v[0][r * in + k] * v[1][j * in + k];
-          y[r * out + j] = s;
-        }
-      return y;
+      return ref::linear(sx, out, v[0], v[1], has_bias ? v[2] : std::vector<double>{});
     };
   };
-  CaseRegistrar(make_case("linear", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
+  out.push_back(make_case("linear", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
                           [](auto& x) { return linear(x[0], x[1], x[2]); }, ref_linear({2, 3, 4}, 5, true)));
-  CaseRegistrar(make_case("linear", "no_bias_batch1", {in({1, 4}), in({3, 4})},
+  out.push_back(make_case("linear", "no_bias_batch1", {in({1, 4}), in({3, 4})},
                           [](auto& x) { return linear(x[0], x[1], std::decay_t<decltype(x[0])>{}); },
                           ref_linear({1, 4}, 3, false)));
-  CaseRegistrar(make_case("linear", "constant_input", {in({3, 2}, false), in({2, 2}), in({2})},
+  out.push_back(make_case("linear", "constant_input", {in({3, 2}, false), in({2, 2}), in({2})},
                           [](auto& x) { return linear(x[0], x[1], x[2]); }, ref_linear({3, 2}, 2, true)));
   auto ref_relu = [ref_linear](Shape sx, int64_t out, bool has_bias) {
     return [=](const std::vector<std::vector<double>>& v) {
-      std::vector<double> y = ref_linear(sx, out, has_bias)(v);
-      for (double& e : y) e = std::max(e, 0.0);
-      return y;
+      return ref::unary(ref_linear(sx, out, has_bias)(v), [](double e) { return std::max(e, 0.0); });
     };
   };
-  CaseRegistrar(make_case("linear_relu", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
+  out.push_back(make_case("linear_relu", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
                           [](auto& x) { return linear_relu(x[0], x[1], x[2]); }, ref_relu({2, 3, 4}, 5, true)));
-  CaseRegistrar(make_case("linear_relu", "no_bias", {in({4, 3}), in({6, 3})},
+  out.push_back(make_case("linear_relu", "no_bias", {in({4, 3}), in({6, 3})},
                           [](auto& x) { return linear_relu(x[0], x[1], std::decay_t<decltype(x[0])>{}); },
                           ref_relu({4, 3}, 6, false)));
   auto ref_add = [ref_linear](Shape sx, int64_t out, bool has_bias) {
     return [=](const std::vector<std::vector<double>>& v) {
-      std::vector<double> y = ref_linear(sx, out, has_bias)(v);
-      const std::vector<double>& r = v[has_bias ? 3 : 2];
-      for (size_t i = 0; i < y.size(); ++i) y[i] += r[i];
-      return y;
+      return ref::add(ref_linear(sx, out, has_bias)(v), v[has_bias ? 3 : 2]);
     };
   };
-  CaseRegistrar(make_case("linear_add", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5}), in({2, 3, 5})},
+  out.push_back(make_case("linear_add", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5}), in({2, 3, 5})},
                           [](auto& x) { return linear_add(x[0], x[1], x[2], x[3]); }, ref_add({2, 3, 4}, 5, true)));
   // The residual is also the input, as in x + f(x) with f a square linear.
-  CaseRegistrar(make_case("linear_add", "residual_is_input", {in({3, 4}), in({4, 4})},
+  out.push_back(make_case("linear_add", "residual_is_input", {in({3, 4}), in({4, 4})},
                           [](auto& x) { return linear_add(x[0], x[1], std::decay_t<decltype(x[0])>{}, x[0]); },
                           [ref_linear](const std::vector<std::vector<double>>& v) {
-                            std::vector<double> y = ref_linear({3, 4}, 4, false)(v);
-                            for (size_t i = 0; i < y.size(); ++i) y[i] += v[0][i];
-                            return y;
+                            return ref::add(ref_linear({3, 4}, 4, false)(v), v[0]);
                           }));
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_matmul_ops(std::vector<const OpDef*>& ops) {
+  ops.insert(ops.end(), {&kMatmul, &kLinear, &kLinearRelu, &kLinearAdd});
+}
+void add_matmul_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

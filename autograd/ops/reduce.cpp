@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 #include "autograd/ops/reference.hpp"
@@ -116,31 +117,6 @@ namespace {
 
 using Vals = std::vector<std::vector<double>>;
 
-// Naive reduction: each input multi-index maps to the output by dropping reduced axes.
-std::vector<double> ref_reduce(const Shape& s, std::vector<int> axes, const std::vector<double>& x,
-                               const char* kind) {
-  std::vector<bool> red(s.ndim(), axes.empty());
-  for (int a : axes) red[a < 0 ? a + s.ndim() : a] = true;
-  Shape so;
-  int64_t count = 1;
-  for (int d = 0; d < s.ndim(); ++d) {
-    if (!red[d]) so.push_back(s[d]);
-    else count *= s[d];
-  }
-  const bool is_max = std::string(kind) == "max";
-  std::vector<double> y(so.numel(), is_max ? -INFINITY : 0.0);
-  for (int64_t i = 0; i < s.numel(); ++i) {
-    const auto idx = ref::unravel(i, s);
-    int64_t o = 0;
-    for (int d = 0; d < s.ndim(); ++d)
-      if (!red[d]) o = o * s[d] + idx[d];
-    y[o] = is_max ? std::max(y[o], x[i]) : y[o] + x[i];
-  }
-  if (std::string(kind) == "mean")
-    for (auto& v : y) v /= count;
-  return y;
-}
-
 template <class T>
 Tensor<T> apply(const std::string& op, const Tensor<T>& x, const std::vector<int>& axes, bool keep) {
   if (op == "sum") return sum(x, axes, keep);
@@ -148,7 +124,7 @@ Tensor<T> apply(const std::string& op, const Tensor<T>& x, const std::vector<int
   return max(x, axes, keep);
 }
 
-const bool kCases = [] {
+void cases(std::vector<GradCase>& out) {
   struct C {
     const char* name;
     Shape s;
@@ -170,12 +146,15 @@ const bool kCases = [] {
       const std::vector<int> axes = c.axes;
       const bool keep = c.keep;
       const Shape s = c.s;
-      CaseRegistrar(make_case(o, c.name, {in}, [=](auto& x) { return apply(o, x[0], axes, keep); },
-                              [=](const Vals& v) { return ref_reduce(s, axes, v[0], o.c_str()); }));
+      out.push_back(make_case(o, c.name, {in}, [=](auto& x) { return apply(o, x[0], axes, keep); },
+                              [=](const Vals& v) { return ref::reduce(o.c_str(), s, axes, v[0]); }));
     }
   }
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_reduce_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kSum, &kMean, &kMax}); }
+void add_reduce_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

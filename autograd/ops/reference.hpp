@@ -1,6 +1,9 @@
-// Naive forward references for gradcheck cases: plain loops over multi-indices, written without
-// the kernels' tricks so that a kernel bug cannot hide in both.
+// The independent oracle for gradcheck cases: naive forward references in double, written as
+// xtensor expressions and xt::linalg products in reference.cpp (the one op-side file that
+// includes xtensor). They share no code with the kernels: not their loops, not their
+// broadcasting, not their index arithmetic. Private to the op files.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -8,40 +11,43 @@
 
 namespace attn::ref {
 
-// Decodes flat index i of shape s into a multi-index.
-inline std::vector<int64_t> unravel(int64_t i, const Shape& s) {
-  std::vector<int64_t> idx(s.ndim());
-  for (int d = s.ndim() - 1; d >= 0; --d) {
-    idx[d] = s[d] ? i % s[d] : 0;
-    i = s[d] ? i / s[d] : 0;
-  }
-  return idx;
-}
+using Values = std::vector<double>;
 
-// Flat index in `in` of the element that broadcasts to multi-index `idx` of a larger shape.
-inline int64_t broadcast_index(const std::vector<int64_t>& idx, const Shape& in) {
-  int64_t flat = 0;
-  const int off = (int)idx.size() - in.ndim();
-  for (int d = 0; d < in.ndim(); ++d) flat = flat * in[d] + (in[d] == 1 ? 0 : idx[off + d]);
-  return flat;
-}
+// f over NumPy-broadcast a and b (xtensor's broadcasting).
+Values binary(const Shape& sa, const Shape& sb, const Values& a, const Values& b,
+              const std::function<double(double, double)>& f);
+Values unary(const Values& x, const std::function<double(double)>& f);
+Values add(const Values& a, const Values& b);  // same shapes
+Values mul(const Values& a, const Values& b);
 
-inline std::vector<double> binary(const Shape& sa, const Shape& sb, const std::vector<double>& a,
-                                  const std::vector<double>& b,
-                                  const std::function<double(double, double)>& f) {
-  const Shape out = broadcast_shapes(sa, sb, "reference");
-  std::vector<double> y(out.numel());
-  for (int64_t i = 0; i < out.numel(); ++i) {
-    const auto idx = unravel(i, out);
-    y[i] = f(a[broadcast_index(idx, sa)], b[broadcast_index(idx, sb)]);
-  }
-  return y;
-}
+// [..., M, K] @ [..., K, N] with broadcast batch dimensions.
+Values matmul(const Shape& sa, const Shape& sb, const Values& a, const Values& b);
+// x [..., in] times W^T (W [out, in]) plus b (empty: no bias).
+Values linear(const Shape& sx, int64_t out, const Values& x, const Values& w, const Values& b);
 
-inline std::vector<double> unary(const std::vector<double>& x, const std::function<double(double)>& f) {
-  std::vector<double> y(x.size());
-  for (size_t i = 0; i < x.size(); ++i) y[i] = f(x[i]);
-  return y;
-}
+Values permute(const Shape& s, const std::vector<int>& perm, const Values& x);
+Values slice(const Shape& s, int axis, int64_t start, int64_t end, const Values& x);
+Values concat(const std::vector<Shape>& shapes, int axis, const std::vector<Values>& parts);
+Values stack(const Shape& s, int axis, const std::vector<Values>& parts);  // parts all of shape s
+
+// "sum", "mean" or "max" over `axes` (all when empty); keepdim does not change the values.
+Values reduce(const char* kind, const Shape& s, const std::vector<int>& axes, const Values& x);
+
+// Over rows of C; a row with every entry -inf gives zeros.
+Values softmax(const Values& x, int64_t C, bool log);
+// Mean over non-ignored rows of (1-e) nll(target) + e mean_j nll(j) (PyTorch's definition).
+Values cross_entropy(const Values& x, int64_t C, const std::vector<int>& targets, int ignore, double e);
+Values layer_norm(const Values& x, const Values& w, const Values& b, int64_t D, double eps);
+Values embedding(const Values& w, int64_t D, const std::vector<int>& ids);
+// x where the broadcast mask is 0, else `value`.
+Values masked_fill(const Shape& sx, const Shape& sm, const Values& x, const Values& m, double value);
+
+// Multi-head attention over packed heads: q [B, Tq, D], k and v [B, Tk, D], per-head
+// softmax(q k^T / sqrt(Dh)) v with causal and key-padding masks; a query that sees no key gives 0.
+struct AttentionDims {
+  int64_t B, Tq, Tk, D, H;
+};
+Values attention(const Values& q, const Values& k, const Values& v, const AttentionDims& d, bool causal,
+                 const std::vector<uint8_t>& key_padding);
 
 }  // namespace attn::ref

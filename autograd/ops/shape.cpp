@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
 #include "autograd/ops/reference.hpp"
@@ -53,7 +54,7 @@ template <class T>
 Tensor<T> permute(const Tensor<T>& x, const std::vector<int>& dims) {
   Graph<T>& g = x.graph();
   g.check(x, "permute");
-  const Shape sx = x.shape();  // a copy: make() may move the nodes
+  const Shape sx = x.shape();
   const int nd = sx.ndim();
   std::vector<int> p(dims.size());
   std::vector<bool> seen(nd, false);
@@ -95,7 +96,7 @@ template <class T>
 Tensor<T> slice(const Tensor<T>& x, int axis, int64_t start, int64_t end) {
   Graph<T>& g = x.graph();
   g.check(x, "slice");
-  const Shape sx = x.shape();  // a copy: make() may move the nodes
+  const Shape sx = x.shape();
   const int ax = sx.axis(axis, "slice");
   if (start < 0 || end > sx[ax] || start > end)
     throw Error(fmt::format("slice: [{}, {}) is out of range for axis {} of shape {}", start, end, axis,
@@ -123,7 +124,7 @@ template <class T>
 Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
   if (xs.empty()) throw Error("concat: no tensors given");
   Graph<T>& g = xs[0].graph();
-  const Shape s0 = xs[0].shape();  // a copy: make() may move the nodes
+  const Shape s0 = xs[0].shape();
   const int ax = s0.axis(axis, "concat");
   Shape so = s0;
   so[ax] = 0;
@@ -164,7 +165,7 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
 template <class T>
 Tensor<T> stack(const std::vector<Tensor<T>>& xs, int axis) {
   if (xs.empty()) throw Error("stack: no tensors given");
-  const Shape s0 = xs[0].shape();  // a copy: make() may move the nodes
+  const Shape s0 = xs[0].shape();
   const int ax = axis < 0 ? axis + s0.ndim() + 1 : axis;
   if (ax < 0 || ax > s0.ndim())
     throw Error(fmt::format("stack: axis {} is out of range for shape {}", axis, s0.str()));
@@ -200,93 +201,52 @@ InputSpec in(Shape s) {
 }
 using Vals = std::vector<std::vector<double>>;
 
-// Naive gather: output multi-index -> input multi-index through a mapping.
-std::vector<double> ref_permute(const Shape& sx, const std::vector<int>& p, const std::vector<double>& x) {
-  Shape so;
-  for (int d : p) so.push_back(sx[d]);
-  std::vector<double> y(so.numel());
-  for (int64_t i = 0; i < so.numel(); ++i) {
-    const auto oi = ref::unravel(i, so);
-    std::vector<int64_t> ii(sx.ndim());
-    for (int d = 0; d < sx.ndim(); ++d) ii[p[d]] = oi[d];
-    int64_t flat = 0;
-    for (int d = 0; d < sx.ndim(); ++d) flat = flat * sx[d] + ii[d];
-    y[i] = x[flat];
-  }
-  return y;
-}
-
-std::vector<double> ref_concat(const std::vector<Shape>& shapes, int ax, const Vals& v) {
-  Shape so = shapes[0];
-  so[ax] = 0;
-  for (auto& s : shapes) so[ax] += s[ax];
-  std::vector<double> y(so.numel());
-  for (int64_t i = 0; i < so.numel(); ++i) {
-    auto idx = ref::unravel(i, so);
-    size_t part = 0;
-    while (idx[ax] >= shapes[part][ax]) idx[ax] -= shapes[part++][ax];
-    int64_t flat = 0;
-    for (int d = 0; d < so.ndim(); ++d) flat = flat * shapes[part][d] + idx[d];
-    y[i] = v[part][flat];
-  }
-  return y;
-}
-
-const bool kCases = [] {
-  CaseRegistrar(make_case("reshape", "split_heads", {in({2, 3, 4})},
+void cases(std::vector<GradCase>& out) {
+  out.push_back(make_case("reshape", "split_heads", {in({2, 3, 4})},
                           [](auto& x) { return reshape(x[0], {2, 3, 2, -1}) * 2.0; },
                           [](const Vals& v) { return ref::unary(v[0], [](double a) { return 2 * a; }); }));
-  CaseRegistrar(make_case("reshape", "flatten_reused", {in({2, 3})},
+  out.push_back(make_case("reshape", "flatten_reused", {in({2, 3})},
                           [](auto& x) { return reshape(x[0], {6}) * reshape(x[0], {6}); },
                           [](const Vals& v) { return ref::unary(v[0], [](double a) { return a * a; }); }));
-  CaseRegistrar(make_case("permute", "heads_0213", {in({2, 3, 2, 4})},
+  out.push_back(make_case("permute", "heads_0213", {in({2, 3, 2, 4})},
                           [](auto& x) { return permute(x[0], {0, 2, 1, 3}); },
-                          [](const Vals& v) { return ref_permute({2, 3, 2, 4}, {0, 2, 1, 3}, v[0]); }));
-  CaseRegistrar(make_case("permute", "transpose_2d", {in({3, 5})}, [](auto& x) { return transpose(x[0], 0, 1); },
-                          [](const Vals& v) { return ref_permute({3, 5}, {1, 0}, v[0]); }));
-  CaseRegistrar(make_case("permute", "cycle_size1", {in({1, 3, 2})},
+                          [](const Vals& v) { return ref::permute({2, 3, 2, 4}, {0, 2, 1, 3}, v[0]); }));
+  out.push_back(make_case("permute", "transpose_2d", {in({3, 5})}, [](auto& x) { return transpose(x[0], 0, 1); },
+                          [](const Vals& v) { return ref::permute({3, 5}, {1, 0}, v[0]); }));
+  out.push_back(make_case("permute", "cycle_size1", {in({1, 3, 2})},
                           [](auto& x) { return permute(x[0], {2, 0, 1}); },
-                          [](const Vals& v) { return ref_permute({1, 3, 2}, {2, 0, 1}, v[0]); }));
+                          [](const Vals& v) { return ref::permute({1, 3, 2}, {2, 0, 1}, v[0]); }));
   auto ref_slice = [](Shape s, int ax, int64_t a, int64_t b) {
-    return [=](const Vals& v) {
-      Shape so = s;
-      so[ax] = b - a;
-      std::vector<double> y(so.numel());
-      for (int64_t i = 0; i < so.numel(); ++i) {
-        auto idx = ref::unravel(i, so);
-        idx[ax] += a;
-        int64_t flat = 0;
-        for (int d = 0; d < s.ndim(); ++d) flat = flat * s[d] + idx[d];
-        y[i] = v[0][flat];
-      }
-      return y;
-    };
+    return [=](const Vals& v) { return ref::slice(s, ax, a, b, v[0]); };
   };
-  CaseRegistrar(make_case("slice", "middle_axis", {in({2, 5, 3})}, [](auto& x) { return slice(x[0], 1, 1, 4); },
+  out.push_back(make_case("slice", "middle_axis", {in({2, 5, 3})}, [](auto& x) { return slice(x[0], 1, 1, 4); },
                           ref_slice({2, 5, 3}, 1, 1, 4)));
-  CaseRegistrar(make_case("slice", "last_axis_gates", {in({3, 8})}, [](auto& x) { return slice(x[0], -1, 6, 8); },
+  out.push_back(make_case("slice", "last_axis_gates", {in({3, 8})}, [](auto& x) { return slice(x[0], -1, 6, 8); },
                           ref_slice({3, 8}, 1, 6, 8)));
-  CaseRegistrar(make_case("slice", "overlapping_reused", {in({4, 3})},
+  out.push_back(make_case("slice", "overlapping_reused", {in({4, 3})},
                           [](auto& x) { return slice(x[0], 0, 0, 3) * slice(x[0], 0, 1, 4); },
                           [](const Vals& v) {
-                            std::vector<double> y(9);
-                            for (int i = 0; i < 9; ++i) y[i] = v[0][i] * v[0][i + 3];
-                            return y;
+                            return ref::mul(ref::slice({4, 3}, 0, 0, 3, v[0]), ref::slice({4, 3}, 0, 1, 4, v[0]));
                           }));
-  CaseRegistrar(make_case("concat", "axis1", {in({2, 1, 3}), in({2, 2, 3})},
+  out.push_back(make_case("concat", "axis1", {in({2, 1, 3}), in({2, 2, 3})},
                           [](auto& x) { return concat(std::vector{x[0], x[1]}, 1); },
-                          [](const Vals& v) { return ref_concat({{2, 1, 3}, {2, 2, 3}}, 1, v); }));
-  CaseRegistrar(make_case("concat", "last_axis_reused", {in({2, 2}), in({2, 3})},
+                          [](const Vals& v) { return ref::concat({{2, 1, 3}, {2, 2, 3}}, 1, v); }));
+  out.push_back(make_case("concat", "last_axis_reused", {in({2, 2}), in({2, 3})},
                           [](auto& x) { return concat(std::vector{x[0], x[1], x[0]}, -1); },
-                          [](const Vals& v) { return ref_concat({{2, 2}, {2, 3}, {2, 2}}, 1, {v[0], v[1], v[0]}); }));
-  CaseRegistrar(make_case("concat", "stack_axis0", {in({2, 3}), in({2, 3})},
+                          [](const Vals& v) { return ref::concat({{2, 2}, {2, 3}, {2, 2}}, 1, {v[0], v[1], v[0]}); }));
+  out.push_back(make_case("concat", "stack_axis0", {in({2, 3}), in({2, 3})},
                           [](auto& x) { return stack(std::vector{x[0], x[1]}, 0); },
-                          [](const Vals& v) { return ref_concat({{1, 2, 3}, {1, 2, 3}}, 0, v); }));
-  CaseRegistrar(make_case("concat", "stack_last", {in({3}), in({3})},
+                          [](const Vals& v) { return ref::stack({2, 3}, 0, v); }));
+  out.push_back(make_case("concat", "stack_last", {in({3}), in({3})},
                           [](auto& x) { return stack(std::vector{x[0], x[1]}, -1); },
-                          [](const Vals& v) { return ref_permute({2, 3}, {1, 0}, ref_concat({{1, 3}, {1, 3}}, 0, v)); }));
-  return true;
-}();
+                          [](const Vals& v) { return ref::stack({3}, -1, v); }));
+}
 
 }  // namespace
+
+void add_shape_ops(std::vector<const OpDef*>& ops) {
+  ops.insert(ops.end(), {&kReshape, &kPermute, &kSlice, &kConcat});
+}
+void add_shape_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

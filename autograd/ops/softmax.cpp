@@ -4,6 +4,8 @@
 #include <limits>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops/reference.hpp"
+#include "autograd/ops/registry.hpp"
 #include "autograd/isa.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
@@ -40,6 +42,18 @@ void softmax_row_replay(const T* x, T* y, int64_t n, const T* stats) {
   }
   for (int64_t j = 0; j < n; ++j) y[j] = std::exp(x[j] - m) * inv;
 }
+
+template <class T>
+T row_logsumexp(const T* x, int64_t n) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < n; ++j) m = std::max(m, x[j]);
+  if (m == -std::numeric_limits<T>::infinity()) return m;
+  T s = 0;
+  for (int64_t j = 0; j < n; ++j) s += std::exp(x[j] - m);
+  return m + std::log(s);
+}
+template float row_logsumexp(const float*, int64_t);
+template double row_logsumexp(const double*, int64_t);
 
 // float: the hot path of attention. xsimd's vectorised exp is about ten times faster than a
 // loop of std::exp (docs/performance.md); the float32 forward check bounds its error. The loops
@@ -119,16 +133,12 @@ Tensor<T> log_softmax(const Tensor<T>& x) {
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = px + r * C;
     T* yr = py + r * C;
-    T m = -std::numeric_limits<T>::infinity();
-    for (int64_t j = 0; j < C; ++j) m = std::max(m, xr[j]);
-    dead[r] = m == -std::numeric_limits<T>::infinity();
+    const T lse = row_logsumexp(xr, C);
+    dead[r] = lse == -std::numeric_limits<T>::infinity();
     if (dead[r]) {
       std::fill(yr, yr + C, T(0));
       continue;
     }
-    T s = 0;
-    for (int64_t j = 0; j < C; ++j) s += std::exp(xr[j] - m);
-    const T lse = m + std::log(s);
     for (int64_t j = 0; j < C; ++j) yr[j] = xr[j] - lse;
   }
   const uint32_t ix = x.index();
@@ -156,19 +166,6 @@ namespace {
 
 using Vals = std::vector<std::vector<double>>;
 
-std::vector<double> ref_softmax(const std::vector<double>& x, int64_t C, bool log) {
-  std::vector<double> y(x.size());
-  for (size_t r = 0; r < x.size() / C; ++r) {
-    double m = -INFINITY, s = 0;
-    for (int64_t j = 0; j < C; ++j) m = std::max(m, x[r * C + j]);
-    if (m == -INFINITY) continue;  // fully masked: zeros
-    for (int64_t j = 0; j < C; ++j) s += std::exp(x[r * C + j] - m);
-    for (int64_t j = 0; j < C; ++j)
-      y[r * C + j] = log ? x[r * C + j] - m - std::log(s) : std::exp(x[r * C + j] - m) / s;
-  }
-  return y;
-}
-
 // An additive mask: 0 where visible, -inf where masked; row 1 is fully masked.
 InputSpec additive_mask(int64_t rows, int64_t C, bool full_row) {
   InputSpec m;
@@ -194,36 +191,35 @@ Tensor<T> apply(bool log, const Tensor<T>& x) {
   return log ? log_softmax(x) : softmax(x);
 }
 
-const bool kCases = [] {
+void cases(std::vector<GradCase>& out) {
   for (bool log : {false, true}) {
     const std::string op = log ? "log_softmax" : "softmax";
-    CaseRegistrar(make_case(op, "rows", {in({3, 5})}, [log](auto& x) { return apply(log, x[0]); },
-                            [log](const Vals& v) { return ref_softmax(v[0], 5, log); }));
-    CaseRegistrar(make_case(op, "3d_batch1", {in({1, 2, 4})}, [log](auto& x) { return apply(log, x[0]); },
-                            [log](const Vals& v) { return ref_softmax(v[0], 4, log); }));
-    CaseRegistrar(make_case(op, "large_logits", {in({2, 3}, 50, 60)}, [log](auto& x) { return apply(log, x[0]); },
-                            [log](const Vals& v) { return ref_softmax(v[0], 3, log); }));
-    CaseRegistrar(make_case(op, "size1_row", {in({4, 1})}, [log](auto& x) { return apply(log, x[0]); },
-                            [log](const Vals& v) { return ref_softmax(v[0], 1, log); }));
+    out.push_back(make_case(op, "rows", {in({3, 5})}, [log](auto& x) { return apply(log, x[0]); },
+                            [log](const Vals& v) { return ref::softmax(v[0], 5, log); }));
+    out.push_back(make_case(op, "3d_batch1", {in({1, 2, 4})}, [log](auto& x) { return apply(log, x[0]); },
+                            [log](const Vals& v) { return ref::softmax(v[0], 4, log); }));
+    out.push_back(make_case(op, "large_logits", {in({2, 3}, 50, 60)}, [log](auto& x) { return apply(log, x[0]); },
+                            [log](const Vals& v) { return ref::softmax(v[0], 3, log); }));
+    out.push_back(make_case(op, "size1_row", {in({4, 1})}, [log](auto& x) { return apply(log, x[0]); },
+                            [log](const Vals& v) { return ref::softmax(v[0], 1, log); }));
     // log_softmax is -inf where masked; exp() brings the checked value back to finite numbers.
     auto masked_ref = [log](const Vals& v) {
-      std::vector<double> s(v[0].size());
-      for (size_t i = 0; i < s.size(); ++i) s[i] = v[0][i] + v[1][i];
-      std::vector<double> y = ref_softmax(s, 4, log);
-      if (log)
-        for (auto& e : y) e = std::exp(e);
-      return y;
+      const std::vector<double> y = ref::softmax(ref::add(v[0], v[1]), 4, log);
+      return log ? ref::unary(y, [](double e) { return std::exp(e); }) : y;
     };
     auto masked = [log](auto& x) {
       auto y = apply(log, x[0] + x[1]);
       return log ? exp(y) : y;
     };
     // Additive -inf masks (causal), then one row masked entirely.
-    CaseRegistrar(make_case(op, "neg_inf_mask", {in({4, 4}), additive_mask(4, 4, false)}, masked, masked_ref));
-    CaseRegistrar(make_case(op, "fully_masked_row", {in({4, 4}), additive_mask(4, 4, true)}, masked, masked_ref));
+    out.push_back(make_case(op, "neg_inf_mask", {in({4, 4}), additive_mask(4, 4, false)}, masked, masked_ref));
+    out.push_back(make_case(op, "fully_masked_row", {in({4, 4}), additive_mask(4, 4, true)}, masked, masked_ref));
   }
-  return true;
-}();
+}
 
 }  // namespace
+
+void add_softmax_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kSoftmax, &kLogSoftmax}); }
+void add_softmax_cases(std::vector<GradCase>& out) { cases(out); }
+
 }  // namespace attn

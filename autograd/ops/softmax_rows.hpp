@@ -1,5 +1,6 @@
-// Private to the op files: softmax's row kernels, shared by softmax.cpp and attention.cpp, and
-// the vectorised float loops behind them, compiled once per instruction set (isa.hpp).
+// Private to the op files: softmax's row kernels, shared by softmax.cpp, attention.cpp and
+// cross_entropy.cpp, and the vectorised float loops behind them, compiled once per
+// instruction set (isa.hpp).
 #pragma once
 #include <cstdint>
 
@@ -16,6 +17,11 @@ template <>
 bool softmax_row<float>(const float* x, float* y, int64_t n, float* stats);
 template <>
 void softmax_row_replay<float>(const float* x, float* y, int64_t n, const float* stats);
+
+// log(sum(exp(x))) of one row, max-shifted: m + log(sum exp(x - m)); -inf for a fully masked
+// row. log_softmax and cross_entropy both use it, so their rows agree bit for bit.
+template <class T>
+T row_logsumexp(const T* x, int64_t n);
 
 // max(x[0..n)), and y = exp(x - m) returning sum(y). One set per instruction set, with the same
 // arithmetic in forward and replay.

@@ -200,6 +200,25 @@ BOOST_AUTO_TEST_CASE(ops_stay_valid_while_the_tape_grows) {
   BOOST_TEST(std::isfinite(x.grad()[0]));
 }
 
+// A shape held by reference while the tape grows by thousands of nodes. When shape() returned
+// a reference into the tape's std::vector, `s` pointed into the buffer freed by the first
+// reallocation: ASan reports heap-use-after-free at the reads below, and without ASan the
+// scribbled blocks (same sizes as the freed buffers, so malloc hands them back) overwrite it.
+// Now shape() returns a copy and `s` binds to it (lifetime extension), so it stays [2, 3, 4].
+BOOST_AUTO_TEST_CASE(a_held_shape_reference_survives_the_tape_growing) {
+  Graph<float> g;
+  auto x = g.full({2, 3, 4}, 1.0f, true);
+  const Shape& s = x.shape();
+  auto y = x;
+  for (int i = 0; i < 5000; ++i) y = y * 0.5;
+  BOOST_TEST_REQUIRE(g.num_nodes() > 4096u);  // past several reallocations (reserve is 1024)
+  std::vector<std::vector<unsigned char>> scribble;
+  for (size_t n = 1024; n <= 8192; n *= 2) scribble.emplace_back(n * sizeof(Node<float>), 0xAB);
+  BOOST_TEST(s.ndim() == 3);
+  BOOST_TEST((s == Shape{2, 3, 4}));
+  BOOST_TEST(s.numel() == 24);
+}
+
 // A non-leaf's gradient goes back to a pool once its own backward has run, so a long chain
 // needs a couple of gradient buffers, not one per node; leaves and retained tensors keep theirs.
 BOOST_AUTO_TEST_CASE(non_leaf_gradients_are_recycled) {
