@@ -12,6 +12,8 @@
 // errors on without amplifying them. So two float32 evaluations of the same logits agree within
 //   2 * depth * gamma_n * (1 + |logit|),  n = the longest reduction (d_model, ff or length).
 #pragma once
+#include <cmath>
+#include <vector>
 #include <cstdint>
 
 namespace attn_test {
@@ -24,6 +26,16 @@ inline double gamma_n(int64_t n, double u = kF32Unit) { return n * u / (1.0 - n 
 // through `depth` sublayers with reductions of at most n terms.
 inline double f32_network_bound(int depth, int64_t n, double scale) {
   return 2.0 * depth * gamma_n(n) * (1.0 + scale);
+}
+
+// ||a - b|| / ||b|| (||a - b|| when b is 0).
+inline double normwise(const std::vector<double>& a, const std::vector<double>& b) {
+  double d = 0, n = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    d += (a[i] - b[i]) * (a[i] - b[i]);
+    n += b[i] * b[i];
+  }
+  return n > 0 ? std::sqrt(d / n) : std::sqrt(d);
 }
 
 }  // namespace attn_test

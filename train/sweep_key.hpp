@@ -16,7 +16,7 @@ uint64_t fnv1a64(std::string_view bytes, uint64_t h = 0xcbf29ce484222325ull);
 // The settings that decide a run's results, as one flat JSON object: TrainArgs::to_json() without
 // the keys that cannot change a number (kNotHashed), task knobs resolved over the task's defaults
 // as "task_opt.NAME" / "test_task_opt.NAME", and for --data-dir the FNV-1a of its three files.
-// Throws cli::UsageError as TrainArgs::data_config() does.
+// Throws ConfigError as TrainArgs::data_config() does.
 nlohmann::json result_config(const TrainArgs& a);
 
 // Keys of TrainArgs::to_json() left out of result_config: they refuse or check a run, never change it.

@@ -84,14 +84,7 @@ Outputs run_torch(const fs::path& dir, const std::string& ckpt, const SeqBatch& 
   return o;
 }
 
-double normwise(const std::vector<double>& a, const std::vector<double>& b) {
-  double d = 0, n = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    d += (a[i] - b[i]) * (a[i] - b[i]);
-    n += b[i] * b[i];
-  }
-  return n > 0 ? std::sqrt(d / n) : std::sqrt(d);
-}
+using attn_test::normwise;
 
 void check_parity(const ModelConfig& c, double smoothing) {
   attn_test::TempDir fx;

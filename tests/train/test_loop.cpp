@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE loop
 #include "tests/common.hpp"
 #include "tests/cli_runner.hpp"
+#include "tests/float_bounds.hpp"
 
 // The training loop and its step: micro-batches give the unsplit step's gradient, a model written
 // outside the project trains with the loop and its hooks, and --resume / --config apply flags as
@@ -34,14 +35,7 @@ std::vector<double> gradients(Seq2SeqModel<T>& m) {
   return g;
 }
 
-double normwise(const std::vector<double>& a, const std::vector<double>& b) {
-  double d = 0, n = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    d += (a[i] - b[i]) * (a[i] - b[i]);
-    n += b[i] * b[i];
-  }
-  return std::sqrt(d / n);
-}
+using attn_test::normwise;
 
 // A model from outside the project's families: it predicts target position t from source token
 // t through an embedding and a linear layer (enough to learn copy).
