@@ -148,6 +148,7 @@ std::string describe_range(const FieldSpec& s) {
   if (std::isinf(s.min) && std::isinf(s.max)) return "any";
   if (k == FieldKind::Int && s.max == double((int64_t(1) << 31) - 1))
     return fmt::format("[{}, 2^31)", format_number(s.min));
+  if (k == FieldKind::Int && s.max >= 9.2e18) return fmt::format("[{}, 2^63)", format_number(s.min));
   return fmt::format("[{}, {}]", format_number(s.min), format_number(s.max));
 }
 

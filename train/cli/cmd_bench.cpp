@@ -97,8 +97,7 @@ data::Batch reference_batch(const BenchArgs& a) {
 // The PyTorch yardstick's config keys, then the family's other fields.
 nlohmann::json bench_config_json(const BenchArgs& a, const ModelConfig& c) {
   nlohmann::json j = c.to_json();
-  j.erase("src_vocab");
-  j.erase("tgt_vocab");
+  for (const char* k : {"type", "src_vocab", "tgt_vocab"}) j.erase(k);
   j.update({{"model", a.model}, {"batch", a.batch}, {"src_len", a.src_len}, {"tgt_len", a.tgt_len}, {"vocab", a.vocab},
             {"steps", a.steps}, {"warmup", a.warmup}, {"threads", a.threads}, {"seed", a.seed},
             {"accumulate", a.accumulate}, {"clip_norm", a.clip_norm}});
