@@ -66,9 +66,17 @@ Expect sequence(const Task& t, const Strings& src) {
   return e;
 }
 
+// [min, max] of a knob pair whose minimum is -1 when unset ("fixed at max").
+std::pair<long, long> span(const Task& t, const char* min_knob, const char* max_knob) {
+  const long hi = t.knob(max_knob), lo = t.knob(min_knob);
+  return {lo < 0 ? hi : lo, hi};
+}
+
 Expect copy_memory(const Task& t, const Strings& src) {
-  const long n = t.knob("symbols"), delay = t.knob("delay"), k = t.knob("alphabet");
-  expect_len("source", src.size(), n + delay + 1, n + delay + 1);
+  const long n = t.knob("symbols"), k = t.knob("alphabet");
+  const auto [lo, hi] = span(t, "min_delay", "delay");
+  expect_len("source", src.size(), n + lo + 1, n + hi + 1);
+  const long delay = (long)src.size() - n - 1;
   Expect e;
   for (long i = 0; i < (long)src.size(); ++i) {
     const bool ok = i < n ? number(src[i], "", k) >= 0 : i < n + delay ? src[i] == "_" : src[i] == ":";
@@ -102,15 +110,18 @@ Expect adding(const Task& t, const Strings& src) {
 }
 
 Expect associative_recall(const Task& t, const Strings& src) {
-  const long k = t.knob("pairs"), q = t.knob("queries"), g = t.knob("gap");
+  const long k = t.knob("pairs"), q = t.knob("queries");
   const long nk = t.knob("keys"), nv = t.knob("values");
-  const long s = 2 * k + g + q;
-  expect_len("source", src.size(), s, s);
+  const auto [glo, ghi] = span(t, "min_gap", "gap");
+  expect_len("source", src.size(), 2 * k + glo + q, 2 * k + ghi + q);
+  const long s = (long)src.size(), g = s - 2 * k - q;
   std::map<std::string, std::pair<std::string, long>> table;  // key -> (value, position)
+  std::set<std::string> values;
   for (long i = 0; i < 2 * k; i += 2) {
     if (number(src[i], "k", nk) < 0 || number(src[i + 1], "v", nv) < 0)
       fail("tokens {} and {} ('{} {}') are not a key-value pair", i, i + 1, src[i], src[i + 1]);
     if (!table.emplace(src[i], std::make_pair(src[i + 1], i)).second) fail("key '{}' appears twice", src[i]);
+    if (!values.insert(src[i + 1]).second && t.knob("distinct_values")) fail("value '{}' appears twice", src[i + 1]);
   }
   for (long i = 2 * k; i < 2 * k + g; ++i)
     if (src[i] != "_") fail("gap token {} is '{}'", i, src[i]);
@@ -194,6 +205,220 @@ Expect parity(const Task& t, const Strings& src) {
   return {{ones % 2 ? "1" : "0"}, {(int)src.size()}};
 }
 
+
+// ---- mqar ----
+
+Expect mqar(const Task& t, const Strings& src) {
+  const long v = t.knob("vocab"), k = t.knob("pairs"), len = t.knob("length");
+  expect_len("source", src.size(), len, len);
+  std::vector<long> x(len);
+  for (long i = 0; i < len; ++i)
+    if ((x[i] = number(src[i], "", v)) < 0) fail("token {} '{}' is not a number below {}", i, src[i], v);
+  std::map<long, long> key_at;  // key -> its pair's position
+  std::set<long> vals;
+  for (long i = 0; i < 2 * k; i += 2) {
+    if (x[i] < 1 || x[i] >= v / 2) fail("key {} at {} is not in the lower half [1, {})", x[i], i, v / 2);
+    if (x[i + 1] < v / 2) fail("value {} at {} is not in the upper half [{}, {})", x[i + 1], i + 1, v / 2, v);
+    if (!key_at.emplace(x[i], i).second) fail("key {} appears twice in the pairs", x[i]);
+    if (!vals.insert(x[i + 1]).second) fail("value {} appears twice in the pairs", x[i + 1]);
+  }
+  Expect e;
+  std::set<long> asked;
+  for (long i = 2 * k; i < len; ++i) {
+    const auto it = key_at.find(x[i]);
+    if (it == key_at.end()) {
+      if (!t.knob("random_filler") && x[i] != 0) fail("filler at {} is {}, not 0", i, x[i]);
+      continue;
+    }
+    if ((i - 2 * k) % 2) fail("query of key {} at {} is at an odd offset", x[i], i);
+    if (!asked.insert(x[i]).second) fail("key {} is queried twice", x[i]);
+    e.tgt.push_back(src[it->second + 1]);
+    e.distance.push_back((int)(i - it->second));
+  }
+  if ((long)asked.size() != k) fail("{} of {} keys are queried", asked.size(), k);
+  return e;
+}
+
+// ---- Deletang et al. counter-cases and Dyck ----
+
+std::pair<long, long> lengths_of(const Task& t) {
+  const long hi = t.knob("length"), mn = t.knob("min_length");
+  return {mn ? mn : hi, hi};
+}
+
+void expect_only(const Strings& src, const std::set<std::string>& allowed) {
+  for (size_t i = 0; i < src.size(); ++i)
+    if (!allowed.count(src[i])) fail("source token {} '{}' is not allowed here", i, src[i]);
+}
+
+Expect even_pairs(const Task& t, const Strings& src) {
+  const auto [lo, hi] = lengths_of(t);
+  expect_len("source", src.size(), lo, hi);
+  expect_only(src, {"a", "b"});
+  std::string w;
+  for (const auto& x : src) w += x;
+  long pairs = 0;  // literally count the substrings "ab" and "ba"
+  for (const char* sub : {"ab", "ba"})
+    for (size_t at = w.find(sub); at != std::string::npos; at = w.find(sub, at + 1)) ++pairs;
+  return {{pairs % 2 ? "odd" : "even"}, {(int)src.size()}};
+}
+
+Expect cycle_navigation(const Task& t, const Strings& src) {
+  const auto [lo, hi] = lengths_of(t);
+  expect_len("source", src.size(), lo, hi);
+  const std::map<std::string, long> step = {{"inc", 1}, {"dec", -1}, {"stay", 0}};
+  long pos = 0;
+  for (const auto& x : src) {
+    if (!step.count(x)) fail("'{}' is not a move", x);
+    pos += step.at(x);
+  }
+  return {{std::to_string(((pos % 5) + 5) % 5)}, {(int)src.size()}};
+}
+
+// Recursive descent over + - (left associative), * (binds tighter), unary minus and brackets;
+// values reduced mod 5 at the end of each step.
+struct ArithParser {
+  const Strings& s;
+  size_t i = 0;
+  static long m(long x) { return ((x % 5) + 5) % 5; }
+  bool at(const char* tok) const { return i < s.size() && s[i] == tok; }
+  long expr() {
+    long v = term();
+    while (at("+") || at("-")) v = s[i++] == "+" ? m(v + term()) : m(v - term());
+    return v;
+  }
+  long term() {
+    long v = factor();
+    while (at("*")) ++i, v = m(v * factor());
+    return v;
+  }
+  long factor() {
+    if (at("-")) return ++i, m(-factor());
+    if (at("(")) {
+      ++i;
+      const long v = expr();
+      if (!at(")")) fail("missing ')' at {}", i);
+      return ++i, v;
+    }
+    if (i < s.size() && number(s[i], "", 5) >= 0) return number(s[i++], "", 5);
+    fail("expected a digit, '-' or '(' at {}", i);
+  }
+};
+
+Expect modular_arithmetic(const Task& t, const Strings& src) {
+  const auto [lo, hi] = lengths_of(t);
+  expect_len("source", src.size(), lo, hi);
+  if (!t.knob("brackets")) {
+    if (src.size() % 2 == 0) fail("length {} is even; without brackets expressions alternate digit, operator, digit", src.size());
+    for (size_t i = 0; i < src.size(); ++i)
+      if ((i % 2 == 0) != (number(src[i], "", 5) >= 0) || src[i] == "(" || src[i] == ")")
+        fail("token {} '{}' breaks the digit-operator alternation", i, src[i]);
+  }
+  ArithParser p{src};
+  const long v = p.expr();
+  if (p.i != src.size()) fail("tokens left after the expression at {}", p.i);
+  return {{std::to_string(v)}, {(int)src.size()}};
+}
+
+Expect stack_manipulation(const Task& t, const Strings& src) {
+  const auto [lo, hi] = lengths_of(t);
+  expect_len("source", src.size(), lo, hi);
+  size_t bits = 0;
+  while (bits < src.size() && (src[bits] == "0" || src[bits] == "1")) ++bits;
+  if (bits == 0 || bits == src.size()) fail("{} initial bits; expected 1 .. L-1", bits);
+  std::vector<std::pair<std::string, long>> stack;  // bottom first: (bit, position that placed it)
+  for (size_t i = 0; i < src.size(); ++i) {
+    const std::string& x = src[i];
+    if (i < bits) stack.push_back({x, (long)i});
+    else if (x == "PUSH0" || x == "PUSH1") stack.push_back({x.substr(4), (long)i});
+    else if (x == "POP") { if (!stack.empty()) stack.pop_back(); }
+    else fail("token {} '{}' is not an action", i, x);
+  }
+  Expect e;
+  const int s = (int)src.size();
+  for (size_t j = stack.size(); j-- > 0;) {
+    e.tgt.push_back(stack[j].first);
+    e.distance.push_back(s - (int)stack[j].second);
+  }
+  e.tgt.push_back("$");
+  e.distance.push_back(s);
+  return e;
+}
+
+// Column addition of little-endian bit strings, as text.
+std::string add_le(const std::string& a, const std::string& b) {
+  std::string out;
+  int c = 0;
+  for (size_t i = 0; i < a.size() || i < b.size() || c; ++i) {
+    c += (i < a.size() && a[i] == '1') + (i < b.size() && b[i] == '1');
+    out += (char)('0' + c % 2);
+    c /= 2;
+  }
+  return out.substr(0, std::max<size_t>(1, out.find_last_of('1') + 1));
+}
+
+Expect binary_addition(const Task& t, const Strings& src) {
+  const auto [lo, hi] = lengths_of(t);
+  expect_len("source", src.size(), lo, hi);
+  std::string w;
+  for (const auto& x : src) w += x;
+  const size_t plus = w.find('+');
+  if (plus == std::string::npos || w.find('+', plus + 1) != std::string::npos) fail("expected exactly one '+'");
+  const std::string a = w.substr(0, plus), b = w.substr(plus + 1);
+  for (const auto& n : {a, b}) {
+    if (n.empty() || n.find_first_not_of("01") != std::string::npos) fail("'{}' is not a binary number", n);
+    if (n.find('1') == std::string::npos) fail("'{}' is zero; both numbers are at least 1", n);
+  }
+  // Short numbers by machine arithmetic, long ones by column addition.
+  std::string sum;
+  if (a.size() <= 62 && b.size() <= 62) {
+    auto value = [](const std::string& n) { uint64_t v = 0; for (size_t i = n.size(); i-- > 0;) v = 2 * v + (n[i] == '1'); return v; };
+    for (uint64_t v = value(a) + value(b); v; v /= 2) sum += (char)('0' + v % 2);
+  } else {
+    sum = add_le(a, b);
+  }
+  Expect e;
+  for (char c : sum) {
+    e.tgt.push_back(std::string(1, c));
+    e.distance.push_back((int)src.size());
+  }
+  return e;
+}
+
+Expect dyck(const Task& t, const Strings& src) {
+  const auto [lo, hi] = lengths_of(t);
+  expect_len("source", src.size(), lo, hi);
+  if (src.size() % 2) fail("odd length {}", src.size());
+  const long kinds = t.knob("kinds");
+  std::map<std::string, std::pair<long, int>> kind_of;  // token -> (kind, +1 open / -1 close)
+  const char* first[4][2] = {{"(", ")"}, {"[", "]"}, {"{", "}"}, {"<", ">"}};
+  for (long k = 0; k < kinds; ++k) {
+    kind_of[k < 4 ? first[k][0] : "(" + std::to_string(k)] = {k, 1};
+    kind_of[k < 4 ? first[k][1] : ")" + std::to_string(k)] = {k, -1};
+  }
+  std::vector<long> net(kinds, 0);
+  std::vector<long> w;  // kind + 1 for an opener, -(kind + 1) for a closer
+  for (const auto& x : src) {
+    const auto it = kind_of.find(x);
+    if (it == kind_of.end()) fail("'{}' is not a bracket of the {} kinds", x, kinds);
+    net[it->second.first] += it->second.second;
+    w.push_back(it->second.second * (it->second.first + 1));
+  }
+  for (long k = 0; k < kinds; ++k)
+    if (net[k]) fail("kind {} is opened {} more times than closed; counts must match in every example", k, net[k]);
+  // Balanced iff repeatedly deleting adjacent matched pairs empties the string.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i + 1 < w.size(); ++i)
+      if (w[i] > 0 && w[i + 1] == -w[i]) {
+        w.erase(w.begin() + (long)i, w.begin() + (long)i + 2);
+        changed = true;
+        break;
+      }
+  }
+  return {{w.empty() ? "balanced" : "unbalanced"}, {(int)src.size()}};
+}
+
 }  // namespace
 
 std::string check_example(const Task& task, const Example& ex) {
@@ -213,6 +438,13 @@ std::string check_example(const Task& task, const Example& ex) {
     else if (n == "selective-copy") e = selective_copy(task, src);
     else if (n == "listops") e = listops(task, src);
     else if (n == "parity") e = parity(task, src);
+    else if (n == "mqar") e = mqar(task, src);
+    else if (n == "even-pairs") e = even_pairs(task, src);
+    else if (n == "cycle-navigation") e = cycle_navigation(task, src);
+    else if (n == "modular-arithmetic") e = modular_arithmetic(task, src);
+    else if (n == "stack-manipulation") e = stack_manipulation(task, src);
+    else if (n == "binary-addition") e = binary_addition(task, src);
+    else if (n == "dyck") e = dyck(task, src);
     else return "no checker for task " + n;
     if (tgt != e.tgt) fail("target '{}', expected '{}'", fmt::join(tgt, " "), fmt::join(e.tgt, " "));
     if (ex.distance != e.distance)

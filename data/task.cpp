@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <unordered_map>
 
 #include "data/error.hpp"
 #include "data/tasks_impl.hpp"
@@ -20,7 +21,10 @@ const std::vector<detail::TaskEntry>& entries() {
       detail::sort_entry(),           detail::copy_memory_entry(),
       detail::adding_entry(),         detail::associative_recall_entry(),
       detail::selective_copy_entry(), detail::listops_entry(),
-      detail::parity_entry(),
+      detail::parity_entry(),         detail::mqar_entry(),
+      detail::even_pairs_entry(),     detail::cycle_navigation_entry(),
+      detail::modular_arithmetic_entry(), detail::stack_manipulation_entry(),
+      detail::binary_addition_entry(), detail::dyck_entry(),
   };
   return e;
 }
@@ -169,6 +173,24 @@ std::vector<std::string> numbered(const std::string& prefix, int64_t n) {
   return out;
 }
 
+// Partial Fisher-Yates over a virtual [0, n): k distinct values in random order, O(k) memory.
+std::vector<int64_t> draw_distinct(Xoshiro& rng, int64_t n, int64_t k) {
+  std::unordered_map<int64_t, int64_t> swapped;
+  auto at = [&](int64_t i) {
+    auto it = swapped.find(i);
+    return it == swapped.end() ? i : it->second;
+  };
+  std::vector<int64_t> out(k);
+  for (int64_t i = 0; i < k; ++i) {
+    const int64_t j = i + (int64_t)rng.below((uint64_t)(n - i));
+    const int64_t vi = at(i), vj = at(j);
+    out[i] = vj;
+    swapped[j] = vi;
+  }
+  return out;
+}
+
+
 void knob_conflict(const std::string& task, const std::string& message) {
   throw Error(fmt::format("task {}: {}", task, message));
 }
@@ -178,6 +200,26 @@ LengthRange length_range(const std::string& task, const KnobValues& k) {
   if (mn > hi)
     knob_conflict(task, fmt::format("min_length={} exceeds length={} (min_length=0 means fixed length)", mn, hi));
   return {mn == 0 ? hi : mn, hi};
+}
+
+LengthRange length_range_from(const std::string& task, const KnobValues& k, int64_t shortest) {
+  const LengthRange r = length_range(task, k);
+  if (r.lo < shortest)
+    knob_conflict(task, fmt::format("{}={} is too short; this task needs lengths of at least {}",
+                                    k.at("min_length") ? "min_length" : "length", r.lo, shortest));
+  return r;
+}
+
+ParityLengths parity_lengths(const std::string& task, const LengthRange& r, int parity) {
+  const int64_t first = r.lo % 2 == parity ? r.lo : r.lo + 1;
+  if (first > r.hi)
+    knob_conflict(task, fmt::format("lengths {} to {} include no {} length, and this task needs one", r.lo, r.hi,
+                                    parity ? "odd" : "even"));
+  return {first, (r.hi - first) / 2 + 1};
+}
+
+Baseline majority_baseline(double p) {
+  return {"majority class", "token_accuracy", p, "always names the most frequent class (the chance level)"};
 }
 
 }  // namespace detail

@@ -36,6 +36,11 @@ struct TaskSpec {
   std::string distance;  // what distance means for this task
   std::string citation;  // paper(s), or "" when folklore
   std::vector<KnobSpec> knobs;
+  // Chomsky class of the task as Deletang et al. 2023 (Table 2) place it: "R" regular, "DCF"
+  // deterministic context-free, "CS" context-sensitive; "-" where that classification is not
+  // meaningful. A task whose class depends on a knob (modular-arithmetic's brackets) reports it
+  // through Task::chomsky().
+  std::string chomsky = "-";
   const KnobSpec* knob(const std::string& name) const;  // nullptr when unknown
 };
 
@@ -43,11 +48,21 @@ struct TaskSpec {
 // tokens, only the target position. `token` is the expected fraction of target tokens (EOS not
 // counted) it gets right; `sequence` the probability that its whole output is right, length
 // included. `exact` is false when estimated by sampling (see `note`).
+struct Baseline {
+  std::string name;    // e.g. "memoryless", "value from context", "majority class"
+  std::string metric;  // "token_accuracy" or "xent_nats_per_token" (cross-entropy, natural log)
+  double value = 0;
+  std::string note;    // what the baseline knows and how the value follows
+};
+
 struct Chance {
   double token = 0;
   double sequence = 0;
   bool exact = true;
   std::string note;
+  // Reference points beside chance that need some of the input (or none but a loss): a model
+  // that meets one has learned no more than the baseline assumes. Empty when none is defined.
+  std::vector<Baseline> baselines;
 };
 
 class Task {
@@ -58,6 +73,8 @@ class Task {
   const KnobValues& knobs() const { return knobs_; }
   int64_t knob(const std::string& name) const;  // throws std::out_of_range when unknown
   const Vocab& vocab() const { return vocab_; }
+  // The class for these knobs; spec().chomsky unless a knob changes it.
+  virtual std::string chomsky() const { return spec_.chomsky; }
 
   // Draws one example; all randomness comes from `rng`.
   virtual Example generate(Xoshiro& rng) const = 0;

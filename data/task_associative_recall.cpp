@@ -1,7 +1,6 @@
-// associative-recall: key-value pairs, then queries of some keys (multi-query, as in MQAR).
+// associative-recall: key-value pairs, then queries of some keys (multi-query, after Zoology's MQAR).
 #include <cmath>
 #include <fmt/core.h>
-#include <unordered_map>
 
 #include "data/tasks_impl.hpp"
 
@@ -22,27 +21,12 @@ const TaskSpec& this_spec() {
           {"pairs", 16, 1, 10000, "number of key-value pairs, K"},
           {"queries", 8, 1, 10000, "number of queried keys, Q (at most K, no key asked twice)"},
           {"keys", 64, 1, 100000, "size of the key alphabet (tokens k0 ..); at least K"},
-          {"values", 64, 1, 100000, "size of the value alphabet (tokens v0 ..); values may repeat"},
-          {"gap", 0, 0, 100000, "blanks between the last pair and the first query, G"},
+          {"values", 64, 1, 100000, "size of the value alphabet (tokens v0 ..); values may repeat unless distinct_values=1"},
+          {"gap", 0, 0, 100000, "blanks between the last pair and the first query, G (the maximum when min_gap is set)"},
+          {"min_gap", -1, -1, 100000, "fewest blanks; gaps are uniform in [min_gap, gap]; -1 = always gap"},
+          {"distinct_values", 0, 0, 1, "1 = the K values of a sequence are distinct (drawn without replacement); needs values >= K"},
       }};
   return s;
-}
-
-// Partial Fisher-Yates over a virtual [0, n): k distinct values in random order, O(k) memory.
-std::vector<int64_t> draw_distinct(Xoshiro& rng, int64_t n, int64_t k) {
-  std::unordered_map<int64_t, int64_t> swapped;
-  auto at = [&](int64_t i) {
-    auto it = swapped.find(i);
-    return it == swapped.end() ? i : it->second;
-  };
-  std::vector<int64_t> out(k);
-  for (int64_t i = 0; i < k; ++i) {
-    const int64_t j = i + (int64_t)rng.below((uint64_t)(n - i));
-    const int64_t vi = at(i), vj = at(j);
-    out[i] = vj;
-    swapped[j] = vi;
-  }
-  return out;
 }
 
 class AssociativeRecall final : public Task {
@@ -53,13 +37,20 @@ class AssociativeRecall final : public Task {
         queries_(k.at("queries")),
         keys_(k.at("keys")),
         values_(k.at("values")),
-        gap_(k.at("gap")) {
+        gap_(k.at("gap")),
+        min_gap_(k.at("min_gap")),
+        distinct_values_(k.at("distinct_values") == 1) {
     if (queries_ > pairs_)
       knob_conflict(spec().name, fmt::format("queries={} exceeds pairs={}: each query asks a different key",
                                              queries_, pairs_));
     if (keys_ < pairs_)
       knob_conflict(spec().name, fmt::format("keys={} is smaller than pairs={}: the keys of the pairs are distinct",
                                              keys_, pairs_));
+    if (min_gap_ > gap_)
+      knob_conflict(spec().name, fmt::format("min_gap={} exceeds gap={} (min_gap=-1 means a fixed gap)", min_gap_, gap_));
+    if (distinct_values_ && values_ < pairs_)
+      knob_conflict(spec().name, fmt::format("values={} is smaller than pairs={}: distinct_values=1 needs a value per pair",
+                                             values_, pairs_));
   }
 
   static Vocab make_vocab(const KnobValues& k) {
@@ -71,18 +62,22 @@ class AssociativeRecall final : public Task {
   }
 
   Example generate(Xoshiro& rng) const override {
+    // The draws of the knobs' defaults come in the same order as before min_gap and
+    // distinct_values existed, so those examples are unchanged.
+    const int64_t gap = min_gap_ < 0 ? gap_ : rng.range(min_gap_, gap_);
     const auto keys = draw_distinct(rng, keys_, pairs_);
+    const auto distinct = distinct_values_ ? draw_distinct(rng, values_, pairs_) : std::vector<int64_t>{};
     Example ex;
-    ex.src.reserve(max_src_len());
+    ex.src.reserve(2 * pairs_ + gap + queries_);
     std::vector<int> vals(pairs_);
     for (int64_t i = 0; i < pairs_; ++i) {
-      vals[i] = value_id(rng.below(values_));
+      vals[i] = value_id(distinct_values_ ? (uint64_t)distinct[i] : rng.below(values_));
       ex.src.push_back(key_id(keys[i]));
       ex.src.push_back(vals[i]);
     }
-    ex.src.insert(ex.src.end(), gap_, blank());
+    ex.src.insert(ex.src.end(), gap, blank());
     const auto asked = draw_distinct(rng, pairs_, queries_);
-    const int s = (int)max_src_len();
+    const int s = (int)(2 * pairs_ + gap + queries_);
     for (int64_t q : asked) {
       ex.src.push_back(key_id(keys[q]));
       ex.tgt.push_back(vals[q]);
@@ -95,16 +90,34 @@ class AssociativeRecall final : public Task {
     Chance c;
     c.token = 1.0 / (double)values_;
     c.sequence = std::exp(-(double)queries_ * std::log((double)values_));
+    if (distinct_values_) c.sequence = distinct_sequence_chance();
+    c.baselines.push_back(context_baseline());
     return c;
   }
   size_t max_src_len() const override { return (size_t)(2 * pairs_ + gap_ + queries_); }
   size_t max_tgt_len() const override { return (size_t)queries_; }
 
  private:
+  // The best blind guess of Q distinct values in order: 1 / (V (V-1) ... (V-Q+1)).
+  double distinct_sequence_chance() const {
+    double log_p = 0;
+    for (int64_t i = 0; i < queries_; ++i) log_p -= std::log((double)(values_ - i));
+    return std::exp(log_p);
+  }
+  // Names the value of a uniformly chosen pair: right when that pair carries the asked value,
+  // its own pair (1 of K) or another with the same value ((K-1)/V expected, unless distinct).
+  Baseline context_baseline() const {
+    const double k = (double)pairs_;
+    const double same = distinct_values_ ? 0.0 : (k - 1) / (double)values_;
+    return {"value from context", "token_accuracy", (1.0 + same) / k,
+            "names the value of a uniformly random pair of the source: (1 + (K-1)/values)/K, or 1/K with "
+            "distinct_values=1"};
+  }
   int key_id(int64_t k) const { return Vocab::NUM_SPECIAL + (int)k; }
   int value_id(uint64_t v) const { return Vocab::NUM_SPECIAL + (int)keys_ + (int)v; }
   int blank() const { return Vocab::NUM_SPECIAL + (int)(keys_ + values_); }
-  int64_t pairs_, queries_, keys_, values_, gap_;
+  int64_t pairs_, queries_, keys_, values_, gap_, min_gap_;
+  bool distinct_values_;
 };
 
 }  // namespace

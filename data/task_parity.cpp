@@ -17,7 +17,8 @@ const TaskSpec& this_spec() {
       {
           {"length", 20, 1, 100000, "number of bits L (the maximum when min_length is set)"},
           {"min_length", 0, 0, 100000, "fewest bits; lengths are uniform in [min_length, length]; 0 = always L"},
-      }};
+      },
+      "R"};
   return s;
 }
 
@@ -47,6 +48,7 @@ class Parity final : public Task {
     Chance c;
     c.token = 0.5;
     c.sequence = 0.5;
+    c.baselines.push_back(majority_baseline(0.5));
     return c;
   }
   size_t max_src_len() const override { return (size_t)len_.hi; }

@@ -36,8 +36,10 @@ const TaskSpec& reverse_spec() {
       "Write a random sequence of symbols backwards.",
       "source: L symbols; target: the same L symbols in reverse order",
       "target token j is source token S-1-j: distance j + 1",
-      "Grefenstette et al. 2015, Learning to Transduce with Unbounded Memory (reversal)",
-      sequence_knobs()};
+      "Grefenstette et al. 2015, Learning to Transduce with Unbounded Memory (reversal); Deletang et al. 2023, "
+      "Neural Networks and the Chomsky Hierarchy (Reverse String, DCF)",
+      sequence_knobs(),
+      "DCF"};
   return s;
 }
 
@@ -47,8 +49,10 @@ const TaskSpec& sort_spec() {
       "Sort a random sequence of symbols in ascending order.",
       "source: L symbols; target: the same L symbols sorted by symbol number",
       "every target token depends on the whole source: distance S",
-      "Vinyals, Bengio & Kudlur 2016, Order Matters: Sequence to Sequence for Sets (sorting)",
-      sequence_knobs()};
+      "Vinyals, Bengio & Kudlur 2016, Order Matters: Sequence to Sequence for Sets (sorting); Deletang et al. "
+      "2023, Neural Networks and the Chomsky Hierarchy (Bucket Sort, CS)",
+      sequence_knobs(),
+      "CS"};
   return s;
 }
 

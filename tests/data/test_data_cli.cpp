@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(sample_works_for_every_task) {
   }
   const Run text = attnlab("sample --task copy-memory --task-opt delay=3 --task-opt symbols=2 -n 1");
   BOOST_TEST(text.code == 0);
-  BOOST_TEST(contains(text.out, "copy-memory (symbols=2 alphabet=8 delay=3), split train, seed 1"), text.out);
+  BOOST_TEST(contains(text.out, "copy-memory (symbols=2 alphabet=8 delay=3 min_delay=-1), split train, seed 1"), text.out);
   BOOST_TEST(contains(text.out, "distance: 6 5"), text.out);
 }
 

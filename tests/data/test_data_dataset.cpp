@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(test_split_uses_test_knobs) {
   BOOST_TEST(ds.task(Split::Test)->knob("delay") == 60);
   BOOST_TEST(ds.task(Split::Valid)->knob("delay") == 20);
   BOOST_TEST(ds.config().describe() ==
-             "copy-memory (symbols=10 alphabet=8 delay=20), test (symbols=10 alphabet=8 delay=60)");
+             "copy-memory (symbols=10 alphabet=8 delay=20 min_delay=-1), test (symbols=10 alphabet=8 delay=60 min_delay=-1)");
 }
 
 BOOST_AUTO_TEST_CASE(test_knobs_must_fit_the_training_vocabulary) {
