@@ -125,3 +125,27 @@ BOOST_AUTO_TEST_CASE(help_describes_the_options) {
     BOOST_TEST(contains(r.out, opt), opt);
   BOOST_TEST(attnlab("tasks --help").code == 0);
 }
+
+// The tasks of issue 14 in text mode with knobs set, as docs/tasks.md shows them.
+BOOST_AUTO_TEST_CASE(sample_shows_the_literature_tasks) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"mqar --task-opt vocab=32 --task-opt pairs=3 --task-opt length=20", "mqar (vocab=32 pairs=3 length=20"},
+      {"even-pairs --task-opt length=8", "even-pairs (length=8 min_length=1)"},
+      {"cycle-navigation --task-opt length=6", "cycle-navigation (length=6 min_length=1)"},
+      {"modular-arithmetic --task-opt brackets=1", "brackets=1"},
+      {"stack-manipulation --task-opt length=8", "stack-manipulation (length=8 min_length=2)"},
+      {"binary-addition --task-opt min_length=0", "binary-addition (length=40 min_length=0)"},
+      {"dyck --task-opt kinds=3", "kinds=3"},
+      {"copy-memory --task-opt min_delay=2 --task-opt delay=4", "delay=4 min_delay=2"},
+      {"associative-recall --task-opt min_gap=1 --task-opt gap=3 --task-opt distinct_values=1", "min_gap=1 distinct_values=1"},
+  };
+  for (const auto& [args, header] : cases) {
+    const Run r = attnlab("sample -n 2 --seed 3 --task " + args);
+    BOOST_TEST_REQUIRE(r.code == 0, args << ": " << r.err);
+    BOOST_TEST(contains(r.out, header), r.out);
+    BOOST_TEST(contains(r.out, "distance: "), r.out);
+  }
+  const Run bad = attnlab("sample --task mqar --task-opt length=63");
+  BOOST_TEST(bad.code == 2);
+  BOOST_TEST(contains(bad.err, "length=63 is odd"), bad.err);
+}

@@ -207,3 +207,40 @@ BOOST_AUTO_TEST_CASE(split_names_parse) {
   BOOST_TEST(std::string(split_name(Split::Test)) == "test");
   BOOST_TEST(contains(error_of([] { parse_split("dev"); }), "unknown split 'dev'"));
 }
+
+// Every task of issue 14, on a small space (so collisions would be common): deterministic
+// splits whose sources are disjoint from each other and from a long stretch of training, and
+// whose examples the independent checker accepts.
+BOOST_AUTO_TEST_CASE(new_tasks_have_deterministic_disjoint_splits) {
+  const std::vector<std::pair<std::string, TaskOptions>> small = {
+      {"mqar", {{"vocab", "8"}, {"pairs", "1"}, {"length", "6"}}},
+      {"even-pairs", {{"length", "10"}, {"min_length", "0"}}},
+      {"cycle-navigation", {{"length", "7"}, {"min_length", "0"}}},
+      {"modular-arithmetic", {{"length", "5"}, {"min_length", "0"}}},
+      {"modular-arithmetic", {{"length", "7"}, {"brackets", "1"}, {"min_length", "0"}}},
+      {"stack-manipulation", {{"length", "7"}, {"min_length", "0"}}},
+      {"binary-addition", {{"length", "9"}, {"min_length", "0"}}},
+      {"dyck", {{"length", "12"}, {"min_length", "0"}, {"kinds", "1"}}},
+      {"copy-memory", {{"symbols", "4"}, {"alphabet", "2"}, {"delay", "3"}, {"min_delay", "0"}}},
+      {"associative-recall", {{"pairs", "3"}, {"queries", "2"}, {"keys", "3"}, {"values", "3"}, {"gap", "1"},
+                              {"min_gap", "0"}, {"distinct_values", "1"}}},
+  };
+  for (const auto& [task, opts] : small) {
+    const DataConfig cfg = task_config(task, opts, {}, 5, 200, 200);
+    const Dataset ds(cfg), again(cfg);
+    BOOST_TEST((ds.examples(Split::Valid) == again.examples(Split::Valid)), task);
+    BOOST_TEST((ds.examples(Split::Test) == again.examples(Split::Test)), task);
+    for (uint64_t i : {0ull, 7ull, 1ull << 33}) BOOST_TEST((ds.example(Split::Train, i) == again.example(Split::Train, i)), task);
+    const auto valid = sources(ds.examples(Split::Valid)), test = sources(ds.examples(Split::Test));
+    std::set<std::vector<int>> train;
+    for (uint64_t i = 0; i < 4000; ++i) train.insert(ds.example(Split::Train, i).src);
+    for (const auto& s : valid) BOOST_TEST_REQUIRE(train.count(s) == 0u, task << ": valid source in train");
+    for (const auto& s : test) {
+      BOOST_TEST_REQUIRE(train.count(s) == 0u, task << ": test source in train");
+      BOOST_TEST_REQUIRE(valid.count(s) == 0u, task << ": test source in valid");
+    }
+    const auto t = make_task(task, opts);
+    for (const auto* v : {&ds.examples(Split::Valid), &ds.examples(Split::Test)})
+      for (const auto& e : *v) BOOST_TEST_REQUIRE(check_example(*t, e).empty(), task << ": " << check_example(*t, e));
+  }
+}
