@@ -21,7 +21,7 @@ const TaskSpec& this_spec() {
           {"vocab", 8192, 8, 1000000, "vocabulary size V, tokens 0 .. V-1; keys 1 .. V/2-1, values V/2 .. V-1"},
           {"pairs", 8, 1, 100000, "number of key-value pairs K; every key is queried once"},
           {"length", 64, 4, 1000000, "source length T, even, at least 4K"},
-          {"power_a_milli", 10, 1, 100000, "power-law exponent a in thousandths (10 = 0.01; 1000 = uniform gaps)"},
+          {"power_a_milli", 10, 1, 10000, "power-law exponent a in thousandths (10 = 0.01; 1000 = uniform gaps; at most a = 10, so weights stay finite)"},
           {"random_filler", 1, 0, 1, "1 = filler tokens uniform over the vocabulary minus this example's keys; 0 = token 0"},
       }};
   return s;

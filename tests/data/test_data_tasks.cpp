@@ -433,6 +433,20 @@ BOOST_AUTO_TEST_CASE(mqar_gaps_follow_the_power_law) {
   BOOST_TEST((first_slot > 400 && first_slot < 600), first_slot);
 }
 
+// The extremes of the knobs: the longest span with the steepest law keeps finite weights, so
+// queries go to the far end of the span (weights grow as (g+1)^9).
+BOOST_AUTO_TEST_CASE(mqar_extreme_power_law_stays_finite) {
+  const auto t = make_task("mqar", {{"pairs", "3"}, {"length", "1000000"}, {"power_a_milli", "10000"}});
+  Xoshiro rng(6);
+  for (int i = 0; i < 2; ++i) {
+    const Example ex = t->generate(rng);
+    BOOST_TEST_REQUIRE(check_example(*t, ex).empty(), check_example(*t, ex));
+    // The span has S = 499997 slots and P(slot < x S) is about x^10: a distance (about twice the
+    // slot) of at most 400000 means a slot below 0.4 S, probability 1e-4 per key.
+    for (int d : ex.distance) BOOST_TEST(d > 400000, d);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(dyck_classes_are_balanced_and_negatives_keep_counts) {
   for (const char* kinds : {"1", "3"}) {
     const auto t = make_task("dyck", {{"kinds", kinds}, {"length", "30"}, {"min_length", "2"}});
