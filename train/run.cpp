@@ -81,6 +81,8 @@ void print_test(const EvalResult& test, const ModelConfig& mc, const data::Datas
   fmt::print("  token accuracy    {:.4f}  95% CI [{:.4f}, {:.4f}]   chance {:.4f}\n", test.token_accuracy(), tci.lo, tci.hi,
              test.chance.token);
   fmt::print("  teacher-forced loss {:.4f}\n", test.loss);
+  for (const data::Baseline& b : test.chance.baselines)
+    fmt::print("  baseline ({}): {} {:.4f}\n", b.name, b.metric, b.value);
   auto bins = test.distance_bins();
   if (!bins.empty()) {
     fmt::print("  token accuracy by distance:");

@@ -23,6 +23,13 @@ std::string chance_text(const data::Chance& c) {
                      c.note.empty() ? "" : fmt::format(" ({})", c.note));
 }
 
+nlohmann::json baselines_json(const data::Chance& c) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const data::Baseline& b : c.baselines)
+    out.push_back({{"name", b.name}, {"metric", b.metric}, {"value", b.value}, {"note", b.note}});
+  return out;
+}
+
 void print_tasks(bool as_json) {
   nlohmann::json all = nlohmann::json::array();
   for (const data::TaskSpec* s : data::task_specs()) {
@@ -41,7 +48,9 @@ void print_tasks(bool as_json) {
                      {"vocab_size", task->vocab().size()},
                      {"max_src_len", task->max_src_len()},
                      {"max_tgt_len", task->max_tgt_len()},
-                     {"chance", chance_json(c)}});
+                     {"chance", chance_json(c)},
+                     {"class", task->chomsky()},
+                     {"baselines", baselines_json(c)}});
       continue;
     }
     fmt::print("{}: {}\n", s->name, s->summary);
@@ -53,7 +62,11 @@ void print_tasks(bool as_json) {
       fmt::print("  {:<10}{:<{}}  {} [{}..{}]\n", i == 0 ? "knobs:" : "", fmt::format("{}={}", k.name, k.default_value),
                  w, k.help, k.min, k.max);
     }
-    fmt::print("  chance:   {} at the defaults\n  source:   {}\n\n", chance_text(c), s->citation);
+    fmt::print("  class:    {}\n", task->chomsky());
+    fmt::print("  chance:   {} at the defaults\n", chance_text(c));
+    for (const data::Baseline& b : c.baselines)
+      fmt::print("  baseline: {} {} {:.4g} ({})\n", b.name, b.metric, b.value, b.note);
+    fmt::print("  source:   {}\n\n", s->citation);
   }
   if (as_json) fmt::print("{}\n", all.dump(2));
 }
