@@ -132,7 +132,8 @@ BOOST_AUTO_TEST_CASE(a_changed_setting_never_reuses_a_stale_run) {
   BOOST_TEST(folders(t / "sw/runs") == 4u);
   const std::string csv2 = slurp(t / "sw/results.csv");
   BOOST_TEST(count(csv2, "\n") == 3u);  // the header and the two new runs only
-  for (const auto& r : nlohmann::json::parse(slurp(t / "sw/sweep.json"))["runs"]) {
+  const nlohmann::json sweep = nlohmann::json::parse(slurp(t / "sw/sweep.json"));  // alive for the loop
+  for (const auto& r : sweep["runs"]) {
     BOOST_TEST(contains(csv2, r["id"].get<std::string>()));
     BOOST_TEST(!contains(csv1, r["id"].get<std::string>()));
     const auto cfg = nlohmann::json::parse(slurp(t / ("sw/runs/" + r["id"].get<std::string>() + "/config.json")));
