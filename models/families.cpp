@@ -11,9 +11,15 @@ namespace attn {
 const ModelFamily& transformer_family();
 const ModelFamily& lstm_family();
 const ModelFamily& lstm_attn_family();
+const ModelFamily& gru_family();
+const ModelFamily& gru_attn_family();
+const ModelFamily& rnn_family();
+const ModelFamily& rnn_attn_family();
 
 const std::vector<const ModelFamily*>& model_families() {
-  static const std::vector<const ModelFamily*> all = {&transformer_family(), &lstm_family(), &lstm_attn_family()};
+  static const std::vector<const ModelFamily*> all = {&transformer_family(), &lstm_family(), &lstm_attn_family(),
+                                                      &gru_family(),         &gru_attn_family(), &rnn_family(),
+                                                      &rnn_attn_family()};
   return all;
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "nn/lstm.hpp"
+#include "nn/recurrent.hpp"
 #include "nn/transformer.hpp"
 
 namespace attn {
@@ -80,6 +81,27 @@ auto made_no_dropout(A... a) {
   return [=](Rng& init, Rng&) { return std::make_shared<M>(a..., init); };
 }
 
+// A GRU or RNN: one layer over full sequences, and two layers over padded ones (lengths 3 and
+// 1) whose final states must stop at each end; the outputs and every layer's final state.
+template <class M>
+void add_hidden_recurrent_cases(Builder& module_case, const std::string& op) {
+  auto outputs = [](const Tensor<double>& out, const typename M::State& s) {
+    std::vector<Tensor<double>> parts = {reshape(out, {-1})};
+    for (const Tensor<double>& h : s.h) parts.push_back(reshape(h, {-1}));
+    return concat(parts, 0);
+  };
+  module_case(op, "one_layer", made<M>(3, 2, 1, 0.0), {in({2, 2, 3})}, [outputs](M& m, Graph<double>& g, auto& x) {
+    auto state = m.zero_state(g, 2);
+    return outputs(m.forward(g, x[0], state), state);
+  });
+  module_case(op, "two_layers_padded", made<M>(2, 3, 2, 0.0), {in({2, 3, 2})},
+              [outputs](M& m, Graph<double>& g, auto& x) {
+                auto state = m.zero_state(g, 2);
+                const std::vector<int> lengths = {3, 1};
+                return outputs(m.forward(g, x[0], state, &lengths), state);
+              });
+}
+
 void add_cases(Builder module_case) {
   module_case("Linear", "bias", made_no_dropout<Linear<double>>(3, 2, true), {in({2, 2, 3})},
               [](Linear<double>& m, Graph<double>& g, auto& x) { return m.forward(g, x[0]); });
@@ -127,6 +149,8 @@ void add_cases(Builder module_case) {
                 Tensor<double> out = m.forward(g, x[0], state, &lengths);
                 return concat(std::vector{reshape(out, {-1}), reshape(state.h[1], {-1}), reshape(state.c[1], {-1})}, 0);
               });
+  add_hidden_recurrent_cases<GRU<double>>(module_case, "GRU");
+  add_hidden_recurrent_cases<RNN<double>>(module_case, "RNN");
 }
 
 }  // namespace

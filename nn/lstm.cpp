@@ -41,20 +41,7 @@ Tensor<T> LSTM<T>::forward(Graph<T>& g, const Tensor<T>& x, State& state, const 
   const int64_t B = x.shape()[0], steps = x.shape()[1], H = hidden;
   if ((int)state.h.size() != num_layers)
     throw Error(fmt::format("LSTM: state has {} layers, want {}", state.h.size(), num_layers));
-  // keep[t]: 1 for sequences still running at step t, 0 for those already past their end.
-  std::vector<Tensor<T>> keep(steps);
-  if (lengths) {
-    if ((int64_t)lengths->size() != B) throw Error("LSTM: one length per sequence is needed");
-    for (int64_t t = 0; t < steps; ++t) {
-      bool any_done = false;
-      std::vector<T> m(B);
-      for (int64_t b = 0; b < B; ++b) {
-        m[b] = t < (*lengths)[b] ? T(1) : T(0);
-        any_done = any_done || m[b] == T(0);
-      }
-      if (any_done) keep[t] = g.tensor({B, 1}, m);
-    }
-  }
+  const std::vector<Tensor<T>> keep = running_masks(g, B, steps, lengths, "LSTM");
   Tensor<T> layer_in = x;
   for (int l = 0; l < num_layers; ++l) {
     const LayerParams& p = params_[l];
@@ -82,6 +69,31 @@ Tensor<T> LSTM<T>::forward(Graph<T>& g, const Tensor<T>& x, State& state, const 
     if (l + 1 < num_layers) layer_in = dropout_.forward(layer_in);
   }
   return layer_in;
+}
+
+// Gate slices of a [4H] bias: i [0, H), f [H, 2H), g, o.
+template <class T>
+void LSTM<T>::init_forget_bias(double b) {
+  const int64_t H = hidden;
+  for (LayerParams& p : params_)
+    for (int64_t k = H; k < 2 * H; ++k) {
+      p.b_ih->value[k] = T(b);
+      p.b_hh->value[k] = T(0);
+    }
+}
+
+template <class T>
+void LSTM<T>::init_chrono(int64_t tmax, Rng& rng) {
+  if (tmax < 2) throw Error(fmt::format("LSTM: chrono init needs T_max >= 2, got {}", tmax));
+  const int64_t H = hidden;
+  for (LayerParams& p : params_)
+    for (int64_t k = 0; k < H; ++k) {
+      const T bf = T(std::log(rng.uniform(1.0, double(tmax - 1))));
+      p.b_ih->value[H + k] = bf;
+      p.b_ih->value[k] = -bf;
+      p.b_hh->value[H + k] = T(0);
+      p.b_hh->value[k] = T(0);
+    }
 }
 
 template class LSTM<float>;

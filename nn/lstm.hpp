@@ -2,7 +2,7 @@
 // (weight_ih_l0 [4H, in], weight_hh_l0 [4H, H], bias_ih_l0, bias_hh_l0; gates i, f, g, o) and
 // its init, U(-1/sqrt(H), 1/sqrt(H)) for every parameter.
 #pragma once
-#include "nn/layers.hpp"
+#include "nn/recurrent.hpp"
 
 namespace attn {
 
@@ -20,6 +20,13 @@ class LSTM : public Module<T> {
   // `lengths`, sequence b keeps its state from step lengths[b] on (right padding), so the
   // final state is the one after its last real token.
   Tensor<T> forward(Graph<T>& g, const Tensor<T>& x, State& state, const std::vector<int>* lengths = nullptr);
+
+  // Initialisation options, applied over the default init (every layer). forget_bias: the
+  // forget-gate slice of bias_ih set to `b`, that of bias_hh to 0 (so b_f = b in total).
+  void init_forget_bias(double b);
+  // Chrono init (Tallec & Ollivier 2018): b_f = log(u), u ~ U(1, tmax - 1), and b_i = -b_f, on
+  // bias_ih; bias_hh's i and f slices 0. Draws from `rng`, one u per layer and unit.
+  void init_chrono(int64_t tmax, Rng& rng);
 
   int64_t input_size, hidden;
   int num_layers;

@@ -31,9 +31,12 @@ ModelConfig tiny(const std::string& type = "transformer") {
     c.set("d_model", 8).set("heads", 2).set("ff", 12).set("enc_layers", 2).set("dec_layers", 2).set("max_len", 12);
   else
     c.set("hidden", 8);
-  if (type == "lstm-attn") c.set("heads", 2);
+  if (type != "transformer" && c.fields.count("heads")) c.set("heads", 2);  // the -attn families
   return c;
 }
+
+// Every family, for the tests that cover them all.
+const std::vector<const char*> all_types = {"transformer", "lstm", "lstm-attn", "gru", "gru-attn", "rnn", "rnn-attn"};
 
 SeqBatch batch() {
   SeqBatch b;
@@ -133,12 +136,12 @@ BOOST_AUTO_TEST_CASE(positions_beyond_the_table_are_an_error) {
   }
 }
 
-// Every model's own decoder (the Transformer's cached one, the LSTMs' step by step) gives the
+// Every model's own decoder (the Transformer's cached one, the recurrent ones' step by step) gives the
 // tokens of full recomputation, stopping at EOS (2) where it does. In float64 the two differ by
 // about 1e-14 in the logits (see above), so a token could differ only at a top-2 margin that
 // small; the test requires every margin on the way to exceed 1e-9, then exact equality.
 BOOST_AUTO_TEST_CASE(every_model_decodes_the_tokens_of_full_recomputation) {
-  for (const char* type : {"transformer", "lstm", "lstm-attn"}) {
+  for (const char* type : all_types) {
     BOOST_TEST_CONTEXT(type) {
       auto m = make_model<double>(tiny(type), 1);
       m->eval();
@@ -166,7 +169,7 @@ BOOST_AUTO_TEST_CASE(every_model_decodes_the_tokens_of_full_recomputation) {
 // input: a bias favouring token 5 decodes 5 at every step up to max_steps, one favouring EOS
 // decodes nothing.
 BOOST_AUTO_TEST_CASE(a_dominant_output_bias_decides_the_tokens) {
-  for (const char* type : {"transformer", "lstm", "lstm-attn"}) {
+  for (const char* type : all_types) {
     BOOST_TEST_CONTEXT(type) {
       auto m = make_model<float>(tiny(type), 1);
       m->eval();
@@ -235,7 +238,7 @@ BOOST_AUTO_TEST_CASE(a_transformer_trained_on_copy_decodes_the_copy) {
 
 BOOST_AUTO_TEST_CASE(checkpoint_round_trip_gives_the_same_logits) {
   TempDir td;
-  for (const char* type : {"transformer", "lstm", "lstm-attn"}) {
+  for (const char* type : all_types) {
     auto m = make_model<float>(tiny(type), 3);
     const std::string path = (td.dir / (std::string(type) + ".safetensors")).string();
     save_model(path, *m, {{"vocab", "[]"}});
@@ -297,7 +300,7 @@ BOOST_AUTO_TEST_CASE(damaged_checkpoints_are_rejected_clearly) {
 // A steady-state training step allocates no tensor buffer: values, gradients and saved
 // activations all come from the graph's arena, which stops growing after the first steps.
 BOOST_AUTO_TEST_CASE(steady_state_step_allocates_no_tensor_buffers) {
-  for (const char* type : {"transformer", "lstm-attn"}) {
+  for (const char* type : {"transformer", "lstm-attn", "gru-attn", "rnn"}) {
     auto m = make_model<float>(tiny(type), 2);
     Graph<float> g;
     const std::vector<int> targets = {3, 4, 5, 2, 8, 3, 2, 0, 5, 5, 6, 2};
@@ -320,7 +323,7 @@ BOOST_AUTO_TEST_CASE(steady_state_step_allocates_no_tensor_buffers) {
 
 // The memory estimate counts parameters without building the model; it must count them right.
 BOOST_AUTO_TEST_CASE(parameter_count_without_building_matches_the_model) {
-  for (const char* type : {"transformer", "lstm", "lstm-attn"})
+  for (const char* type : all_types)
     for (int variant = 0; variant < 4; ++variant) {
       ModelConfig c = tiny(type);
       if (std::string(type) == "transformer") {
@@ -333,4 +336,99 @@ BOOST_AUTO_TEST_CASE(parameter_count_without_building_matches_the_model) {
         BOOST_TEST(count_parameters(c) == make_model<float>(c, 0)->num_parameters());
       }
     }
+}
+
+namespace {
+
+// name -> values of every parameter of an LSTM family's model in float64.
+std::map<std::string, std::vector<double>> lstm_values(const ModelConfig& c, uint64_t seed) {
+  std::map<std::string, std::vector<double>> out;
+  auto m = make_model<double>(c, seed);  // alive through the loop
+  for (auto& [name, p] : m->named_parameters()) out[name] = p->value;
+  return out;
+}
+
+bool is_lstm_bias(const std::string& name, const char* which) {
+  return (name.rfind("encoder.", 0) == 0 || name.rfind("decoder.", 0) == 0) && name.find(which) != std::string::npos;
+}
+
+}  // namespace
+
+// forget_bias B: every forget slice (gates i, f, g, o) of bias_ih is exactly B and of bias_hh
+// exactly 0, in the encoder and decoder and every layer; every other value is the default
+// init's with the same seed (the option draws nothing).
+BOOST_AUTO_TEST_CASE(lstm_forget_bias_sets_only_the_forget_slices) {
+  for (const char* type : {"lstm", "lstm-attn"}) {
+    ModelConfig c = tiny(type);
+    c.set("layers", 2);
+    const int64_t H = c.integer("hidden");
+    const auto base = lstm_values(c, 7);
+    c.set("forget_bias", 1.0);
+    const auto got = lstm_values(c, 7);
+    int slices = 0;
+    for (auto& [name, v] : got) {
+      BOOST_TEST_CONTEXT(type << " " << name) {
+        const bool ih = is_lstm_bias(name, "bias_ih"), hh = is_lstm_bias(name, "bias_hh");
+        slices += ih || hh;
+        for (int64_t k = 0; k < (int64_t)v.size(); ++k) {
+          const bool forget = (ih || hh) && k >= H && k < 2 * H;
+          BOOST_TEST(v[k] == (!forget ? base.at(name)[k] : ih ? 1.0 : 0.0), "entry " << k);
+        }
+      }
+    }
+    BOOST_TEST(slices == 8);  // 2 biases x 2 layers x encoder and decoder
+  }
+}
+
+// Chrono init with T_max = 100: b_f = log u, u ~ U(1, 99), on bias_ih with b_i = -b_f exactly;
+// bias_hh's i and f slices 0; g and o slices and everything else as the default init. The mean
+// of the N = 2 * 2 * 256 draws of b_f must lie within 5 standard errors of E[log u].
+BOOST_AUTO_TEST_CASE(lstm_chrono_init_has_the_right_statistics) {
+  ModelConfig c = tiny("lstm");
+  c.set("hidden", 256).set("layers", 2);
+  const int64_t H = 256;
+  const auto base = lstm_values(c, 11);
+  c.set("chrono_init", 100);
+  const auto got = lstm_values(c, 11);
+  std::vector<double> bf;
+  for (auto& [name, v] : got) {
+    BOOST_TEST_CONTEXT(name) {
+      const bool ih = is_lstm_bias(name, "bias_ih"), hh = is_lstm_bias(name, "bias_hh");
+      for (int64_t k = 0; k < (int64_t)v.size(); ++k) {
+        if (ih && k < H) {
+          BOOST_TEST(v[k] == -v[H + k]);
+        } else if (ih && k < 2 * H) {
+          bf.push_back(v[k]);
+          BOOST_TEST((v[k] >= 0.0 && v[k] <= std::log(99.0)), "b_f " << v[k]);
+        } else if (hh && k < 2 * H) {
+          BOOST_TEST(v[k] == 0.0);
+        } else {
+          BOOST_TEST(v[k] == base.at(name)[k], "entry " << k);
+        }
+      }
+    }
+  }
+  BOOST_TEST_REQUIRE(bf.size() == 4u * H);
+  // E[log u] and E[log^2 u] for u ~ U(a, b): antiderivatives x ln x - x and x ln^2 x - 2x ln x + 2x.
+  const double a = 1, b = 99;
+  auto F1 = [](double x) { return x * std::log(x) - x; };
+  auto F2 = [](double x) { return x * std::log(x) * std::log(x) - 2 * x * std::log(x) + 2 * x; };
+  const double mean = (F1(b) - F1(a)) / (b - a), var = (F2(b) - F2(a)) / (b - a) - mean * mean;
+  double sum = 0;
+  for (double x : bf) sum += x;
+  const double got_mean = sum / bf.size(), se = std::sqrt(var / bf.size());
+  BOOST_TEST_MESSAGE("chrono b_f mean " << got_mean << ", expected " << mean << " +- " << se);
+  BOOST_TEST(std::fabs(got_mean - mean) <= 5 * se);
+  // Distinct draws per unit and layer: not one value copied around.
+  BOOST_TEST(std::set<double>(bf.begin(), bf.end()).size() == bf.size());
+}
+
+BOOST_AUTO_TEST_CASE(lstm_init_options_are_exclusive) {
+  ModelConfig c = tiny("lstm-attn");
+  c.set("forget_bias", 1.0).set("chrono_init", 10);
+  BOOST_CHECK_THROW(c.validate(), Error);
+  c.set("forget_bias", 0.0).set("chrono_init", 1);  // U(1, 0) is empty
+  BOOST_CHECK_THROW(c.validate(), Error);
+  c.set("chrono_init", 2);
+  BOOST_CHECK_NO_THROW(c.validate());
 }

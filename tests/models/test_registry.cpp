@@ -59,7 +59,8 @@ BOOST_AUTO_TEST_CASE(models_json_lists_the_families_with_fields_and_capabilities
   const nlohmann::json j = nlohmann::json::parse(r.out);
   std::vector<std::string> names;
   for (const auto& f : j) names.push_back(f["name"]);
-  BOOST_TEST((names == std::vector<std::string>{"transformer", "lstm", "lstm-attn"}));
+  BOOST_TEST((names == std::vector<std::string>{"transformer", "lstm", "lstm-attn", "gru", "gru-attn", "rnn",
+                                                "rnn-attn"}));
   for (const auto& f : j) {
     BOOST_TEST_CONTEXT(f["name"]) {
       BOOST_TEST(!f["description"].get<std::string>().empty());
@@ -76,9 +77,13 @@ BOOST_AUTO_TEST_CASE(models_json_lists_the_families_with_fields_and_capabilities
   BOOST_TEST(j[0]["capabilities"]["attention_maps"].size() == 3u);
   BOOST_TEST(j[1]["capabilities"]["attention_maps"].empty());
   BOOST_TEST(j[2]["capabilities"]["attention_maps"][0]["keys"] == "source");
+  for (int i : {3, 5}) BOOST_TEST(j[i]["capabilities"]["attention_maps"].empty());
+  for (int i : {4, 6}) BOOST_TEST(j[i]["capabilities"]["attention_maps"][0]["keys"] == "source");
   const auto text = attnlab("models");
   BOOST_TEST(text.code == 0);
   BOOST_TEST(contains(text.out, "lstm-attn: "));
+  BOOST_TEST(contains(text.out, "gru: "));
+  BOOST_TEST(contains(text.out, "rnn-attn: "));
 }
 
 // The rule: a family's name is compared only in models/family_*.cpp. A new comparison anywhere
@@ -155,8 +160,10 @@ BOOST_AUTO_TEST_CASE(configs_written_before_the_registry_still_load) {
                                {"max_len", 12},       {"share_embeddings", false}, {"tie_output", false},
                                {"hidden", 32},        {"layers", 1}};
   const ModelConfig c = ModelConfig::from_json(flat);
+  // (forget_bias and chrono_init came later: their defaults, which leave the init unchanged)
   BOOST_TEST(c.to_json() == (nlohmann::json{{"type", "lstm-attn"}, {"src_vocab", 9}, {"tgt_vocab", 9}, {"hidden", 32},
-                                            {"layers", 1}, {"dropout", 0.0}, {"heads", 2}}));
+                                            {"layers", 1}, {"dropout", 0.0}, {"heads", 2}, {"forget_bias", 0.0},
+                                            {"chrono_init", 0}}));
   nlohmann::json bad = flat;
   bad["hiden"] = 3;
   BOOST_TEST(contains(error_of([&] { ModelConfig::from_json(bad); }), "unknown key 'hiden'"));

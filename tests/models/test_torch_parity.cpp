@@ -154,7 +154,7 @@ ModelConfig recurrent(const std::string& type, int hidden, int layers) {
   ModelConfig c = ModelConfig::defaults(type);
   c.src_vocab = c.tgt_vocab = 11;
   c.set("hidden", hidden).set("layers", layers);
-  if (type == "lstm-attn") c.set("heads", 2);
+  if (c.fields.count("heads")) c.set("heads", 2);  // the -attn families
   return c;
 }
 
@@ -170,6 +170,12 @@ BOOST_AUTO_TEST_CASE(lstm_matches_pytorch) {
 BOOST_AUTO_TEST_CASE(lstm_attention_matches_pytorch) {
   check_parity(recurrent("lstm-attn", 6, 1), 0.0);
 }
+
+// GRU and Elman RNN against nn.GRU and nn.RNN: two layers without attention, one with it.
+BOOST_AUTO_TEST_CASE(gru_matches_pytorch) { check_parity(recurrent("gru", 6, 2), 0.0); }
+BOOST_AUTO_TEST_CASE(gru_attention_matches_pytorch) { check_parity(recurrent("gru-attn", 6, 1), 0.1); }
+BOOST_AUTO_TEST_CASE(rnn_matches_pytorch) { check_parity(recurrent("rnn", 6, 2), 0.0); }
+BOOST_AUTO_TEST_CASE(rnn_attention_matches_pytorch) { check_parity(recurrent("rnn-attn", 6, 1), 0.1); }
 
 BOOST_AUTO_TEST_CASE(reference_parameter_counts) {
   // The reference's S, M and L shapes (torch_train_step.py): 240,912, 948,752 and 5,608,464.

@@ -4,7 +4,8 @@
 Usage: twin.py CHECKPOINT BATCH_JSON OUT [--dtype f64|f32]
 
 Builds the model that the checkpoint's metadata describes out of PyTorch modules
-(nn.Transformer for "transformer", nn.LSTM for "lstm" and "lstm-attn"), loads the
+(nn.Transformer for "transformer"; nn.LSTM, nn.GRU or nn.RNN for "lstm", "gru", "rnn" and
+their "-attn" variants), loads the
 checkpoint's tensors with load_state_dict(strict=True) after reading them with numpy alone,
 runs one training-mode forward and backward on the batch (cross-entropy with ignore_index),
 and writes the logits, the loss and every parameter's gradient ("grad.<name>") to OUT as a
@@ -69,15 +70,19 @@ class Seq2Seq(nn.Transformer):
         return self.out(h)
 
 
-class LSTMSeq2Seq(nn.Module):
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # nn.RNN's default nonlinearity is tanh
+
+
+class RecurrentSeq2Seq(nn.Module):
     def __init__(self, c):
         super().__init__()
         H = c["hidden"]
+        kind, _, attn = c["type"].partition("-")
         self.src_emb = nn.Embedding(c["src_vocab"], H)
         self.tgt_emb = nn.Embedding(c["tgt_vocab"], H)
-        self.encoder = nn.LSTM(H, H, c["layers"], batch_first=True, dropout=c["dropout"])
-        self.decoder = nn.LSTM(H, H, c["layers"], batch_first=True, dropout=c["dropout"])
-        self.attn = nn.MultiheadAttention(H, c["heads"], batch_first=True) if c["type"] == "lstm-attn" else None
+        self.encoder = CELLS[kind](H, H, c["layers"], batch_first=True, dropout=c["dropout"])
+        self.decoder = CELLS[kind](H, H, c["layers"], batch_first=True, dropout=c["dropout"])
+        self.attn = nn.MultiheadAttention(H, c["heads"], batch_first=True) if attn == "attn" else None
         self.out = nn.Linear(H, c["tgt_vocab"])
 
     def forward(self, src, tgt_in, src_pad):
@@ -97,7 +102,7 @@ def main():
     torch.set_num_threads(1)
     tensors, meta = read_safetensors(ckpt)
     c = json.loads(meta["model"])
-    model = Seq2Seq(c) if c["type"] == "transformer" else LSTMSeq2Seq(c)
+    model = Seq2Seq(c) if c["type"] == "transformer" else RecurrentSeq2Seq(c)
     model.to(dtype)  # first: loading into float32 parameters would round float64 weights
     model.load_state_dict({k: torch.tensor(np.array(v)) for k, v in tensors.items()}, strict=True)
     model.train()

@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(bad_configurations_exit_2_and_write_nothing) {
       {"--batch -3", "--batch"},
       {"--steps 0", "--steps"},
       {"--task-opt delay=-5", "delay"},
-      {"--model rnn", "rnn"},
+      {"--model nosuchmodel", "nosuchmodel"},  // (rnn and gru exist now)
       {"--optimizer lion", "lion"},
       {"--lr nan", "--lr"},
   };

@@ -1,6 +1,7 @@
-#include "models/lstm_seq2seq.hpp"
+#include "models/recurrent_seq2seq.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 
 namespace attn {
@@ -13,8 +14,8 @@ AttentionMask padding_mask(const std::vector<uint8_t>& pad) {
 }
 }  // namespace
 
-template <class T>
-Seq2SeqLSTM<T>::Seq2SeqLSTM(const ModelConfig& c, const LstmOptions& o, uint64_t seed)
+template <class T, template <class> class Net>
+Seq2SeqRecurrent<T, Net>::Seq2SeqRecurrent(const ModelConfig& c, const RecurrentOptions& o, uint64_t seed)
     : Seq2SeqModel<T>(c),
       init_rng_(seed),
       dropout_rng_(seed ^ 0xd40f0a7ULL),
@@ -32,17 +33,38 @@ Seq2SeqLSTM<T>::Seq2SeqLSTM(const ModelConfig& c, const LstmOptions& o, uint64_t
     this->add_module("attn", *attn_);
   }
   this->add_module("out", out_);
+  init_options(o, seed);
 }
 
-template <class T>
-Tensor<T> Seq2SeqLSTM<T>::head(Graph<T>& g, const Tensor<T>& dec_out, const Tensor<T>& enc_out,
+// The LSTM's init options, after every default draw so that the defaults leave a model as it
+// was; chrono's uniforms come from their own generator for the same reason.
+template <class T, template <class> class Net>
+void Seq2SeqRecurrent<T, Net>::init_options(const RecurrentOptions& o, uint64_t seed) {
+  if (o.forget_bias == 0.0 && o.chrono_init == 0) return;
+  if constexpr (std::is_same_v<Net<T>, LSTM<T>>) {
+    if (o.forget_bias != 0.0) {
+      encoder_.init_forget_bias(o.forget_bias);
+      decoder_.init_forget_bias(o.forget_bias);
+    }
+    if (o.chrono_init != 0) {
+      Rng chrono(seed ^ 0xc4a0b1a5ULL);
+      encoder_.init_chrono(o.chrono_init, chrono);
+      decoder_.init_chrono(o.chrono_init, chrono);
+    }
+  } else {
+    throw Error("forget_bias and chrono_init apply to LSTMs only");
+  }
+}
+
+template <class T, template <class> class Net>
+Tensor<T> Seq2SeqRecurrent<T, Net>::head(Graph<T>& g, const Tensor<T>& dec_out, const Tensor<T>& enc_out,
                                const AttentionMask& m) {
   if (!attn_) return out_.forward(g, dec_out);
   return out_.forward(g, dec_out + attn_->forward(g, dec_out, enc_out, enc_out, m));
 }
 
-template <class T>
-Tensor<T> Seq2SeqLSTM<T>::forward(Graph<T>& g, const SeqBatch& b) {
+template <class T, template <class> class Net>
+Tensor<T> Seq2SeqRecurrent<T, Net>::forward(Graph<T>& g, const SeqBatch& b) {
   auto state = encoder_.zero_state(g, b.batch);
   const std::vector<int> lengths = b.src_lengths();
   Tensor<T> enc_out = encoder_.forward(g, src_emb_.forward(g, b.src, {b.batch, b.src_len}), state, &lengths);
@@ -50,8 +72,8 @@ Tensor<T> Seq2SeqLSTM<T>::forward(Graph<T>& g, const SeqBatch& b) {
   return head(g, dec_out, enc_out, padding_mask(b.src_pad));
 }
 
-template <class T>
-std::vector<std::vector<int>> Seq2SeqLSTM<T>::greedy_decode(Graph<T>& g, const SeqBatch& src, int64_t max_steps,
+template <class T, template <class> class Net>
+std::vector<std::vector<int>> Seq2SeqRecurrent<T, Net>::greedy_decode(Graph<T>& g, const SeqBatch& src, int64_t max_steps,
                                                             int bos, int eos) {
   NoGrad<T> ng(g);
   g.reset();
@@ -72,18 +94,22 @@ std::vector<std::vector<int>> Seq2SeqLSTM<T>::greedy_decode(Graph<T>& g, const S
   return out;
 }
 
-template <class T>
-void Seq2SeqLSTM<T>::keep_attention(bool on) {
+template <class T, template <class> class Net>
+void Seq2SeqRecurrent<T, Net>::keep_attention(bool on) {
   if (attn_) attn_->keep_weights = on;
 }
 
-template <class T>
-std::vector<AttentionMap<T>> Seq2SeqLSTM<T>::attention_maps() const {
+template <class T, template <class> class Net>
+std::vector<AttentionMap<T>> Seq2SeqRecurrent<T, Net>::attention_maps() const {
   if (!attn_) return {};
   return {{"attn", attn_->last_weights}};
 }
 
-template class Seq2SeqLSTM<float>;
-template class Seq2SeqLSTM<double>;
+template class Seq2SeqRecurrent<float, LSTM>;
+template class Seq2SeqRecurrent<double, LSTM>;
+template class Seq2SeqRecurrent<float, GRU>;
+template class Seq2SeqRecurrent<double, GRU>;
+template class Seq2SeqRecurrent<float, RNN>;
+template class Seq2SeqRecurrent<double, RNN>;
 
 }  // namespace attn
