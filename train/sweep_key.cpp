@@ -36,18 +36,30 @@ std::string data_files_hash(const std::string& dir) {
 
 }  // namespace
 
+// Settings at their declared defaults are left out (but `model` always stays), so that a setting
+// or knob added later, which old runs hold at its default, does not change their hash.
 nlohmann::json result_config(const TrainArgs& a) {
   nlohmann::json j = a.to_json();
   for (int i = 0; kNotHashed[i]; ++i) j.erase(kNotHashed[i]);
   j.erase("task_opt");
   j.erase("test_task_opt");
+  j.erase("config_version");
+  for (const FieldSpec& s : TrainArgs::specs())
+    if (s.name != "model" && j.contains(s.name) && j[s.name] == attn::to_json(s.default_value)) j.erase(s.name);
+  for (const FieldSpec& s : model_family(a.model).fields)
+    if (j.contains(s.name) && j[s.name] == attn::to_json(s.default_value)) j.erase(s.name);
   const data::DataConfig dc = a.data_config();
   if (dc.is_file()) {
     j["data_files_fnv1a"] = data_files_hash(dc.data_dir);
     return j;
   }
-  for (const auto& [k, v] : dc.knobs) j["task_opt." + k] = v;
-  for (const auto& [k, v] : dc.test_knobs) j["test_task_opt." + k] = v;
+  const data::TaskSpec& spec = data::task_spec(dc.task);
+  auto add_knobs = [&](const data::KnobValues& knobs, const std::string& prefix) {
+    for (const auto& [k, v] : knobs)
+      if (const data::KnobSpec* ks = spec.knob(k); !ks || ks->default_value != v) j[prefix + k] = v;
+  };
+  add_knobs(dc.knobs, "task_opt.");
+  add_knobs(dc.test_knobs, "test_task_opt.");
   return j;
 }
 

@@ -350,8 +350,8 @@ enum class Found { Nothing, Finished, Unfinished };
 std::string describe_differences(const nlohmann::json& want, const nlohmann::json& have) {
   std::vector<std::string> parts;
   for (const std::string& k : differing_keys(want, have))
-    parts.push_back(fmt::format("{} {} (folder: {})", k, want.contains(k) ? want[k].dump() : "unset",
-                                have.contains(k) ? have[k].dump() : "unset"));
+    parts.push_back(fmt::format("{} {} (folder: {})", k, want.contains(k) ? want[k].dump() : "default",
+                                have.contains(k) ? have[k].dump() : "default"));
   return join(parts, "; ");
 }
 
