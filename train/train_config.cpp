@@ -126,7 +126,8 @@ void TrainArgs::validate() const {
       std::replace(flag.begin(), flag.end(), '_', '-');
       throw ConfigError(fmt::format("{} does not apply to --model {} (its settings: {})", flag, model, fmt::join(own, ", ")));
     }
-    as_config_error("", [&] { s->check(v, s->flag_name()); });
+    const FieldValue& value = v;  // (C++17 lambdas cannot capture a structured binding)
+    as_config_error("", [&] { s->check(value, s->flag_name()); });
   }
   if (std::find(f.caps.formats.begin(), f.caps.formats.end(), format) == f.caps.formats.end())
     throw ConfigError(fmt::format("--model {} does not take --format {} (it takes: {})", model, format,
