@@ -1,4 +1,5 @@
-// A padded batch, laid out row-major [B x S] / [B x T], ready for a seq2seq model.
+// A padded batch, laid out row-major [B x S] / [B x T], ready for a seq2seq model, and for a
+// language model also as one stream per row [B x L].
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -20,6 +21,15 @@ struct Batch {
   std::vector<int> distance;     // [B x T], each target token's distance; -1 at EOS, padding, unknown
   std::vector<int> src_lengths;  // [B]
   std::vector<int> tgt_lengths;  // [B], without EOS
+  // The one-stream rendering (format lm, data/stream.hpp); len is 0 for seq2seq batches.
+  int len = 0;                        // L: longest stream in the batch
+  std::vector<int> tokens;            // [B x L], the model's input, PAD after each stream
+  std::vector<int> labels;            // [B x L], the token to predict; PAD where the loss skips
+  std::vector<int> label_distance;    // [B x L], each label's stream distance; -1 when none
+
+  bool is_stream() const { return len > 0; }
+  // What the model's logits are scored against: labels for a stream, else tgt_out.
+  const std::vector<int>& targets() const { return is_stream() ? labels : tgt_out; }
 
   int src_at(int b, int s) const { return src[(size_t)b * src_len + s]; }
   int tgt_out_at(int b, int t) const { return tgt_out[(size_t)b * tgt_len + t]; }

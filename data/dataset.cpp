@@ -101,16 +101,21 @@ Split source_owner(const std::vector<std::string>& tokens) {
 // ---- DataConfig ----
 
 std::string DataConfig::describe() const {
-  if (is_file()) return fmt::format("files in {}", data_dir);
+  const std::string layout = format != "lm" ? "" : loss_on == LossOn::all ? ", one stream, loss on all" : ", one stream";
+  if (is_file()) return fmt::format("files in {}{}", data_dir, layout);
   const TaskSpec& s = task_spec(task);
   std::string d = fmt::format("{} ({})", task, format_knobs(s, knobs));
   if (test_knobs != knobs) d += fmt::format(", test ({})", format_knobs(s, test_knobs));
-  return d;
+  return d + layout;
 }
 
 nlohmann::json DataConfig::to_json() const {
   nlohmann::json j;
   j["seed"] = seed;
+  if (format != "seq2seq") {  // written only when not the default, so older files read the same
+    j["format"] = format;
+    j["loss_on"] = loss_on_name(loss_on);
+  }
   if (is_file()) {
     j["data_dir"] = data_dir;
     return j;
@@ -126,13 +131,24 @@ nlohmann::json DataConfig::to_json() const {
 DataConfig DataConfig::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw Error("data config JSON: expected an object");
   const uint64_t seed = unsigned_field(j, "seed");
+  DataConfig c;
+  if (j.contains("format")) {
+    if (!j["format"].is_string() || (j["format"] != "seq2seq" && j["format"] != "lm"))
+      throw Error("data config JSON: \"format\" must be \"seq2seq\" or \"lm\"");
+    c.format = j["format"].get<std::string>();
+    if (!j.contains("loss_on") || !j["loss_on"].is_string())
+      throw Error("data config JSON: \"loss_on\" must be \"target\" or \"all\"");
+    c.loss_on = parse_loss_on(j["loss_on"].get<std::string>());
+  }
   if (j.contains("data_dir")) {
     if (!j["data_dir"].is_string()) throw Error("data config JSON: \"data_dir\" must be a string");
-    return file_config(j["data_dir"].get<std::string>(), seed);
+    DataConfig f = file_config(j["data_dir"].get<std::string>(), seed);
+    f.format = c.format;
+    f.loss_on = c.loss_on;
+    return f;
   }
   if (!j.contains("task") || !j["task"].is_string())
     throw Error("data config JSON: needs \"task\" or \"data_dir\"");
-  DataConfig c;
   c.task = j["task"].get<std::string>();
   const TaskSpec& spec = task_spec(c.task);
   c.knobs = resolve_knobs(spec, {}, knobs_from_json(j, "knobs"));
@@ -248,7 +264,13 @@ Batch Dataset::train_batch(uint64_t step, int batch_size) const {
   std::vector<Example> ex;
   ex.reserve(batch_size);
   for (int i = 0; i < batch_size; ++i) ex.push_back(example(Split::Train, step * (uint64_t)batch_size + i));
-  return make_batch(ex, vocab_);
+  return batch(ex, true);
+}
+
+Batch Dataset::batch(const std::vector<Example>& examples, bool for_training) const {
+  Batch b = make_batch(examples, vocab_);
+  if (cfg_.format == "lm") add_stream(b, examples, for_training ? cfg_.loss_on : LossOn::target);
+  return b;
 }
 
 Chance Dataset::chance(Split s) const {

@@ -26,6 +26,7 @@
 
 #include "data/batch.hpp"
 #include "data/file_dataset.hpp"
+#include "data/stream.hpp"
 #include "data/task.hpp"
 
 namespace attn::data {
@@ -43,6 +44,10 @@ struct DataConfig {
   uint64_t seed = 1;
   size_t valid_size = 1000;  // tasks only; file datasets use the whole files
   size_t test_size = 1000;
+  // How batches are laid out for the model: "seq2seq", or "lm" (one stream, data/stream.hpp)
+  // with the loss on the target only or on everything.
+  std::string format = "seq2seq";
+  LossOn loss_on = LossOn::target;
 
   bool is_file() const { return !data_dir.empty(); }
   // "copy-memory (symbols=10 alphabet=8 delay=100)" or "files in DIR"; test knobs when they differ.
@@ -88,8 +93,10 @@ class Dataset {
   Example example(Split s, uint64_t index) const;
   const std::vector<Example>& examples(Split s) const;  // valid or test (train: std::logic_error)
   size_t size(Split s) const;                            // 0 for the infinite task train stream
-  // Training examples step*B .. step*B+B-1, batched.
+  // Training examples step*B .. step*B+B-1, batched in the config's format.
   Batch train_batch(uint64_t step, int batch_size) const;
+  // `examples` batched in the config's format; evaluation's streams put the loss on the target.
+  Batch batch(const std::vector<Example>& examples, bool for_training) const;
 
   // Chance level on a split. For file datasets: the best position-wise guess fitted on train.tsv
   // and scored on the split (not exact).

@@ -16,6 +16,10 @@ struct SeqBatch {
   std::vector<int> src, tgt_in;
   std::vector<uint8_t> src_pad, tgt_pad;
   std::vector<int> src_lengths() const;  // real tokens per sequence
+  // The one-stream rendering for language models (data/stream.hpp): [batch x len], PAD after
+  // each stream; len is 0 for a seq2seq batch.
+  int64_t len = 0;
+  std::vector<int> tokens;
 };
 
 // One attention map of one layer: [B, H, Tq, Tk].
@@ -29,7 +33,8 @@ template <class T>
 class Seq2SeqModel : public Module<T> {
  public:
   explicit Seq2SeqModel(const ModelConfig& c) : config(c) {}
-  // Teacher-forced logits [B, tgt_len, tgt_vocab].
+  // Teacher-forced logits [B, tgt_len, tgt_vocab]; for a stream batch (len > 0) the logits at
+  // every stream position, [B, len, tgt_vocab]. Models of format lm read the stream.
   virtual Tensor<T> forward(Graph<T>& g, const SeqBatch& b) = 0;
   // Greedy decoding of up to max_steps tokens per sequence (stops at eos; the Transformer also
   // at its position table's length). Runs without gradients and resets `g` as it goes.

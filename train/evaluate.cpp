@@ -23,6 +23,8 @@ SeqBatch to_seq_batch(const data::Batch& b) {
   s.src_pad = b.src_pad;
   s.tgt_in = b.tgt_in;
   s.tgt_pad = b.tgt_pad;
+  s.len = b.len;
+  s.tokens = b.tokens;
   return s;
 }
 
@@ -61,6 +63,12 @@ nlohmann::json EvalResult::to_json(const std::string& p) const {
   nlohmann::json d = nlohmann::json::object();
   for (auto& [lo, hi, acc, n] : distance_bins()) d[lo == hi ? std::to_string(lo) : fmt::format("{}-{}", lo, hi)] = acc;
   j[p + "accuracy_by_distance"] = d;
+  nlohmann::json l = nlohmann::json::object();
+  for (const auto& [len, c] : by_length)
+    l[std::to_string(len)] = {{"examples", c.examples},
+                              {"sequence_accuracy", c.examples ? double(c.sequences_correct) / c.examples : 0.0},
+                              {"token_accuracy", c.tokens ? double(c.tokens_correct) / c.tokens : 0.0}};
+  j[p + "accuracy_by_length"] = l;
   return j;
 }
 
@@ -77,30 +85,38 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
   int64_t loss_tokens = 0;
   for (size_t start = 0; start < n; start += batch_size) {
     const std::vector<data::Example> chunk(all.begin() + start, all.begin() + std::min(n, start + batch_size));
-    const data::Batch b = data::make_batch(chunk, ds.vocab());
+    const data::Batch b = ds.batch(chunk, false);
     {  // teacher-forced loss
       NoGrad<T> ng(g);
       g.reset();
       Tensor<T> logits = model.forward(g, to_seq_batch(b));
-      const int64_t count = std::count_if(b.tgt_out.begin(), b.tgt_out.end(), [](int t) { return t != data::Vocab::PAD; });
-      loss_sum += double(cross_entropy(logits, b.tgt_out, data::Vocab::PAD).item()) * count;
+      const auto& y = b.targets();
+      const int64_t count = std::count_if(y.begin(), y.end(), [](int t) { return t != data::Vocab::PAD; });
+      loss_sum += double(cross_entropy(logits, y, data::Vocab::PAD).item()) * count;
       loss_tokens += count;
     }
     const auto pred = predict_batch(model, g, b);
     for (size_t i = 0; i < chunk.size(); ++i) {
       const data::Example& e = chunk[i];
       const std::vector<int>& p = pred[i];
-      r.sequences_correct += p == e.tgt;
+      auto& by_len = r.by_length[(int)e.src.size()];
+      const bool seq_ok = p == e.tgt;
+      r.sequences_correct += seq_ok;
+      by_len.examples += 1;
+      by_len.sequences_correct += seq_ok;
       for (size_t j = 0; j < e.tgt.size(); ++j) {
         const bool ok = j < p.size() && p[j] == e.tgt[j];
         r.tokens_correct += ok;
-        if (j < e.distance.size() && e.distance[j] >= 0) {
-          auto& bucket = r.by_distance[e.distance[j]];
+        by_len.tokens_correct += ok;
+        const int d = b.is_stream() ? data::stream_distance(e, j) : j < e.distance.size() ? e.distance[j] : -1;
+        if (d >= 0) {
+          auto& bucket = r.by_distance[d];
           bucket.first += ok;
           bucket.second += 1;
         }
       }
       r.tokens += (int64_t)e.tgt.size();
+      by_len.tokens += (int64_t)e.tgt.size();
     }
     r.examples += (int64_t)chunk.size();
   }

@@ -1,5 +1,7 @@
 // Evaluation: greedy decoding with no teacher forcing, token and sequence accuracy with 95%
-// Wilson intervals, the teacher-forced loss, and token accuracy by dependency distance.
+// Wilson intervals, the teacher-forced loss, token accuracy by dependency distance and accuracy by
+// source length. A language model (a stream batch) generates after `source SEP`; its distances
+// are stream distances (data/stream.hpp).
 #pragma once
 #include <map>
 #include <nlohmann/json.hpp>
@@ -22,6 +24,10 @@ struct EvalResult {
   int64_t sequences_correct = 0;
   double loss = 0;  // teacher-forced cross-entropy per target token (EOS included)
   std::map<int, std::pair<int64_t, int64_t>> by_distance;  // distance -> (correct, total)
+  struct LengthCounts {
+    int64_t examples = 0, sequences_correct = 0, tokens = 0, tokens_correct = 0;
+  };
+  std::map<int, LengthCounts> by_length;  // source length -> counts, for length generalisation
   data::Chance chance;
 
   double token_accuracy() const { return tokens ? double(tokens_correct) / tokens : 0.0; }

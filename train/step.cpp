@@ -27,6 +27,14 @@ data::Batch batch_rows(const data::Batch& b, int lo, int hi) {
   rows(b.tgt_out, b.tgt_len, r.tgt_len, r.tgt_out);
   rows(b.tgt_pad, b.tgt_len, r.tgt_len, r.tgt_pad);
   if (!b.distance.empty()) rows(b.distance, b.tgt_len, r.tgt_len, r.distance);
+  if (b.is_stream()) {  // a stream row ends where its labels end (PAD after)
+    for (int i = lo; i < hi; ++i)
+      r.len = std::max(r.len, b.src_lengths[i] + 1 + b.tgt_lengths[i]);
+    r.len = std::min(r.len, b.len);
+    rows(b.tokens, b.len, r.len, r.tokens);
+    rows(b.labels, b.len, r.len, r.labels);
+    rows(b.label_distance, b.len, r.len, r.label_distance);
+  }
   r.src_lengths.assign(b.src_lengths.begin() + lo, b.src_lengths.begin() + hi);
   r.tgt_lengths.assign(b.tgt_lengths.begin() + lo, b.tgt_lengths.begin() + hi);
   return r;
@@ -34,7 +42,7 @@ data::Batch batch_rows(const data::Batch& b, int lo, int hi) {
 
 namespace {
 int64_t target_tokens(const data::Batch& b) {
-  return std::count_if(b.tgt_out.begin(), b.tgt_out.end(), [](int t) { return t != data::Vocab::PAD; });
+  return std::count_if(b.targets().begin(), b.targets().end(), [](int t) { return t != data::Vocab::PAD; });
 }
 }  // namespace
 
@@ -43,7 +51,7 @@ double accumulate_gradients(Seq2SeqModel<T>& model, Graph<T>& g, const data::Bat
                             double label_smoothing) {
   if (micro <= 1) {  // the plain step, kept free of any extra op
     g.reset();
-    Tensor<T> loss = cross_entropy(model.forward(g, to_seq_batch(b)), b.tgt_out, data::Vocab::PAD, label_smoothing);
+    Tensor<T> loss = cross_entropy(model.forward(g, to_seq_batch(b)), b.targets(), data::Vocab::PAD, label_smoothing);
     const double v = loss.item();
     if (std::isfinite(v)) g.backward(loss);
     return v;
@@ -56,7 +64,7 @@ double accumulate_gradients(Seq2SeqModel<T>& model, Graph<T>& g, const data::Bat
     const double share = (double)target_tokens(part) / total;
     if (share == 0) continue;
     g.reset();
-    Tensor<T> loss = cross_entropy(model.forward(g, to_seq_batch(part)), part.tgt_out, data::Vocab::PAD, label_smoothing);
+    Tensor<T> loss = cross_entropy(model.forward(g, to_seq_batch(part)), part.targets(), data::Vocab::PAD, label_smoothing);
     const double v = loss.item();
     if (!std::isfinite(v)) return v;
     const T weight = T(share);

@@ -46,6 +46,10 @@ nlohmann::json result_config(const TrainArgs& a) {
   j.erase("config_version");
   for (const FieldSpec& s : TrainArgs::specs())
     if (s.name != "model" && j.contains(s.name) && j[s.name] == attn::to_json(s.default_value)) j.erase(s.name);
+  // An explicit --format that is the model's own is the default too (runs before "auto" say so).
+  if (j.contains("format") && j["format"] == a.resolved_format() &&
+      a.resolved_format() == model_family(a.model).caps.formats.at(0))
+    j.erase("format");
   for (const FieldSpec& s : model_family(a.model).fields)
     if (j.contains(s.name) && j[s.name] == attn::to_json(s.default_value)) j.erase(s.name);
   const data::DataConfig dc = a.data_config();

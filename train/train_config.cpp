@@ -129,23 +129,34 @@ void TrainArgs::validate() const {
     const FieldValue& value = v;  // (C++17 lambdas cannot capture a structured binding)
     as_config_error("", [&] { s->check(value, s->flag_name()); });
   }
-  if (std::find(f.caps.formats.begin(), f.caps.formats.end(), format) == f.caps.formats.end())
-    throw ConfigError(fmt::format("--model {} does not take --format {} (it takes: {})", model, format,
+  const std::string fmt_used = resolved_format();
+  if (std::find(f.caps.formats.begin(), f.caps.formats.end(), fmt_used) == f.caps.formats.end())
+    throw ConfigError(fmt::format("--model {} does not take --format {} (it takes: {})", model, fmt_used,
                                   fmt::join(f.caps.formats, ", ")));
+  if (loss_on != "target" && fmt_used != "lm")
+    throw ConfigError(fmt::format("--loss-on {} applies to the lm format; --model {} trains on {}", loss_on, model, fmt_used));
   if (accumulate > batch)
     throw ConfigError(fmt::format("--accumulate {} is more than --batch {}: a micro-batch would be empty", accumulate, batch));
   if (!max_memory.empty()) as_config_error("--max-memory", [&] { return parse_bytes(max_memory); });
   as_config_error("", [&] { optim_config().validate(); });
 }
 
+std::string TrainArgs::resolved_format() const {
+  if (format != "auto") return format;
+  return as_config_error("", [&] { return model_family(model).caps.formats.at(0); });
+}
+
 data::DataConfig TrainArgs::data_config() const {
   if (!data_dir.empty() && (!task_opt.empty() || !test_task_opt.empty()))
     throw ConfigError("--task-opt applies to tasks, not to --data-dir");
-  return as_config_error("", [&] {
+  data::DataConfig c = as_config_error("", [&] {
     if (!data_dir.empty()) return data::file_config(data_dir, (uint64_t)seed);
     return data::task_config(task, data::parse_task_options(task_opt), data::parse_task_options(test_task_opt),
                              (uint64_t)seed, (size_t)eval_examples, (size_t)eval_examples);
   });
+  c.format = resolved_format();
+  c.loss_on = data::parse_loss_on(loss_on);
+  return c;
 }
 
 ModelConfig TrainArgs::model_config(const data::Dataset& ds) const {

@@ -29,7 +29,12 @@ using RealList = std::vector<double>;
   X(std::string, data_dir,                                                                                        \
     text_field("data_dir", "", "Your own data: DIR/{train,valid,test}.tsv instead of a task").in("Data"))         \
   X(std::string, format,                                                                                          \
-    choice_field("format", "seq2seq", {"seq2seq", "lm"}, "Task format, for families that take both").in("Data"))  \
+    choice_field("format", "auto", {"auto", "seq2seq", "lm"},                                                     \
+                 "Batch layout: seq2seq, or lm (one stream: source SEP target EOS); auto: the model's own")        \
+        .in("Data"))                                                                                              \
+  X(std::string, loss_on,                                                                                         \
+    choice_field("loss_on", "target", {"target", "all"}, "Format lm: train on the target only, or on the source too") \
+        .in("Data"))                                                                                              \
   X(std::string, model, model_field())                                                                            \
   X(std::string, optimizer,                                                                                       \
     choice_field("optimizer", "adam", {"adam", "adamw", "sgd"}, "Optimiser").in("Optimiser"))                     \
@@ -93,6 +98,8 @@ struct TrainArgs {
   static std::vector<std::string> keys_to_read(const nlohmann::json& j);
   // Checks values and builds the configs; throws ConfigError naming the problem.
   data::DataConfig data_config() const;
+  // --format resolved: the model family's first format when "auto".
+  std::string resolved_format() const;
   ModelConfig model_config(const data::Dataset& ds) const;
   ModelConfig model_config(const DataShape& ds) const;
   OptimConfig optim_config() const;

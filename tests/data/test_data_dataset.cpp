@@ -244,3 +244,58 @@ BOOST_AUTO_TEST_CASE(new_tasks_have_deterministic_disjoint_splits) {
       for (const auto& e : *v) BOOST_TEST_REQUIRE(check_example(*t, e).empty(), task << ": " << check_example(*t, e));
   }
 }
+
+// ---- the one-stream format (data/stream.hpp)
+
+BOOST_AUTO_TEST_CASE(stream_layout_is_source_sep_target_with_next_token_labels) {
+  Example e{{5, 6, 7}, {8, 9}, {3, 1}};
+  const Stream s = to_stream(e, LossOn::target);
+  const int P = Vocab::PAD;
+  BOOST_TEST(s.tokens == (std::vector<int>{5, 6, 7, Vocab::BOS, 8, 9}), boost::test_tools::per_element());
+  // The output at SEP predicts the first target token, the last target token predicts EOS.
+  BOOST_TEST(s.labels == (std::vector<int>{P, P, P, 8, 9, Vocab::EOS}), boost::test_tools::per_element());
+  // Target j's distance grows by j: the source token at S - d is d + j positions back.
+  BOOST_TEST(s.distance == (std::vector<int>{-1, -1, -1, 3, 2, -1}), boost::test_tools::per_element());
+  BOOST_TEST(s.prompt == 4);
+  const Stream all = to_stream(e, LossOn::all);
+  BOOST_TEST(all.labels == (std::vector<int>{6, 7, Vocab::BOS, 8, 9, Vocab::EOS}), boost::test_tools::per_element());
+  BOOST_TEST(all.distance == s.distance, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(stream_distance_is_the_path_from_source_token_to_predicting_position) {
+  // Copy-memory: target j is source token j; with the whole stream written out, the predicting
+  // position of target j is S + j, so its distance is S + j - j = S for every j.
+  const auto task = make_task("copy-memory", {{"symbols", "4"}, {"delay", "5"}});
+  const Example e = task->generate_seeded(7);
+  const Stream s = to_stream(e, LossOn::target);
+  const int S = (int)e.src.size();
+  for (size_t j = 0; j < e.tgt.size(); ++j) {
+    const int d = s.distance[S + j];
+    BOOST_TEST(d > 0);
+    BOOST_TEST(e.src[S + j - d] == e.tgt[j]);  // the determining token sits d positions back
+  }
+}
+
+BOOST_AUTO_TEST_CASE(stream_batches_pad_after_each_stream_and_lm_datasets_render_them) {
+  const std::vector<Example> ex = {{{5}, {6, 7}, {1, 1}}, {{5, 6, 7}, {4}, {2}}};
+  Batch b = make_batch(ex, Vocab({"a", "b", "c", "d", "e"}));
+  BOOST_TEST(!b.is_stream());
+  add_stream(b, ex, LossOn::target);
+  BOOST_TEST(b.len == 5);
+  const int P = Vocab::PAD, S = Vocab::BOS, E = Vocab::EOS;
+  BOOST_TEST(b.tokens == (std::vector<int>{5, S, 6, 7, P, 5, 6, 7, S, 4}), boost::test_tools::per_element());
+  BOOST_TEST(b.labels == (std::vector<int>{P, 6, 7, E, P, P, P, P, 4, E}), boost::test_tools::per_element());
+  BOOST_TEST(&b.targets() == &b.labels);
+
+  DataConfig c = task_config("copy", {{"length", "4"}}, {}, 3, 20, 20);
+  c.format = "lm";
+  const Dataset ds(c);
+  const Batch t = ds.train_batch(0, 4);
+  BOOST_TEST(t.is_stream());
+  BOOST_TEST(ds.batch(ds.examples(Split::Valid), false).is_stream());
+  const DataConfig back = DataConfig::from_json(c.to_json());
+  BOOST_TEST(back.format == "lm");
+  BOOST_TEST(contains(c.describe(), "one stream"));
+  c.format = "seq2seq";
+  BOOST_TEST(!c.to_json().contains("format"));  // older readers see the same file
+}
