@@ -171,19 +171,25 @@ Values masked_fill(const Shape& sx, const Shape& sm, const Values& x, const Valu
 }
 
 Values attention(const Values& q, const Values& k, const Values& v, const AttentionDims& d, bool causal,
-                 const std::vector<uint8_t>& key_padding) {
+                 const std::vector<uint8_t>& key_padding, const std::vector<double>& alibi_slopes,
+                 int64_t query_offset) {
   const size_t B = d.B, Tq = d.Tq, Tk = d.Tk, D = d.D, H = d.H, Dh = D / H;
   const Array Q = arr(q, Dims{B, Tq, D}), K = arr(k, Dims{B, Tk, D}), V = arr(v, Dims{B, Tk, D});
+  // distance(i, j) = pos_q - pos_k, a [Tq, 1] column minus a [1, Tk] row.
+  const Array pos_q = xt::arange<double>(double(query_offset), double(query_offset + d.Tq)),
+              pos_k = xt::arange<double>(0.0, double(Tk));
+  const Array distance = xt::view(pos_q, xt::all(), xt::newaxis()) - xt::view(pos_k, xt::newaxis(), xt::all());
   Array out = xt::zeros<double>({B, Tq, D});
   for (size_t b = 0; b < B; ++b) {
     Array hidden = xt::zeros<double>({Tq, Tk});  // 1 where query i may not see key j
     for (size_t i = 0; i < Tq; ++i)
       for (size_t j = 0; j < Tk; ++j)
-        hidden(i, j) = (causal && j > i) || (!key_padding.empty() && key_padding[b * Tk + j]);
+        hidden(i, j) = (causal && distance(i, j) < 0) || (!key_padding.empty() && key_padding[b * Tk + j]);
     for (size_t h = 0; h < H; ++h) {
       auto cols = [&] { return xt::range(h * Dh, (h + 1) * Dh); };  // head h's columns
       const Array Qh = xt::view(Q, b, xt::all(), cols()), Kt = xt::transpose(Array(xt::view(K, b, xt::all(), cols())));
-      const Array S = xt::linalg::dot(Qh, Kt) / std::sqrt(double(Dh));
+      const double slope = alibi_slopes.empty() ? 0.0 : alibi_slopes[h];
+      const Array S = xt::linalg::dot(Qh, Kt) / std::sqrt(double(Dh)) - slope * distance;
       const Array P = softmax_rows(xt::where(xt::equal(hidden, 1.0), -INFINITY, S), false);
       const Array Vh = xt::view(V, b, xt::all(), cols());
       xt::view(out, b, xt::all(), cols()) = xt::linalg::dot(P, Vh);
