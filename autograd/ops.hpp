@@ -79,6 +79,11 @@ template <class T> Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<T>& ma
 // Zeroes each element with probability p and scales the rest by 1/(1-p). Draws from `rng`.
 template <class T> Tensor<T> dropout(const Tensor<T>& x, double p, Rng& rng, bool training = true);
 
+// ---- ops/rotary.cpp: rotary position embedding (RoPE, Su et al. 2021), rotate-half pairing as
+// GPT-NeoX/LLaMA. x [B, T, H*Dh] (packed heads, Dh even); position first_pos + t rotates each
+// head's pair (i, i + Dh/2) by angle (first_pos + t) * base^(-2i/Dh).
+template <class T> Tensor<T> rotary(const Tensor<T>& x, int heads, double base, int64_t first_pos);
+
 // ---- ops/attention.cpp: fused scaled dot-product attention over packed heads.
 // q [B, Tq, H*Dh], k and v [B, Tk, H*Dh] -> out [B, Tq, H*Dh]; scores scaled by 1/sqrt(Dh).
 // Query i has position i + query_offset, key j position j. causal: query i sees keys

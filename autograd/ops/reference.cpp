@@ -198,4 +198,25 @@ Values attention(const Values& q, const Values& k, const Values& v, const Attent
   return flat(out);
 }
 
+Values rotary(const Values& x, int64_t B, int64_t T, int64_t D, int64_t H, double base, int64_t first_pos) {
+  const size_t Dh = size_t(D / H), half = Dh / 2;
+  const Array X = arr(x, Dims{size_t(B), size_t(T), size_t(H), Dh});
+  Array out = xt::zeros<double>(X.shape());
+  for (size_t t = 0; t < size_t(T); ++t) {
+    Array R = xt::zeros<double>({Dh, Dh});  // y = R x; R is a rotation in each plane (i, i + half)
+    for (size_t i = 0; i < half; ++i) {
+      const double angle = double(first_pos + int64_t(t)) / std::pow(base, double(2 * i) / double(Dh));
+      R(i, i) = R(i + half, i + half) = std::cos(angle);
+      R(i, i + half) = -std::sin(angle);
+      R(i + half, i) = std::sin(angle);
+    }
+    const Array Rt = xt::transpose(R);
+    for (size_t b = 0; b < size_t(B); ++b) {  // rows of x times R^T
+      const Array rows = xt::view(X, b, t, xt::all(), xt::all());
+      xt::view(out, b, t, xt::all(), xt::all()) = xt::linalg::dot(rows, Rt);
+    }
+  }
+  return flat(out);
+}
+
 }  // namespace attn::ref

@@ -52,4 +52,8 @@ Values attention(const Values& q, const Values& k, const Values& v, const Attent
                  const std::vector<uint8_t>& key_padding, const std::vector<double>& alibi_slopes,
                  int64_t query_offset);
 
+// Rotary embedding of x [B, T, H*Dh]: each head's vector at position first_pos + t times the
+// block rotation matrix R(t) with R's plane (i, i + Dh/2) turned by (first_pos + t) / base^(2i/Dh).
+Values rotary(const Values& x, int64_t B, int64_t T, int64_t D, int64_t H, double base, int64_t first_pos);
+
 }  // namespace attn::ref

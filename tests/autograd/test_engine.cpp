@@ -193,6 +193,10 @@ BOOST_AUTO_TEST_CASE(position_encoding_errors_name_the_problem) {
     }
   };
   auto x = g.zeros({1, 2, 6});
+  says([&] { rotary(x, 2, 10000, 0); }, "[1, 2, 6] with 2 heads");  // Dh = 3 is odd
+  says([&] { rotary(g.zeros({2, 6}), 1, 10000, 0); }, "[2, 6]");
+  says([&] { rotary(x, 1, 0.0, 0); }, "base 0");
+  says([&] { rotary(x, 1, 10000, -1); }, "first_pos -1");
   AttentionMask m;
   m.alibi_slopes = {0.5};
   says([&] { attention(x, x, x, 2, m); }, "1 ALiBi slopes for 2 heads");
@@ -201,6 +205,49 @@ BOOST_AUTO_TEST_CASE(position_encoding_errors_name_the_problem) {
   back.query_offset = -1;
   says([&] { attention(x, x, x, 2, back); }, "query_offset -1");
   says([&] { alibi_slopes(0); }, "0 heads");
+}
+
+// RoPE's point: after rotating q at position m and k at position n, q.k depends on m - n only.
+BOOST_AUTO_TEST_CASE(rotary_dot_products_depend_only_on_relative_position) {
+  Graph<double> g;
+  Rng rng(4);
+  const int64_t T = 6, D = 16;  // 2 heads of 8
+  std::vector<double> qv(D), kv(D);
+  for (double& e : qv) e = rng.uniform() * 2 - 1;
+  for (double& e : kv) e = rng.uniform() * 2 - 1;
+  std::vector<double> qs, ks;  // the same q and the same k at every position
+  for (int64_t t = 0; t < T; ++t) {
+    qs.insert(qs.end(), qv.begin(), qv.end());
+    ks.insert(ks.end(), kv.begin(), kv.end());
+  }
+  auto q = g.tensor({1, T, D}, qs), k = g.tensor({1, T, D}, ks);
+  // scores[h][m][n] of q at position first + m and k at position first + n.
+  auto scores = [&](int64_t first) {
+    const std::vector<double> a = rotary(q, 2, 100.0, first).values(), b = rotary(k, 2, 100.0, first).values();
+    std::vector<double> s(2 * T * T, 0.0);
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t m = 0; m < T; ++m)
+        for (int64_t n = 0; n < T; ++n)
+          for (int64_t i = 0; i < 8; ++i) s[(h * T + m) * T + n] += a[m * D + h * 8 + i] * b[n * D + h * 8 + i];
+    return s;
+  };
+  const std::vector<double> s0 = scores(0);
+  for (int64_t first : {1, 5, 37}) {
+    const std::vector<double> s = scores(first);
+    for (size_t e = 0; e < s.size(); ++e) BOOST_TEST(std::fabs(s[e] - s0[e]) <= 1e-12);
+  }
+  for (int64_t h = 0; h < 2; ++h)  // along each diagonal m - n = const
+    for (int64_t m = 1; m < T; ++m)
+      for (int64_t n = 1; n < T; ++n)
+        BOOST_TEST(std::fabs(s0[(h * T + m) * T + n] - s0[(h * T + m - 1) * T + n - 1]) <= 1e-12);
+  // And it is a rotation: the norm of each head's vector is kept.
+  const std::vector<double> r = rotary(q, 2, 100.0, 3).values();
+  double n0 = 0, n1 = 0;
+  for (int64_t i = 0; i < D; ++i) {
+    n0 += qs[i] * qs[i];
+    n1 += r[i] * r[i];
+  }
+  BOOST_TEST(std::fabs(n0 - n1) <= 1e-12);
 }
 
 // get_slopes of ofirpress/attention_with_linear_biases, evaluated by hand: for n a power of two,
