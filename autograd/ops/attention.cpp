@@ -84,7 +84,7 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
         if (padb && padb[j])
           row[j] = ninf;
         else if (slopes)
-          row[j] += T(-m * double(pos - j));
+          row[j] += T(-m * double(std::abs(pos - j)));  // |.|: an encoder's later keys too
       }
     }
   };
