@@ -197,6 +197,7 @@ OptimConfig TrainArgs::optim_config() const {
   o.momentum = momentum;
   o.schedule = schedule;
   o.warmup = lr_warmup;
+  o.lr_min = lr_min;
   return o;
 }
 
