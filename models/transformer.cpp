@@ -105,13 +105,7 @@ std::vector<std::vector<int>> Seq2SeqTransformer<T>::decode_cached(Graph<T>& g, 
   const std::vector<T> memory = encode(g, src).values();
   const AttentionMask mem_mask = padding_mask(src.src_pad);
   std::vector<KVCache<T>> caches(decoder_.layers.size());
-  for (auto& k : caches) {
-    k.batch = B;
-    k.d_model = D;
-    k.capacity = max_steps;
-    k.k.assign(B * max_steps * D, T(0));
-    k.v.assign(B * max_steps * D, T(0));
-  }
+  for (auto& k : caches) k.reset(B, D, max_steps);
   std::vector<std::vector<int>> out(B);
   std::vector<int> token(B, bos);
   std::vector<bool> done(B, false);
