@@ -3,6 +3,7 @@
 // instantiated for float (training) and double (gradcheck) only.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "autograd/rng.hpp"
@@ -78,14 +79,30 @@ template <class T> Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<T>& ma
 // Zeroes each element with probability p and scales the rest by 1/(1-p). Draws from `rng`.
 template <class T> Tensor<T> dropout(const Tensor<T>& x, double p, Rng& rng, bool training = true);
 
+// ---- ops/rotary.cpp: rotary position embedding (RoPE, Su et al. 2021), rotate-half pairing as
+// GPT-NeoX/LLaMA. x [B, T, H*Dh] (packed heads, Dh even); position first_pos + t rotates each
+// head's pair (i, i + Dh/2) by angle (first_pos + t) * base^(-2i/Dh).
+template <class T> Tensor<T> rotary(const Tensor<T>& x, int heads, double base, int64_t first_pos);
+
 // ---- ops/attention.cpp: fused scaled dot-product attention over packed heads.
 // q [B, Tq, H*Dh], k and v [B, Tk, H*Dh] -> out [B, Tq, H*Dh]; scores scaled by 1/sqrt(Dh).
-// causal: query i sees keys j <= i. key_padding: B*Tk bytes, non-zero = padded (ignored) key.
+// Query i has position i + query_offset, key j position j. causal: query i sees keys
+// j <= i + query_offset. key_padding: B*Tk bytes, non-zero = padded (ignored) key.
+// alibi_slopes (ALiBi, Press et al. 2022): adds -m_h * (pos_q - pos_k) to head h's scaled score.
 // A query that sees no key gets zero output and zero gradient.
 struct AttentionMask {
+  // Not an aggregate, so that the callers' AttentionMask{causal, padding} stays warning-free.
+  AttentionMask(bool causal = false, std::vector<uint8_t> key_padding = {})
+      : causal(causal), key_padding(std::move(key_padding)) {}
   bool causal = false;
   std::vector<uint8_t> key_padding;  // empty, or B*Tk entries
+  std::vector<double> alibi_slopes;  // empty (no bias), or one per head
+  int64_t query_offset = 0;          // >= 0; Tq = 1, offset = Tk - 1 for one cached decoding step
 };
+// ALiBi's head slopes, as get_slopes in ofirpress/attention_with_linear_biases: for n a power of
+// two, 2^(-8k/n) for k = 1..n; otherwise those of the power of two p below n, then every other
+// slope of 2p, up to n in all.
+std::vector<double> alibi_slopes(int heads);
 template <class T>
 struct AttentionResult {
   Tensor<T> out;

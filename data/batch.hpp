@@ -26,6 +26,7 @@ struct Batch {
   std::vector<int> tokens;            // [B x L], the model's input, PAD after each stream
   std::vector<int> labels;            // [B x L], the token to predict; PAD where the loss skips
   std::vector<int> label_distance;    // [B x L], each label's stream distance; -1 when none
+  std::vector<int> stream_lengths;    // [B]
 
   bool is_stream() const { return len > 0; }
   // What the model's logits are scored against: labels for a stream, else tgt_out.

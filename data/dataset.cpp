@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -103,6 +104,7 @@ Split source_owner(const std::vector<std::string>& tokens) {
 std::string DataConfig::describe() const {
   const std::string layout = format != "lm" ? "" : loss_on == LossOn::all ? ", one stream, loss on all" : ", one stream";
   if (is_file()) return fmt::format("files in {}{}", data_dir, layout);
+  if (is_text()) return fmt::format("text {} ({}, block {}), one stream", text_file, text_tokens_name(text_tokens), block);
   const TaskSpec& s = task_spec(task);
   std::string d = fmt::format("{} ({})", task, format_knobs(s, knobs));
   if (test_knobs != knobs) d += fmt::format(", test ({})", format_knobs(s, test_knobs));
@@ -118,6 +120,14 @@ nlohmann::json DataConfig::to_json() const {
   }
   if (is_file()) {
     j["data_dir"] = data_dir;
+    return j;
+  }
+  if (is_text()) {
+    j["text_file"] = text_file;
+    j["block"] = block;
+    j["text_tokens"] = text_tokens_name(text_tokens);
+    j["valid_size"] = valid_size;
+    j["test_size"] = test_size;
     return j;
   }
   j["task"] = task;
@@ -146,6 +156,15 @@ DataConfig DataConfig::from_json(const nlohmann::json& j) {
     f.format = c.format;
     f.loss_on = c.loss_on;
     return f;
+  }
+  if (j.contains("text_file")) {
+    if (!j["text_file"].is_string() || !j.contains("text_tokens") || !j["text_tokens"].is_string())
+      throw Error("data config JSON: \"text_file\" and \"text_tokens\" must be strings");
+    const uint64_t block = unsigned_field(j, "block");
+    if (block < 1 || block > (1u << 30)) throw Error("data config JSON: \"block\" out of range");
+    return text_config(j["text_file"].get<std::string>(), (int)block,
+                       parse_text_tokens(j["text_tokens"].get<std::string>()), seed, unsigned_field(j, "valid_size"),
+                       unsigned_field(j, "test_size"));
   }
   if (!j.contains("task") || !j["task"].is_string())
     throw Error("data config JSON: needs \"task\" or \"data_dir\"");
@@ -180,6 +199,20 @@ DataConfig file_config(const std::string& dir, uint64_t seed) {
   return c;
 }
 
+DataConfig text_config(const std::string& path, int block, TextTokens kind, uint64_t seed, size_t valid_size,
+                       size_t test_size) {
+  if (path.empty()) throw Error("text file name is empty");
+  DataConfig c;
+  c.text_file = path;
+  c.block = block;
+  c.text_tokens = kind;
+  c.seed = seed;
+  c.valid_size = valid_size;
+  c.test_size = test_size;
+  c.format = "lm";
+  return c;
+}
+
 // ---- Dataset ----
 
 Dataset::~Dataset() = default;
@@ -190,6 +223,14 @@ Dataset::Dataset(DataConfig cfg) : cfg_(std::move(cfg)) {
   if (cfg_.is_file()) {
     files_ = load_file_dataset(cfg_.data_dir);
     vocab_ = files_->vocab;
+    return;
+  }
+  if (cfg_.is_text()) {
+    if (cfg_.format != "lm") throw Error("a text corpus is a language-modelling dataset: it needs the lm format");
+    text_ = load_text_corpus(cfg_.text_file, cfg_.block, cfg_.text_tokens);
+    vocab_ = text_->vocab;
+    valid_ = text_->windows(text_->train_end, text_->valid_end, cfg_.valid_size);
+    test_ = text_->windows(text_->valid_end, text_->ids.size(), cfg_.test_size);
     return;
   }
   train_task_ = make_task_resolved(cfg_.task, cfg_.knobs);
@@ -231,12 +272,13 @@ Example Dataset::generate(Split s, uint64_t index) const {
 }
 
 const Task* Dataset::task(Split s) const {
-  if (files_) return nullptr;
+  if (files_ || text_) return nullptr;
   return s == Split::Test ? test_task_.get() : train_task_.get();
 }
 
 Example Dataset::example(Split s, uint64_t index) const {
   if (s == Split::Train) {
+    if (text_) return text_->train_window(cfg_.seed, index);
     if (!files_) return generate(s, index);
     const uint64_t n = files_->train.size();
     const uint64_t epoch = index / n;
@@ -274,6 +316,7 @@ Batch Dataset::batch(const std::vector<Example>& examples, bool for_training) co
 }
 
 Chance Dataset::chance(Split s) const {
+  if (text_) return text_chance(s);
   if (!files_) return task(s)->chance();
   // Position-wise and whole-sequence modes of train.tsv targets, scored on the split.
   std::vector<std::map<int, size_t>> pos;
@@ -307,9 +350,39 @@ Chance Dataset::chance(Split s) const {
   return c;
 }
 
+// The best position-blind guess, the most frequent training token, scored on the split's labels;
+// beside it the unigram model's cross-entropy, what a model that ignores context reaches.
+Chance Dataset::text_chance(Split s) const {
+  const TextCorpus& t = *text_;
+  std::vector<double> freq(vocab_.size(), 0.0);
+  for (size_t i = 0; i < t.train_end; ++i) freq[t.ids[i]] += 1;
+  const int mode = int(std::max_element(freq.begin(), freq.end()) - freq.begin());
+  const auto& eval = s == Split::Train ? std::vector<Example>{t.window(0)} : examples(s);
+  double hits = 0, n = 0, xent = 0;
+  for (const auto& e : eval)
+    for (int y : e.labels) {
+      hits += y == mode;
+      n += 1;
+      xent -= std::log(std::max(freq[y], 0.5) / (double)t.train_end);  // unseen: half a count
+    }
+  Chance c;
+  c.token = n ? hits / n : 0.0;
+  c.sequence = 0;
+  c.exact = false;
+  c.note = fmt::format("the most frequent training token ('{}'), scored on {}", vocab_.token(mode), split_name(s));
+  c.baselines.push_back({"unigram", "xent_nats_per_token", n ? xent / n : 0.0,
+                         "token frequencies of the training part, no context"});
+  return c;
+}
+
 SplitStats Dataset::stats(Split s) const {
   SplitStats st;
   if (s == Split::Train && !files_) return st;
+  if (text_) {  // parts of one file by position: nothing is shared by construction
+    st.examples = examples(s).size();
+    st.distinct_sources = st.examples;
+    return st;
+  }
   const auto& ex = s == Split::Train ? files_->train : examples(s);
   std::set<std::vector<int>> mine;
   for (const auto& e : ex) mine.insert(e.src);
@@ -334,6 +407,7 @@ SplitStats Dataset::stats(Split s) const {
 }
 
 size_t Dataset::max_src_len() const {
+  if (text_) return (size_t)text_->block;
   if (!files_) return std::max(train_task_->max_src_len(), test_task_->max_src_len());
   size_t m = 0;
   for (const auto* v : {&files_->train, &files_->valid, &files_->test})
@@ -342,6 +416,7 @@ size_t Dataset::max_src_len() const {
 }
 
 size_t Dataset::max_tgt_len() const {
+  if (text_) return 0;
   if (!files_) return std::max(train_task_->max_tgt_len(), test_task_->max_tgt_len());
   size_t m = 0;
   for (const auto* v : {&files_->train, &files_->valid, &files_->test})

@@ -27,6 +27,7 @@
 #include "data/batch.hpp"
 #include "data/file_dataset.hpp"
 #include "data/stream.hpp"
+#include "data/text_corpus.hpp"
 #include "data/task.hpp"
 
 namespace attn::data {
@@ -41,6 +42,9 @@ struct DataConfig {
   KnobValues knobs;          // resolved knobs for train and valid
   KnobValues test_knobs;     // resolved knobs for test
   std::string data_dir;      // file dataset directory; empty for a task
+  std::string text_file;     // a text corpus (data/text_corpus.hpp); empty otherwise
+  int block = 64;            // text corpus: tokens per window
+  TextTokens text_tokens = TextTokens::chars;
   uint64_t seed = 1;
   size_t valid_size = 1000;  // tasks only; file datasets use the whole files
   size_t test_size = 1000;
@@ -50,6 +54,7 @@ struct DataConfig {
   LossOn loss_on = LossOn::target;
 
   bool is_file() const { return !data_dir.empty(); }
+  bool is_text() const { return !text_file.empty(); }
   // "copy-memory (symbols=10 alphabet=8 delay=100)" or "files in DIR"; test knobs when they differ.
   std::string describe() const;
   nlohmann::json to_json() const;
@@ -61,6 +66,9 @@ struct DataConfig {
 DataConfig task_config(const std::string& task, const TaskOptions& train_opts, const TaskOptions& test_opts = {},
                        uint64_t seed = 1, size_t valid_size = 1000, size_t test_size = 1000);
 DataConfig file_config(const std::string& dir, uint64_t seed = 1);
+// A text corpus; its format is always lm.
+DataConfig text_config(const std::string& path, int block, TextTokens kind, uint64_t seed = 1,
+                       size_t valid_size = 1000, size_t test_size = 1000);
 
 struct SplitStats {
   size_t examples = 0;          // 0 for the (infinite) task train split
@@ -85,7 +93,9 @@ class Dataset {
   // The model's vocabulary. For file datasets it is rebuilt from train.tsv: compare it with the
   // saved one when resuming.
   const Vocab& vocab() const { return vocab_; }
-  // nullptr for file datasets. Valid uses the train task. Examples are always in vocab() ids; the
+  // The text corpus, or nullptr.
+  const TextCorpus* text() const { return text_ ? &*text_ : nullptr; }
+  // nullptr for file datasets and text. Valid uses the train task. Examples are always in vocab() ids; the
   // test task's own vocabulary may be a subset with other ids when the test knobs shrink it.
   const Task* task(Split s) const;
 
@@ -108,6 +118,7 @@ class Dataset {
 
  private:
   Example generate(Split s, uint64_t index) const;
+  Chance text_chance(Split s) const;
   Split owner(const std::vector<int>& src) const;
 
   DataConfig cfg_;
@@ -116,6 +127,7 @@ class Dataset {
   std::vector<int> test_remap_;        // test-task id -> training-vocabulary id (empty: identity)
   std::vector<uint64_t> token_hash_;   // per id: hash of its string, for the held-out rule
   std::optional<FileDataset> files_;
+  std::optional<TextCorpus> text_;
   std::vector<Example> valid_, test_;
 };
 

@@ -12,9 +12,13 @@ struct Example {
   // token has distance 1). The farthest one counts when several do; S when the whole source does.
   // -1 when unknown (file datasets).
   std::vector<int> distance;
+  // A stream-native example (data/stream.hpp) has no target: src is the whole stream, labels[p]
+  // the token to predict at p (Vocab::PAD: none) and distance[p] that label's distance.
+  std::vector<int> labels;
 
+  bool is_stream() const { return !labels.empty(); }
   bool operator==(const Example& o) const {
-    return src == o.src && tgt == o.tgt && distance == o.distance;
+    return src == o.src && tgt == o.tgt && distance == o.distance && labels == o.labels;
   }
 };
 

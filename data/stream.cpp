@@ -23,6 +23,12 @@ int stream_distance(const Example& e, size_t j) {
 
 Stream to_stream(const Example& e, LossOn loss_on) {
   Stream s;
+  if (e.is_stream()) {
+    s.tokens = e.src;
+    s.labels = e.labels;
+    s.distance = e.distance;
+    return s;
+  }
   const size_t S = e.src.size(), T = e.tgt.size();
   s.tokens = e.src;
   s.tokens.push_back(Vocab::BOS);
@@ -44,9 +50,11 @@ void add_stream(Batch& b, const std::vector<Example>& examples, LossOn loss_on) 
     throw std::invalid_argument(fmt::format("add_stream: {} examples for a batch of {}", examples.size(), b.B));
   std::vector<Stream> rows;
   b.len = 0;
+  b.stream_lengths.clear();
   for (const Example& e : examples) {
     rows.push_back(to_stream(e, loss_on));
     b.len = std::max(b.len, (int)rows.back().tokens.size());
+    b.stream_lengths.push_back((int)rows.back().tokens.size());
   }
   const size_t n = (size_t)b.B * b.len;
   b.tokens.assign(n, Vocab::PAD);

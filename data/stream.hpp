@@ -25,8 +25,10 @@ const char* loss_on_name(LossOn l);
 // One example as a stream: input tokens, and per position a label (PAD: no loss) and a distance.
 struct Stream {
   std::vector<int> tokens, labels, distance;
-  int prompt = 0;  // tokens up to and including SEP: what generation starts from
+  int prompt = 0;  // tokens up to and including SEP, what generation starts from; 0: no generation
 };
+// A stream-native example is its own stream (loss_on does not apply: its labels say where the
+// loss falls); any other is laid out `source SEP target`.
 Stream to_stream(const Example& e, LossOn loss_on);
 
 // The stream distance of target token j of `e` (-1 when unknown).

@@ -72,6 +72,45 @@ nlohmann::json EvalResult::to_json(const std::string& p) const {
   return j;
 }
 
+namespace {
+
+// What a model must produce for `e`, and each token's distance: the labelled positions of a
+// stream-native example, else the target.
+struct Wanted {
+  std::vector<int> tokens, distance;
+};
+Wanted wanted(const data::Example& e, bool stream) {
+  Wanted w;
+  if (e.is_stream()) {
+    for (size_t p = 0; p < e.labels.size(); ++p)
+      if (e.labels[p] != data::Vocab::PAD) {
+        w.tokens.push_back(e.labels[p]);
+        w.distance.push_back(e.distance[p]);
+      }
+    return w;
+  }
+  w.tokens = e.tgt;
+  for (size_t j = 0; j < e.tgt.size(); ++j)
+    w.distance.push_back(stream ? data::stream_distance(e, j) : j < e.distance.size() ? e.distance[j] : -1);
+  return w;
+}
+
+// Argmax at each labelled position of a stream batch: fixed positions, nothing generated.
+template <class T>
+std::vector<std::vector<int>> argmax_at_labels(const Tensor<T>& logits, const data::Batch& b) {
+  const int64_t V = logits.shape()[2];
+  std::vector<std::vector<int>> out(b.B);
+  for (int r = 0; r < b.B; ++r)
+    for (int p = 0; p < b.len; ++p)
+      if (b.labels[(size_t)r * b.len + p] != data::Vocab::PAD) {
+        const T* row = logits.data() + ((int64_t)r * b.len + p) * V;
+        out[r].push_back(int(std::max_element(row, row + V) - row));
+      }
+  return out;
+}
+
+}  // namespace
+
 template <class T>
 EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split split, size_t limit, int batch_size) {
   const std::vector<data::Example>& all = ds.examples(split);
@@ -86,6 +125,8 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
   for (size_t start = 0; start < n; start += batch_size) {
     const std::vector<data::Example> chunk(all.begin() + start, all.begin() + std::min(n, start + batch_size));
     const data::Batch b = ds.batch(chunk, false);
+    const bool positional = chunk.front().is_stream();
+    std::vector<std::vector<int>> pred;
     {  // teacher-forced loss
       NoGrad<T> ng(g);
       g.reset();
@@ -94,29 +135,30 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
       const int64_t count = std::count_if(y.begin(), y.end(), [](int t) { return t != data::Vocab::PAD; });
       loss_sum += double(cross_entropy(logits, y, data::Vocab::PAD).item()) * count;
       loss_tokens += count;
+      if (positional) pred = argmax_at_labels(logits, b);
     }
-    const auto pred = predict_batch(model, g, b);
+    if (!positional) pred = predict_batch(model, g, b);
     for (size_t i = 0; i < chunk.size(); ++i) {
-      const data::Example& e = chunk[i];
+      const Wanted w = wanted(chunk[i], b.is_stream());
       const std::vector<int>& p = pred[i];
-      auto& by_len = r.by_length[(int)e.src.size()];
-      const bool seq_ok = p == e.tgt;
+      auto& by_len = r.by_length[(int)chunk[i].src.size()];
+      const bool seq_ok = p == w.tokens;
       r.sequences_correct += seq_ok;
       by_len.examples += 1;
       by_len.sequences_correct += seq_ok;
-      for (size_t j = 0; j < e.tgt.size(); ++j) {
-        const bool ok = j < p.size() && p[j] == e.tgt[j];
+      for (size_t j = 0; j < w.tokens.size(); ++j) {
+        const bool ok = j < p.size() && p[j] == w.tokens[j];
         r.tokens_correct += ok;
         by_len.tokens_correct += ok;
-        const int d = b.is_stream() ? data::stream_distance(e, j) : j < e.distance.size() ? e.distance[j] : -1;
+        const int d = w.distance[j];
         if (d >= 0) {
           auto& bucket = r.by_distance[d];
           bucket.first += ok;
           bucket.second += 1;
         }
       }
-      r.tokens += (int64_t)e.tgt.size();
-      by_len.tokens += (int64_t)e.tgt.size();
+      r.tokens += (int64_t)w.tokens.size();
+      by_len.tokens += (int64_t)w.tokens.size();
     }
     r.examples += (int64_t)chunk.size();
   }

@@ -61,7 +61,7 @@ std::unique_ptr<data::Dataset> make_dataset(const TrainArgs& args) {
   const data::DataConfig dc = args.data_config();
   // A task's sizes are known before its validation and test sets are generated (which can take
   // a while for huge knobs), so an impossible run is refused at once.
-  if (!dc.is_file()) check_memory(args, task_shape(dc));
+  if (!dc.is_file() && !dc.is_text()) check_memory(args, task_shape(dc));
   try {
     return std::make_unique<data::Dataset>(dc);
   } catch (const std::bad_alloc&) {

@@ -28,9 +28,8 @@ data::Batch batch_rows(const data::Batch& b, int lo, int hi) {
   rows(b.tgt_pad, b.tgt_len, r.tgt_len, r.tgt_pad);
   if (!b.distance.empty()) rows(b.distance, b.tgt_len, r.tgt_len, r.distance);
   if (b.is_stream()) {  // a stream row ends where its labels end (PAD after)
-    for (int i = lo; i < hi; ++i)
-      r.len = std::max(r.len, b.src_lengths[i] + 1 + b.tgt_lengths[i]);
-    r.len = std::min(r.len, b.len);
+    for (int i = lo; i < hi; ++i) r.len = std::max(r.len, b.stream_lengths[i]);
+    r.stream_lengths.assign(b.stream_lengths.begin() + lo, b.stream_lengths.begin() + hi);
     rows(b.tokens, b.len, r.len, r.tokens);
     rows(b.labels, b.len, r.len, r.labels);
     rows(b.label_distance, b.len, r.len, r.label_distance);

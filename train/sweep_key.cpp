@@ -57,6 +57,12 @@ nlohmann::json result_config(const TrainArgs& a) {
     j["data_files_fnv1a"] = data_files_hash(dc.data_dir);
     return j;
   }
+  if (dc.is_text()) {
+    std::ifstream in(dc.text_file, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    j["data_text_fnv1a"] = fmt::format("{:016x}", fnv1a64(text));
+    return j;
+  }
   const data::TaskSpec& spec = data::task_spec(dc.task);
   auto add_knobs = [&](const data::KnobValues& knobs, const std::string& prefix) {
     for (const auto& [k, v] : knobs)

@@ -149,7 +149,15 @@ std::string TrainArgs::resolved_format() const {
 data::DataConfig TrainArgs::data_config() const {
   if (!data_dir.empty() && (!task_opt.empty() || !test_task_opt.empty()))
     throw ConfigError("--task-opt applies to tasks, not to --data-dir");
+  if (!data_text.empty() && (!data_dir.empty() || !task_opt.empty() || !test_task_opt.empty()))
+    throw ConfigError("--data-text is a dataset of its own: it takes neither --data-dir nor --task-opt");
+  if (!data_text.empty() && resolved_format() != "lm")
+    throw ConfigError(fmt::format("--data-text is language modelling (format lm); --model {} trains on {}", model,
+                                  resolved_format()));
   data::DataConfig c = as_config_error("", [&] {
+    if (!data_text.empty())
+      return data::text_config(data_text, (int)block, data::parse_text_tokens(text_tokens), (uint64_t)seed,
+                               (size_t)eval_examples, (size_t)eval_examples);
     if (!data_dir.empty()) return data::file_config(data_dir, (uint64_t)seed);
     return data::task_config(task, data::parse_task_options(task_opt), data::parse_task_options(test_task_opt),
                              (uint64_t)seed, (size_t)eval_examples, (size_t)eval_examples);

@@ -28,6 +28,13 @@ using RealList = std::vector<double>;
     text_list_field("test_task_opt", "Knob for the test split only, e.g. a longer delay").in("Data"))             \
   X(std::string, data_dir,                                                                                        \
     text_field("data_dir", "", "Your own data: DIR/{train,valid,test}.tsv instead of a task").in("Data"))         \
+  X(std::string, data_text,                                                                                       \
+    text_field("data_text", "", "A text file to model character by character (format lm; last 10% held out)")     \
+        .in("Data"))                                                                                              \
+  X(int64_t, block, int_field("block", 64, "--data-text: tokens per training window", 1, 1 << 20).in("Data"))     \
+  X(std::string, text_tokens,                                                                                     \
+    choice_field("text_tokens", "chars", {"chars", "words"}, "--data-text: characters, or whitespace-separated words") \
+        .in("Data"))                                                                                              \
   X(std::string, format,                                                                                          \
     choice_field("format", "auto", {"auto", "seq2seq", "lm"},                                                     \
                  "Batch layout: seq2seq, or lm (one stream: source SEP target EOS); auto: the model's own")        \

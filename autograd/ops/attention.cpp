@@ -1,5 +1,6 @@
 // Fused scaled dot-product attention over packed heads. Per (batch, head):
-//   S = Q K^T / sqrt(Dh), masked to -inf; P = softmax(S); O = P V.
+//   S = Q K^T / sqrt(Dh) - m_h (pos_q - pos_k) (ALiBi, when slopes are given), masked to -inf;
+//   P = softmax(S); O = P V.
 // q, k, v and out keep the [B, T, H*Dh] layout of the projections; gemm reads each head's
 // columns through its leading dimension, so splitting and merging heads costs no copy.
 #include <fmt/format.h>
@@ -41,8 +42,11 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
   const int64_t B = sq[0], Tq = sq[1], Tk = sk[1], D = sq[2], H = heads, Dh = D / H;
   if (!mask.key_padding.empty() && (int64_t)mask.key_padding.size() != B * Tk)
     throw Error(fmt::format("attention: key_padding has {} entries, want B*Tk = {}", mask.key_padding.size(), B * Tk));
-  if (mask.causal && Tq > Tk)
-    throw Error(fmt::format("attention: causal mask needs Tq <= Tk, got {} and {}", Tq, Tk));
+  if (mask.query_offset < 0)
+    throw Error(fmt::format("attention: query_offset {} is negative (query i has position i + offset >= 0)",
+                            mask.query_offset));
+  if (!mask.alibi_slopes.empty() && (int64_t)mask.alibi_slopes.size() != H)
+    throw Error(fmt::format("attention: {} ALiBi slopes for {} heads, want one per head", mask.alibi_slopes.size(), H));
   AttentionResult<T> res;
   res.out = g.make(kAttention, sq, {&q, &k, &v});
   const bool keep_stats = res.out.requires_grad() && !need_weights;
@@ -57,18 +61,31 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
     pad = g.template scratch<uint8_t>(B * Tk);
     std::memcpy(pad, mask.key_padding.data(), B * Tk);
   }
+  double* slopes = nullptr;
+  if (!mask.alibi_slopes.empty()) {
+    slopes = g.template scratch<double>(H);
+    std::memcpy(slopes, mask.alibi_slopes.data(), H * sizeof(double));
+  }
   const bool causal = mask.causal;
+  const int64_t off = mask.query_offset;
   const T scale = T(1) / std::sqrt(T(Dh)), ninf = -std::numeric_limits<T>::infinity();
-  // S = scale * Q_bh K_bh^T with the masks applied, into Sb (Tq x Tk).
+  // S = scale * Q_bh K_bh^T, plus ALiBi's bias, with the masks applied, into Sb (Tq x Tk). Both
+  // forward and backward call it, so the replayed rows see the very same bits.
   auto scores = [=](const T* pq, const T* pk, int64_t b, int64_t h, T* Sb) {
     gemm<T>(false, true, Tq, Tk, Dh, scale, pq + b * Tq * D + h * Dh, D, pk + b * Tk * D + h * Dh, D, T(0), Sb, Tk);
+    const uint8_t* padb = pad ? pad + b * Tk : nullptr;
+    const double m = slopes ? slopes[h] : 0.0;
     for (int64_t i = 0; i < Tq; ++i) {
       T* row = Sb + i * Tk;
-      if (causal)
-        for (int64_t j = i + 1; j < Tk; ++j) row[j] = ninf;
-      if (pad)
-        for (int64_t j = 0; j < Tk; ++j)
-          if (pad[b * Tk + j]) row[j] = ninf;
+      const int64_t pos = i + off, last = causal ? std::min(pos, Tk - 1) : Tk - 1;  // last visible key
+      for (int64_t j = last + 1; j < Tk; ++j) row[j] = ninf;
+      if (!padb && !slopes) continue;
+      for (int64_t j = 0; j <= last; ++j) {
+        if (padb && padb[j])
+          row[j] = ninf;
+        else if (slopes)
+          row[j] += T(-m * double(pos - j));
+      }
     }
   };
   const T *pq = q.data(), *pk = k.data(), *pv = v.data();
@@ -121,6 +138,20 @@ template AttentionResult<float> attention(const Tensor<float>&, const Tensor<flo
 template AttentionResult<double> attention(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&,
                                            int, const AttentionMask&, bool);
 
+std::vector<double> alibi_slopes(int heads) {
+  if (heads < 1) throw Error(fmt::format("alibi_slopes: {} heads, want at least 1", heads));
+  // get_slopes_power_of_2(n) is start^k for k = 1..n with start = 2^(-2^-(log2(n) - 3)) = 2^(-8/n).
+  auto power_of_2 = [](int n, int step, int count, std::vector<double>& out) {
+    for (int k = 1; count > 0; k += step, --count) out.push_back(std::exp2(-8.0 * k / n));
+  };
+  int p = 1;
+  while (p <= heads / 2) p *= 2;
+  std::vector<double> s;
+  power_of_2(p, 1, p, s);
+  if (p < heads) power_of_2(2 * p, 2, heads - p, s);  // get_slopes(2p)[0::2][:n - p]
+  return s;
+}
+
 // ---------------------------------------------------------------- gradcheck cases
 namespace {
 
@@ -130,7 +161,7 @@ using Vals = std::vector<std::vector<double>>;
 std::vector<double> ref_attention(const Vals& x, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H,
                                   const AttentionMask& m) {
   const auto &q = x[0], &k = x[x.size() > 1 ? 1 : 0], &v = x[x.size() > 2 ? 2 : 0];
-  return ref::attention(q, k, v, {B, Tq, Tk, D, H}, m.causal, m.key_padding);
+  return ref::attention(q, k, v, {B, Tq, Tk, D, H}, m.causal, m.key_padding, m.alibi_slopes, m.query_offset);
 }
 
 InputSpec in(Shape s) {
@@ -161,6 +192,40 @@ void cases(std::vector<GradCase>& out) {
   out.push_back(make_case("attention", "weights_kept_causal_padded", {in({2, 3, 4}), in({2, 3, 4}), in({2, 3, 4})},
                           [](auto& x) { return attention(x[0], x[1], x[2], 2, {true, {0, 0, 1, 0, 0, 0}}, true).out; },
                           [](const Vals& v) { return ref_attention(v, 2, 3, 3, 4, 2, {true, {0, 0, 1, 0, 0, 0}}); }));
+  // ALiBi. Slopes of 2 heads are 1/16 and 1/256, of 3 heads 1/16, 1/256, 1/4 (not a power of
+  // two); the hand-picked 0.7 and 0.3 make the bias large beside the scores of short sequences.
+  AttentionMask alibi;
+  alibi.alibi_slopes = {0.7, 0.3};
+  add(out, "alibi", 2, 3, 4, 4, 2, alibi);
+  alibi.causal = true;
+  add(out, "alibi_causal", 2, 4, 4, 4, 2, alibi);
+  alibi.key_padding = {0, 0, 1, 0, 1, 0, 0, 0};
+  add(out, "alibi_causal_key_padding", 2, 4, 4, 4, 2, alibi);
+  AttentionMask alibi3;
+  alibi3.alibi_slopes = alibi_slopes(3);
+  alibi3.key_padding = {0, 1, 0, 0, 0, 0, 0, 1};
+  add(out, "alibi_3heads_key_padding", 2, 3, 4, 6, 3, alibi3);
+  // A query offset: one cached decoding step (Tq = 1 at position Tk - 1, and at position 1),
+  // and two queries at positions 2 and 3 over five keys.
+  AttentionMask step;
+  step.causal = true;
+  step.query_offset = 3;
+  add(out, "causal_query_offset_decode_step", 2, 1, 4, 4, 2, step);
+  step.query_offset = 1;
+  add(out, "causal_query_offset_sees_2_of_4", 1, 1, 4, 4, 2, step);
+  AttentionMask two;
+  two.causal = true;
+  two.query_offset = 2;
+  two.alibi_slopes = alibi_slopes(2);
+  add(out, "causal_query_offset_tq2_tk5_alibi", 2, 2, 5, 4, 2, two);
+  AttentionMask kept;
+  kept.causal = true;
+  kept.key_padding = {0, 0, 1, 0, 0, 0};
+  kept.alibi_slopes = {0.5, 0.25};
+  kept.query_offset = 1;
+  out.push_back(make_case("attention", "weights_kept_alibi_causal_offset", {in({2, 2, 4}), in({2, 3, 4}), in({2, 3, 4})},
+                          [=](auto& x) { return attention(x[0], x[1], x[2], 2, kept, true).out; },
+                          [=](const Vals& v) { return ref_attention(v, 2, 2, 3, 4, 2, kept); }));
   AttentionMask none;
   out.push_back(make_case("attention", "reused_qkv", {in({1, 3, 4})},
                           [=](auto& x) { return attention(x[0], x[0], x[0], 2, none).out; },

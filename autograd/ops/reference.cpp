@@ -171,22 +171,49 @@ Values masked_fill(const Shape& sx, const Shape& sm, const Values& x, const Valu
 }
 
 Values attention(const Values& q, const Values& k, const Values& v, const AttentionDims& d, bool causal,
-                 const std::vector<uint8_t>& key_padding) {
+                 const std::vector<uint8_t>& key_padding, const std::vector<double>& alibi_slopes,
+                 int64_t query_offset) {
   const size_t B = d.B, Tq = d.Tq, Tk = d.Tk, D = d.D, H = d.H, Dh = D / H;
   const Array Q = arr(q, Dims{B, Tq, D}), K = arr(k, Dims{B, Tk, D}), V = arr(v, Dims{B, Tk, D});
+  // distance(i, j) = pos_q - pos_k, a [Tq, 1] column minus a [1, Tk] row.
+  const Array pos_q = xt::arange<double>(double(query_offset), double(query_offset + d.Tq)),
+              pos_k = xt::arange<double>(0.0, double(Tk));
+  const Array distance = xt::view(pos_q, xt::all(), xt::newaxis()) - xt::view(pos_k, xt::newaxis(), xt::all());
   Array out = xt::zeros<double>({B, Tq, D});
   for (size_t b = 0; b < B; ++b) {
     Array hidden = xt::zeros<double>({Tq, Tk});  // 1 where query i may not see key j
     for (size_t i = 0; i < Tq; ++i)
       for (size_t j = 0; j < Tk; ++j)
-        hidden(i, j) = (causal && j > i) || (!key_padding.empty() && key_padding[b * Tk + j]);
+        hidden(i, j) = (causal && distance(i, j) < 0) || (!key_padding.empty() && key_padding[b * Tk + j]);
     for (size_t h = 0; h < H; ++h) {
       auto cols = [&] { return xt::range(h * Dh, (h + 1) * Dh); };  // head h's columns
       const Array Qh = xt::view(Q, b, xt::all(), cols()), Kt = xt::transpose(Array(xt::view(K, b, xt::all(), cols())));
-      const Array S = xt::linalg::dot(Qh, Kt) / std::sqrt(double(Dh));
+      const double slope = alibi_slopes.empty() ? 0.0 : alibi_slopes[h];
+      const Array S = xt::linalg::dot(Qh, Kt) / std::sqrt(double(Dh)) - slope * distance;
       const Array P = softmax_rows(xt::where(xt::equal(hidden, 1.0), -INFINITY, S), false);
       const Array Vh = xt::view(V, b, xt::all(), cols());
       xt::view(out, b, xt::all(), cols()) = xt::linalg::dot(P, Vh);
+    }
+  }
+  return flat(out);
+}
+
+Values rotary(const Values& x, int64_t B, int64_t T, int64_t D, int64_t H, double base, int64_t first_pos) {
+  const size_t Dh = size_t(D / H), half = Dh / 2;
+  const Array X = arr(x, Dims{size_t(B), size_t(T), size_t(H), Dh});
+  Array out = xt::zeros<double>(X.shape());
+  for (size_t t = 0; t < size_t(T); ++t) {
+    Array R = xt::zeros<double>({Dh, Dh});  // y = R x; R is a rotation in each plane (i, i + half)
+    for (size_t i = 0; i < half; ++i) {
+      const double angle = double(first_pos + int64_t(t)) / std::pow(base, double(2 * i) / double(Dh));
+      R(i, i) = R(i + half, i + half) = std::cos(angle);
+      R(i, i + half) = -std::sin(angle);
+      R(i + half, i) = std::sin(angle);
+    }
+    const Array Rt = xt::transpose(R);
+    for (size_t b = 0; b < size_t(B); ++b) {  // rows of x times R^T
+      const Array rows = xt::view(X, b, t, xt::all(), xt::all());
+      xt::view(out, b, t, xt::all(), xt::all()) = xt::linalg::dot(rows, Rt);
     }
   }
   return flat(out);

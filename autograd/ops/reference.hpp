@@ -43,11 +43,17 @@ Values embedding(const Values& w, int64_t D, const std::vector<int>& ids);
 Values masked_fill(const Shape& sx, const Shape& sm, const Values& x, const Values& m, double value);
 
 // Multi-head attention over packed heads: q [B, Tq, D], k and v [B, Tk, D], per-head
-// softmax(q k^T / sqrt(Dh)) v with causal and key-padding masks; a query that sees no key gives 0.
+// softmax(q k^T / sqrt(Dh) - slope_h (pos_q - pos_k)) v with causal and key-padding masks; query i
+// is at position i + query_offset; no slopes, no bias; a query that sees no key gives 0.
 struct AttentionDims {
   int64_t B, Tq, Tk, D, H;
 };
 Values attention(const Values& q, const Values& k, const Values& v, const AttentionDims& d, bool causal,
-                 const std::vector<uint8_t>& key_padding);
+                 const std::vector<uint8_t>& key_padding, const std::vector<double>& alibi_slopes,
+                 int64_t query_offset);
+
+// Rotary embedding of x [B, T, H*Dh]: each head's vector at position first_pos + t times the
+// block rotation matrix R(t) with R's plane (i, i + Dh/2) turned by (first_pos + t) / base^(2i/Dh).
+Values rotary(const Values& x, int64_t B, int64_t T, int64_t D, int64_t H, double base, int64_t first_pos);
 
 }  // namespace attn::ref

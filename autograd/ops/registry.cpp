@@ -17,7 +17,8 @@ constexpr OpFile kOpFiles[] = {
     {add_elementwise_ops, add_elementwise_cases}, {add_embedding_ops, add_embedding_cases},
     {add_layer_norm_ops, add_layer_norm_cases},   {add_mask_ops, add_mask_cases},
     {add_matmul_ops, add_matmul_cases},           {add_reduce_ops, add_reduce_cases},
-    {add_shape_ops, add_shape_cases},             {add_softmax_ops, add_softmax_cases},
+    {add_rotary_ops, add_rotary_cases},           {add_shape_ops, add_shape_cases},
+    {add_softmax_ops, add_softmax_cases},
 };
 
 }  // namespace

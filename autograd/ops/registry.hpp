@@ -18,6 +18,7 @@ ATTN_OP_FILE(layer_norm)
 ATTN_OP_FILE(mask)
 ATTN_OP_FILE(matmul)
 ATTN_OP_FILE(reduce)
+ATTN_OP_FILE(rotary)
 ATTN_OP_FILE(shape)
 ATTN_OP_FILE(softmax)
 #undef ATTN_OP_FILE

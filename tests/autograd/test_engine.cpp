@@ -181,6 +181,124 @@ BOOST_AUTO_TEST_CASE(fully_masked_attention_row_is_zero_not_nan) {
   for (float w : r.weights.values()) BOOST_TEST(w == 0.0f);
 }
 
+// One clear error for each bad argument of the position-encoding ops, naming the problem.
+BOOST_AUTO_TEST_CASE(position_encoding_errors_name_the_problem) {
+  Graph<float> g;
+  auto says = [](auto f, const char* what) {
+    try {
+      f();
+      BOOST_ERROR("no error for " << what);
+    } catch (const Error& e) {
+      BOOST_TEST_CONTEXT(e.what()) { BOOST_TEST(std::string(e.what()).find(what) != std::string::npos); }
+    }
+  };
+  auto x = g.zeros({1, 2, 6});
+  says([&] { rotary(x, 2, 10000, 0); }, "[1, 2, 6] with 2 heads");  // Dh = 3 is odd
+  says([&] { rotary(g.zeros({2, 6}), 1, 10000, 0); }, "[2, 6]");
+  says([&] { rotary(x, 1, 0.0, 0); }, "base 0");
+  says([&] { rotary(x, 1, 10000, -1); }, "first_pos -1");
+  AttentionMask m;
+  m.alibi_slopes = {0.5};
+  says([&] { attention(x, x, x, 2, m); }, "1 ALiBi slopes for 2 heads");
+  AttentionMask back;
+  back.causal = true;
+  back.query_offset = -1;
+  says([&] { attention(x, x, x, 2, back); }, "query_offset -1");
+  says([&] { alibi_slopes(0); }, "0 heads");
+}
+
+// RoPE's point: after rotating q at position m and k at position n, q.k depends on m - n only.
+BOOST_AUTO_TEST_CASE(rotary_dot_products_depend_only_on_relative_position) {
+  Graph<double> g;
+  Rng rng(4);
+  const int64_t T = 6, D = 16;  // 2 heads of 8
+  std::vector<double> qv(D), kv(D);
+  for (double& e : qv) e = rng.uniform() * 2 - 1;
+  for (double& e : kv) e = rng.uniform() * 2 - 1;
+  std::vector<double> qs, ks;  // the same q and the same k at every position
+  for (int64_t t = 0; t < T; ++t) {
+    qs.insert(qs.end(), qv.begin(), qv.end());
+    ks.insert(ks.end(), kv.begin(), kv.end());
+  }
+  auto q = g.tensor({1, T, D}, qs), k = g.tensor({1, T, D}, ks);
+  // scores[h][m][n] of q at position first + m and k at position first + n.
+  auto scores = [&](int64_t first) {
+    const std::vector<double> a = rotary(q, 2, 100.0, first).values(), b = rotary(k, 2, 100.0, first).values();
+    std::vector<double> s(2 * T * T, 0.0);
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t m = 0; m < T; ++m)
+        for (int64_t n = 0; n < T; ++n)
+          for (int64_t i = 0; i < 8; ++i) s[(h * T + m) * T + n] += a[m * D + h * 8 + i] * b[n * D + h * 8 + i];
+    return s;
+  };
+  const std::vector<double> s0 = scores(0);
+  for (int64_t first : {1, 5, 37}) {
+    const std::vector<double> s = scores(first);
+    for (size_t e = 0; e < s.size(); ++e) BOOST_TEST(std::fabs(s[e] - s0[e]) <= 1e-12);
+  }
+  for (int64_t h = 0; h < 2; ++h)  // along each diagonal m - n = const
+    for (int64_t m = 1; m < T; ++m)
+      for (int64_t n = 1; n < T; ++n)
+        BOOST_TEST(std::fabs(s0[(h * T + m) * T + n] - s0[(h * T + m - 1) * T + n - 1]) <= 1e-12);
+  // And it is a rotation: the norm of each head's vector is kept.
+  const std::vector<double> r = rotary(q, 2, 100.0, 3).values();
+  double n0 = 0, n1 = 0;
+  for (int64_t i = 0; i < D; ++i) {
+    n0 += qs[i] * qs[i];
+    n1 += r[i] * r[i];
+  }
+  BOOST_TEST(std::fabs(n0 - n1) <= 1e-12);
+}
+
+// get_slopes of ofirpress/attention_with_linear_biases, evaluated by hand: for n a power of two,
+// start = 2^(-8/n) and the slopes are start^1..start^n; otherwise the slopes of the power of two
+// p below n, then slopes(2p)[0::2][:n - p].
+BOOST_AUTO_TEST_CASE(alibi_slopes_match_the_reference_definition) {
+  const double r2 = std::sqrt(2.0);
+  const std::vector<std::pair<int, std::vector<double>>> want = {
+      {1, {1.0 / 256}},
+      {2, {1.0 / 16, 1.0 / 256}},
+      {4, {1.0 / 4, 1.0 / 16, 1.0 / 64, 1.0 / 256}},
+      {8, {1.0 / 2, 1.0 / 4, 1.0 / 8, 1.0 / 16, 1.0 / 32, 1.0 / 64, 1.0 / 128, 1.0 / 256}},
+      // p = 4, then slopes(8) = 2^-1, 2^-2, ... at indices 0 and 2.
+      {6, {1.0 / 4, 1.0 / 16, 1.0 / 64, 1.0 / 256, 1.0 / 2, 1.0 / 8}},
+      // p = 8, then slopes(16) = 2^-0.5, 2^-1, ... at indices 0, 2, 4, 6: 2^-0.5, 2^-1.5, 2^-2.5, 2^-3.5.
+      {12, {1.0 / 2, 1.0 / 4, 1.0 / 8, 1.0 / 16, 1.0 / 32, 1.0 / 64, 1.0 / 128, 1.0 / 256, 1 / r2, 1 / (2 * r2),
+            1 / (4 * r2), 1 / (8 * r2)}},
+  };
+  for (const auto& nw : want) {
+    const std::vector<double> got = alibi_slopes(nw.first);
+    BOOST_TEST_CONTEXT("heads " << nw.first) {
+      BOOST_TEST_REQUIRE(got.size() == nw.second.size());
+      for (size_t i = 0; i < got.size(); ++i) BOOST_TEST(std::fabs(got[i] - nw.second[i]) <= 1e-15 * nw.second[i]);
+    }
+  }
+}
+
+// One cached decoding step (Tq = 1 at position Tk - 1, causal) equals the last row of the full
+// causal pass over Tk queries, with ALiBi on.
+BOOST_AUTO_TEST_CASE(attention_query_offset_matches_the_full_pass) {
+  Graph<double> g;
+  Rng rng(11);
+  const int64_t Tk = 5, D = 8, H = 2;
+  auto rand = [&](Shape s) {
+    std::vector<double> v(s.numel());
+    for (double& e : v) e = rng.uniform() * 2 - 1;
+    return g.tensor(s, v);
+  };
+  auto q = rand({1, Tk, D}), k = rand({1, Tk, D}), v = rand({1, Tk, D});
+  AttentionMask full;
+  full.causal = true;
+  full.alibi_slopes = alibi_slopes(2);
+  const std::vector<double> all = attention(q, k, v, (int)H, full).out.values();
+  for (int64_t t = 0; t < Tk; ++t) {
+    AttentionMask step = full;
+    step.query_offset = t;
+    const std::vector<double> one = attention(slice(q, 1, t, t + 1), k, v, (int)H, step).out.values();
+    for (int64_t c = 0; c < D; ++c) BOOST_TEST(std::fabs(one[c] - all[t * D + c]) <= 1e-14);
+  }
+}
+
 // Regression: ops once kept references to their input's shape across appending their output
 // node; when the tape's vector grew, those dangled (an LSTM over 500 steps crashed). Each op
 // here runs after the tape has passed many reallocations.
@@ -292,6 +410,27 @@ BOOST_AUTO_TEST_CASE(recomputed_attention_gradients_equal_stored_ones_exactly) {
     std::vector<uint8_t> pad(3 * 33, 0);
     for (int j = 20; j < 33; ++j) pad[2 * 33 + j] = 1;  // the third sequence is padded
     auto out = attention(q, k, v, 4, AttentionMask{true, pad}, keep_weights).out;
+    g.backward(sum(out * out));
+    return std::vector<std::vector<float>>{out.values(), q.grad_values(), k.grad_values(), v.grad_values()};
+  };
+  const auto stored = run(true), recomputed = run(false);
+  for (size_t i = 0; i < stored.size(); ++i) BOOST_TEST(stored[i] == recomputed[i], boost::test_tools::per_element());
+}
+
+// The same with ALiBi's bias and a query offset, which the replay must add identically.
+BOOST_AUTO_TEST_CASE(recomputed_attention_gradients_with_alibi_equal_stored_ones_exactly) {
+  auto run = [](bool keep_weights) {
+    Graph<float> g;
+    Rng rng(10);
+    auto rand = [&](Shape s) { return uniform_leaf(g, rng, s, 2.0); };
+    auto q = rand({2, 9, 24}), k = rand({2, 30, 24}), v = rand({2, 30, 24});
+    AttentionMask m;
+    m.causal = true;
+    m.key_padding.assign(2 * 30, 0);
+    for (int j = 25; j < 30; ++j) m.key_padding[30 + j] = 1;
+    m.alibi_slopes = alibi_slopes(4);
+    m.query_offset = 17;
+    auto out = attention(q, k, v, 4, m, keep_weights).out;
     g.backward(sum(out * out));
     return std::vector<std::vector<float>>{out.values(), q.grad_values(), k.grad_values(), v.grad_values()};
   };

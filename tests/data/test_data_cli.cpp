@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(bad_input_is_a_usage_error) {
       {"sample --task copy --test-task-opt alphabet=20", "token '10'"},
       {"sample --task copy --split dev", "--split"},
       {"sample --task copy -n 0", "--count"},
-      {"sample", "exactly one of --task NAME or --data-dir DIR"},
+      {"sample", "exactly one of --task NAME, --data-dir DIR or --data-text FILE"},
       {"sample --task copy --data-dir x", "excludes"},
       {"sample --data-dir /nonexistent/attnlab", "/nonexistent/attnlab/train.tsv: missing file"},
   };
@@ -148,4 +148,28 @@ BOOST_AUTO_TEST_CASE(sample_shows_the_literature_tasks) {
   const Run bad = attnlab("sample --task mqar --task-opt length=63");
   BOOST_TEST(bad.code == 2);
   BOOST_TEST(contains(bad.err, "length=63 is odd"), bad.err);
+}
+
+BOOST_AUTO_TEST_CASE(sample_shows_streams_and_text_corpora) {
+  const Run r = attnlab("sample --task copy-memory --task-opt symbols=3 --task-opt delay=2 --format lm -n 1");
+  BOOST_TEST(r.code == 0, r.err);
+  BOOST_TEST(contains(r.out, "one stream"), r.out);
+  BOOST_TEST(contains(r.out, "<sep>"), r.out);
+  BOOST_TEST(contains(r.out, "label"), r.out);
+  BOOST_TEST(contains(r.out, "<eos>"), r.out);
+  const Run j = attnlab("sample --task copy --format lm --loss-on all -n 1 --json");
+  BOOST_TEST(j.code == 0, j.err);
+  const auto doc = nlohmann::json::parse(j.out);
+  const auto& s = doc["examples"][0]["stream"];
+  BOOST_TEST(s["tokens"].size() == s["labels"].size());
+  BOOST_TEST(!s["labels"][0].is_null());  // --loss-on all labels the source too
+  const fs::path file = fs::temp_directory_path() / ("attnlab_test_cli_text_" + std::to_string(getpid()) + ".txt");
+  std::ofstream(file) << std::string(500, 'z') << "\n";
+  const Run t = attnlab("sample --data-text '" + file.string() + "' --block 8 --split valid -n 2");
+  BOOST_TEST(t.code == 0, t.err);
+  BOOST_TEST(contains(t.out, "2 windows of 8 tokens"), t.out);
+  const Run bad = attnlab("sample --data-text /nonexistent.txt");
+  BOOST_TEST(bad.code == 2);
+  BOOST_TEST(contains(bad.err, "/nonexistent.txt: cannot open the file"), bad.err);
+  fs::remove(file);
 }

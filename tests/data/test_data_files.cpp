@@ -3,7 +3,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <fstream>
 
 #include "data/dataset.hpp"
@@ -160,4 +163,80 @@ BOOST_AUTO_TEST_CASE(dataset_over_files_reports_overlap_and_shuffles_each_epoch)
   BOOST_TEST(c.token == 0.0);  // test targets are t2, t1, <unk>
   BOOST_TEST(ds.chance(Split::Valid).token == 0.5);
   BOOST_TEST(ds.max_tgt_len() == 1u);
+}
+
+// ---- text corpora (data/text_corpus.hpp)
+
+BOOST_AUTO_TEST_CASE(text_corpus_names_whitespace_and_splits_by_position) {
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "ab c\n";  // 200 characters
+  const TextCorpus c = parse_text_corpus("t.txt", text, 4, TextTokens::chars);
+  BOOST_TEST(c.vocab.size() == Vocab::NUM_SPECIAL + 5);  // a b <sp> c <nl>
+  BOOST_TEST(c.vocab.contains("<sp>"));
+  BOOST_TEST(c.vocab.contains("<nl>"));
+  BOOST_TEST(c.ids.size() == 200u);
+  BOOST_TEST(c.train_end == 180u);
+  BOOST_TEST(c.valid_end == 190u);
+  BOOST_TEST(detokenize(c.vocab.to_strings(c.ids), TextTokens::chars) == text);
+  // A window's label at p is the token after p.
+  const Example w = c.window(3);
+  BOOST_TEST(w.src.size() == 4u);
+  for (size_t p = 0; p < 4; ++p) BOOST_TEST(w.labels[p] == c.ids[3 + p + 1]);
+  // Training windows, labels included, stay inside the training part.
+  for (uint64_t i = 0; i < 500; ++i) {
+    const Example t = c.train_window(7, i);
+    const auto at = std::search(c.ids.begin(), c.ids.end(), t.src.begin(), t.src.end());
+    BOOST_TEST((at != c.ids.end()));
+  }
+  // Evaluation windows do not overlap and stay in their part: 10 tokens hold two of 4 + 1.
+  const auto valid = c.windows(c.train_end, c.valid_end, 100);
+  BOOST_TEST(valid.size() == 2u);
+  BOOST_TEST(valid[0].src == std::vector<int>(c.ids.begin() + 180, c.ids.begin() + 184), boost::test_tools::per_element());
+  BOOST_TEST(valid[1].labels.back() == c.ids[188]);
+}
+
+BOOST_AUTO_TEST_CASE(text_corpus_words_and_errors) {
+  std::string words;
+  for (int i = 0; i < 100; ++i) words += "hello  world\n";
+  const TextCorpus w = parse_text_corpus("w.txt", words, 2, TextTokens::words);
+  BOOST_TEST(w.vocab.size() == Vocab::NUM_SPECIAL + 2);
+  BOOST_TEST(detokenize(w.vocab.to_strings({w.ids[0], w.ids[1]}), TextTokens::words) == "hello world");
+  auto error_of = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  BOOST_TEST(error_of([] { parse_text_corpus("e.txt", "", 4, TextTokens::chars); }) == "e.txt: no text");
+  BOOST_TEST(error_of([] { parse_text_corpus("u.txt", std::string(300, 'a') + "\xff", 4, TextTokens::chars); })
+                 .find("u.txt: byte 300: invalid UTF-8") == 0);
+  BOOST_TEST(error_of([] { parse_text_corpus("s.txt", std::string(50, 'a'), 8, TextTokens::chars); })
+                 .find("s.txt: 50 tokens are too few for block 8") == 0);
+  BOOST_TEST(error_of([] { load_text_corpus("/nonexistent/x.txt", 4, TextTokens::chars); }) ==
+             "/nonexistent/x.txt: cannot open the file");
+}
+
+BOOST_AUTO_TEST_CASE(text_dataset_evaluates_fixed_windows_and_round_trips_its_config) {
+  TempDir t;
+  std::string text;
+  for (int i = 0; i < 1500; ++i) text += "to be or not ";  // the valid 5% holds 60 windows
+  std::ofstream(t.dir / "in.txt") << text;
+  const DataConfig c = text_config((t.dir / "in.txt").string(), 16, TextTokens::chars, 3, 50, 50);
+  const Dataset ds(c);
+  BOOST_TEST(ds.text() != nullptr);
+  BOOST_TEST(ds.examples(Split::Valid).size() == 50u);
+  BOOST_TEST(ds.max_src_len() == 16u);
+  const Batch b = ds.train_batch(0, 4);
+  BOOST_TEST(b.is_stream());
+  BOOST_TEST(b.len == 16);
+  BOOST_TEST(std::count(b.labels.begin(), b.labels.end(), Vocab::PAD) == 0);
+  const Chance ch = ds.chance(Split::Valid);
+  BOOST_TEST(ch.token > 0.2);  // ' ' is 4 of 13 characters
+  BOOST_TEST(ch.baselines.size() == 1u);
+  const DataConfig back = DataConfig::from_json(c.to_json());
+  BOOST_TEST(back.is_text());
+  BOOST_TEST(back.block == 16);
+  BOOST_TEST(back.to_json() == c.to_json());
 }

@@ -72,18 +72,47 @@ void print_tasks(bool as_json) {
 }
 
 struct SampleArgs {
-  std::string task, data_dir, split = "train";
+  std::string task, data_dir, data_text, split = "train", format = "seq2seq", loss_on = "target", text_tokens = "chars";
+  int block = 64;
   std::vector<std::string> task_opts, test_task_opts;
   int n = 3;
   uint64_t seed = 1;
   bool json = false;
 };
 
+// A stream as three aligned rows: input tokens, labels ('.' where the loss skips) and distances.
+void print_stream(const data::Stream& s, const data::Vocab& v) {
+  std::vector<std::string> tok, lab, dist;
+  for (size_t p = 0; p < s.tokens.size(); ++p) {
+    tok.push_back(s.tokens[p] == data::Vocab::BOS && s.prompt ? "<sep>" : v.token(s.tokens[p]));
+    lab.push_back(s.labels[p] == data::Vocab::PAD ? "-" : v.token(s.labels[p]));
+    dist.push_back(s.distance[p] < 0 ? "." : std::to_string(s.distance[p]));
+  }
+  auto row = [&](const char* name, const std::vector<std::string>& cells) {
+    fmt::print("  {:<9}", name);
+    for (size_t p = 0; p < cells.size(); ++p)
+      fmt::print(" {:>{}}", cells[p], std::max({tok[p].size(), lab[p].size(), dist[p].size()}));
+    fmt::print("\n");
+  };
+  row("stream", tok);
+  row("label", lab);
+  row("distance", dist);
+}
+
+nlohmann::json stream_json(const data::Stream& s, const data::Vocab& v) {
+  nlohmann::json labels = nlohmann::json::array();
+  for (int y : s.labels) labels.push_back(y == data::Vocab::PAD ? nlohmann::json() : nlohmann::json(v.token(y)));
+  return {{"tokens", v.to_strings(s.tokens)}, {"labels", labels}, {"distance", s.distance}, {"prompt", s.prompt}};
+}
+
 void run_sample(const SampleArgs& a) {
-  if (a.task.empty() == a.data_dir.empty()) throw UsageError("sample needs exactly one of --task NAME or --data-dir DIR");
+  if ((int)!a.task.empty() + (int)!a.data_dir.empty() + (int)!a.data_text.empty() != 1)
+    throw UsageError("sample needs exactly one of --task NAME, --data-dir DIR or --data-text FILE");
   const Split split = data::parse_split(a.split);
   data::DataConfig cfg;
-  if (!a.task.empty()) {
+  if (!a.data_text.empty()) {
+    cfg = data::text_config(a.data_text, a.block, data::parse_text_tokens(a.text_tokens), a.seed, a.n, a.n);
+  } else if (!a.task.empty()) {
     // Generate only what is shown (valid too for the test overlap count); the first n examples are
     // the same as in a full-size split.
     const size_t nv = split != Split::Train ? a.n : 0, nt = split == Split::Test ? a.n : 0;
@@ -92,8 +121,12 @@ void run_sample(const SampleArgs& a) {
   } else {
     cfg = data::file_config(a.data_dir, a.seed);
   }
+  if (!cfg.is_text()) cfg.format = a.format;
+  cfg.loss_on = data::parse_loss_on(a.loss_on);
+  const bool stream = cfg.format == "lm";
   const data::Dataset ds(cfg);
-  const size_t n = split == Split::Train && !cfg.is_file() ? (size_t)a.n : std::min<size_t>(a.n, ds.size(split));
+  const bool endless = split == Split::Train && !cfg.is_file();
+  const size_t n = endless ? (size_t)a.n : std::min<size_t>(a.n, ds.size(split));
   std::vector<data::Example> ex;
   for (size_t i = 0; i < n; ++i) ex.push_back(ds.example(split, i));
   const data::Chance chance = ds.chance(split);
@@ -111,7 +144,9 @@ void run_sample(const SampleArgs& a) {
                      {"examples", nlohmann::json::array()}};
     for (size_t i = 0; i < ex.size(); ++i)
       j["examples"].push_back(
-          {{"index", i}, {"src", v.to_strings(ex[i].src)}, {"tgt", v.to_strings(ex[i].tgt)}, {"distance", ex[i].distance}});
+          stream ? nlohmann::json{{"index", i}, {"stream", stream_json(data::to_stream(ex[i], cfg.loss_on), v)}}
+                 : nlohmann::json{{"index", i}, {"src", v.to_strings(ex[i].src)}, {"tgt", v.to_strings(ex[i].tgt)},
+                                  {"distance", ex[i].distance}});
     if (cfg.is_file() || split != Split::Train)
       j["stats"] = {{"examples", st.examples}, {"distinct_sources", st.distinct_sources}, {"in_train", st.in_train},
                     {"in_valid", st.in_valid}, {"unk_tokens", st.unk_tokens}};
@@ -120,7 +155,9 @@ void run_sample(const SampleArgs& a) {
   }
   fmt::print("{}, split {}, seed {}\n", cfg.describe(), a.split, a.seed);
   fmt::print("chance: {}\n", chance_text(chance));
-  if (!cfg.is_file() && split != Split::Train) {
+  if (cfg.is_text() && split != Split::Train) {
+    fmt::print("{} windows of {} tokens, by position after the training part\n", st.examples, cfg.block);
+  } else if (!cfg.is_file() && !cfg.is_text() && split != Split::Train) {
     // in_valid is against the first -n valid examples only, so it is not shown here.
     fmt::print("{} examples, {} distinct sources, {} also in training (held-out rule: always 0)\n", st.examples,
                st.distinct_sources, st.in_train);
@@ -132,6 +169,13 @@ void run_sample(const SampleArgs& a) {
   }
   for (size_t i = 0; i < ex.size(); ++i) {
     const auto& e = ex[i];
+    if (stream) {
+      const data::Stream s = data::to_stream(e, cfg.loss_on);
+      fmt::print("\nexample {} ({} positions, {} labelled)\n", i, s.tokens.size(),
+                 std::count_if(s.labels.begin(), s.labels.end(), [](int y) { return y != data::Vocab::PAD; }));
+      print_stream(s, v);
+      continue;
+    }
     fmt::print("\nexample {}\n  src ({}): {}\n  tgt ({}): {}\n  distance: {}\n", i, e.src.size(), v.decode(e.src),
                e.tgt.size(), v.decode(e.tgt), fmt::join(e.distance, " "));
   }
@@ -161,6 +205,19 @@ void add_sample_command(CLI::App& app, int& exit_code) {
   auto* task = cmd->add_option("--task", a->task, "Task name (see `attnlab tasks`)");
   auto* dir = cmd->add_option("--data-dir", a->data_dir, "Directory holding train.tsv, valid.tsv and test.tsv");
   dir->excludes(task);
+  auto* text = cmd->add_option("--data-text", a->data_text, "A text file, as a character-level language-model corpus");
+  text->excludes(task)->excludes(dir);
+  cmd->add_option("--block", a->block, "--data-text: tokens per window")->check(CLI::Range(1, 1 << 20))->capture_default_str()->needs(text);
+  cmd->add_option("--text-tokens", a->text_tokens, "--data-text: chars or words")
+      ->check(CLI::IsMember({"chars", "words"}))
+      ->capture_default_str()
+      ->needs(text);
+  cmd->add_option("--format", a->format, "seq2seq (source and target), or lm (one stream with labels, mask and distances)")
+      ->check(CLI::IsMember({"seq2seq", "lm"}))
+      ->capture_default_str();
+  cmd->add_option("--loss-on", a->loss_on, "Format lm: labels on the target only, or on everything")
+      ->check(CLI::IsMember({"target", "all"}))
+      ->capture_default_str();
   cmd->add_option("--task-opt", a->task_opts, "Set a knob for train and valid: NAME=VALUE (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
@@ -180,7 +237,9 @@ void add_sample_command(CLI::App& app, int& exit_code) {
       "Examples:\n"
       "  attnlab sample --task copy-memory --task-opt delay=20 -n 2\n"
       "  attnlab sample --task parity --test-task-opt length=40 --split test\n"
-      "  attnlab sample --data-dir mydata --split valid --json\n");
+      "  attnlab sample --data-dir mydata --split valid --json\n"
+      "  attnlab sample --task copy-memory --task-opt delay=5 --format lm -n 1\n"
+      "  attnlab sample --data-text input.txt --block 32 -n 1\n");
   cmd->callback([a, &exit_code] {
     try {
       run_sample(*a);

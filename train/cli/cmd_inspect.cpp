@@ -2,6 +2,7 @@
 // (the vocabulary and the data config are in its metadata).
 #include <fmt/core.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
@@ -58,13 +59,15 @@ int run_eval(const EvalArgs& a) {
   const data::Split split = data::parse_split(a.split);
   try {
     if (!a.task_opts.empty()) {
-      if (dc.is_file()) throw UsageError("--task-opt applies to task checkpoints, not file datasets");
+      if (dc.is_file() || dc.is_text()) throw UsageError("--task-opt applies to task checkpoints, not file or text datasets");
       // Overrides apply to the split evaluated, on top of the knobs it was trained with.
       data::TaskOptions train_opts, test_opts;
       for (auto& [k, v] : dc.knobs) train_opts[k] = std::to_string(v);
       for (auto& [k, v] : dc.test_knobs) test_opts[k] = std::to_string(v);
       for (auto& [k, v] : data::parse_task_options(a.task_opts)) (split == data::Split::Test ? test_opts : train_opts)[k] = v;
       dc = data::task_config(dc.task, train_opts, test_opts, dc.seed, (size_t)a.examples, (size_t)a.examples);
+      dc.format = l.data.format;
+      dc.loss_on = l.data.loss_on;
     } else if (!dc.is_file()) {
       dc.valid_size = dc.test_size = (size_t)a.examples;
     }
@@ -82,7 +85,9 @@ int run_eval(const EvalArgs& a) {
   if (ds->vocab() != l.vocab)
     throw UsageError("the data's vocabulary differs from the checkpoint's (a knob such as the alphabet size changed the "
                      "training vocabulary); only the test split may use other knobs: pass --split test");
-  const int64_t need = (int64_t)std::max(ds->max_src_len(), ds->max_tgt_len() + 1);
+  // A stream holds source, SEP and target in one sequence.
+  const int64_t need = dc.format == "lm" ? (int64_t)(ds->max_src_len() + 1 + ds->max_tgt_len())
+                                         : (int64_t)std::max(ds->max_src_len(), ds->max_tgt_len() + 1);
   const int64_t limit = position_limit(l.model->config);
   if (limit > 0 && need > limit)
     throw UsageError(fmt::format("sequences of up to {} tokens exceed the model's position table ({} rows, --max-len at "
@@ -106,22 +111,73 @@ int run_eval(const EvalArgs& a) {
   fmt::print("  teacher-forced loss {:.4f}\n", r.loss);
   for (auto& [lo, hi, acc, n] : r.distance_bins())
     fmt::print("  distance {:>9}: token accuracy {:.4f} ({} tokens)\n", lo == hi ? std::to_string(lo) : fmt::format("{}-{}", lo, hi), acc, n);
+  if (r.by_length.size() > 1)
+    for (const auto& [len, c] : r.by_length)
+      fmt::print("  source length {:>5}: sequence accuracy {:.4f}, token accuracy {:.4f} ({} examples)\n", len,
+                 double(c.sequences_correct) / c.examples, c.tokens ? double(c.tokens_correct) / c.tokens : 0.0, c.examples);
   return 0;
 }
 
 struct PredictArgs {
   std::string checkpoint, input, attention;
-  int64_t max_steps = 0;
+  int64_t max_steps = 0, sample = 0, top_k = 0;
+  double temperature = 1.0;
+  uint64_t seed = 1;
   bool allow_nonfinite = false;
 };
 
+// The input's ids: a text corpus's checkpoint reads raw text (characters or words), any other
+// reads space-separated tokens.
+std::vector<int> encode_input(const Loaded& l, const std::string& input) {
+  if (!l.data.is_text()) return l.vocab.encode(input);
+  std::vector<int> ids;
+  for (const std::string& t : data::text_token_strings(input, l.data.text_tokens)) ids.push_back(l.vocab.id(t));
+  return ids;
+}
+
+std::string decode_output(const Loaded& l, const std::vector<int>& ids) {
+  return l.data.is_text() ? data::detokenize(l.vocab.to_strings(ids), l.data.text_tokens) : l.vocab.decode(ids);
+}
+
+int run_sample_tokens(const PredictArgs& a, Loaded& l, const std::vector<int>& prompt) {
+  if (!a.attention.empty()) throw UsageError("--attention draws a decoded input's maps; it does not combine with --sample");
+  if (const int64_t limit = position_limit(l.model->config); limit > 0 && (int64_t)prompt.size() + a.sample > limit)
+    throw UsageError(fmt::format("the prompt ({} tokens) and {} sampled tokens exceed the model's position table ({} "
+                                 "rows); sample fewer tokens",
+                                 prompt.size(), a.sample, limit));
+  l.model->eval();
+  Graph<float> g;
+  Rng rng(a.seed);
+  std::vector<int> out;
+  try {
+    out = l.model->sample(g, prompt, a.sample, a.temperature, a.top_k, rng);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  std::vector<int> all = prompt;
+  all.insert(all.end(), out.begin(), out.end());
+  fmt::print("{}\n", decode_output(l, all));
+  return 0;
+}
+
+// "decoder.layers.N.self_attn" matches "decoder.layers.3.self_attn": N stands for a layer number.
+bool site_matches(const std::string& pattern, const std::string& name) {
+  const size_t n = pattern.find(".N.");
+  if (n == std::string::npos) return pattern == name;
+  if (name.compare(0, n + 1, pattern, 0, n + 1) != 0) return false;
+  size_t i = n + 1;
+  while (i < name.size() && std::isdigit((unsigned char)name[i])) ++i;
+  return i > n + 1 && name.compare(i, std::string::npos, pattern, n + 2, std::string::npos) == 0;
+}
+
 int run_predict(const PredictArgs& a) {
   Loaded l = load(a.checkpoint, a.allow_nonfinite);
-  std::vector<int> src = l.vocab.encode(a.input);
+  std::vector<int> src = encode_input(l, a.input);
   if (src.empty()) throw UsageError("--input has no tokens");
   int unknown = 0;
   for (int id : src) unknown += id == data::Vocab::UNK;
   if (unknown) fmt::print(stderr, "warning: {} input token(s) are not in the vocabulary and were read as <unk>\n", unknown);
+  if (a.sample > 0) return run_sample_tokens(a, l, src);
   const ModelConfig& mc = l.model->config;
   if (const int64_t limit = position_limit(mc); limit > 0 && (int64_t)src.size() > limit)
     throw UsageError(fmt::format("the input has {} tokens; the model's position table has {} rows", src.size(), limit));
@@ -137,7 +193,8 @@ int run_predict(const PredictArgs& a) {
   fmt::print("{}\n", l.vocab.decode(out));
   if (a.attention.empty()) return 0;
 
-  // Attention maps: one teacher-forced pass over the source and the decoded output.
+  // Attention maps: one teacher-forced pass over the source and the decoded output (for a
+  // language model, over the stream source SEP output).
   std::error_code ec;
   std::filesystem::create_directories(a.attention, ec);
   if (ec) throw UsageError(fmt::format("--attention {}: cannot create the folder: {}", a.attention, ec.message()));
@@ -145,19 +202,37 @@ int run_predict(const PredictArgs& a) {
   b.tgt_in.insert(b.tgt_in.end(), out.begin(), out.end());
   b.tgt_len = (int64_t)b.tgt_in.size();
   b.tgt_pad.assign(b.tgt_in.size(), 0);
+  const bool stream = l.data.format == "lm";
+  if (stream) {
+    b.tokens = src;
+    b.tokens.insert(b.tokens.end(), b.tgt_in.begin(), b.tgt_in.end());
+    b.len = (int64_t)b.tokens.size();
+  }
   l.model->keep_attention(true);
   g.reset();
   NoGrad<float> ng(g);
   l.model->forward(g, b);
-  const std::vector<std::string> src_tok = l.vocab.to_strings(src), tgt_tok = l.vocab.to_strings(b.tgt_in);
+  std::vector<std::string> src_tok = l.vocab.to_strings(src), tgt_tok = l.vocab.to_strings(b.tgt_in), stream_tok;
+  if (stream) {
+    stream_tok = l.vocab.to_strings(b.tokens);
+    stream_tok[src.size()] = "<sep>";
+  }
   nlohmann::json doc = {{"source", src_tok}, {"decoder_input", tgt_tok}, {"maps", nlohmann::json::array()}};
+  if (stream) doc["stream"] = stream_tok;
   int written = 0;
+  const std::vector<AttentionSite>& sites = model_family(l.model->config.type).caps.attention;
   for (const AttentionMap<float>& m : l.model->attention_maps()) {
     const Shape& s = m.weights.shape();  // [1, H, Tq, Tk]
-    const bool q_src = m.name.rfind("encoder", 0) == 0, k_src = q_src || m.name.find("multihead") != std::string::npos ||
-                                                                m.name == "attn";
-    const auto& rows = q_src ? src_tok : tgt_tok;
-    const auto& cols = k_src ? src_tok : tgt_tok;
+    // The family's declared site for this map says where its queries and keys come from.
+    auto side = [&](const std::string& from) -> const std::vector<std::string>& {
+      return from == "stream" ? stream_tok : from == "source" ? src_tok : tgt_tok;
+    };
+    const AttentionSite* site = nullptr;
+    for (const AttentionSite& st : sites)
+      if (site_matches(st.name, m.name)) site = &st;
+    if (!site) throw Error(fmt::format("attention map '{}' matches none of its family's declared sites", m.name));
+    const auto& rows = side(site->queries);
+    const auto& cols = side(site->keys);
     const int64_t H = s[1], Tq = s[2], Tk = s[3];
     nlohmann::json heads = nlohmann::json::array();
     for (int64_t h = 0; h < H; ++h) {
@@ -199,6 +274,19 @@ void add_predict_command(CLI::App& app, int& exit_code) {
                   "Write a PNG heatmap per layer and head (encoder self-attention, decoder self-attention,\n"
                   "cross-attention) and the weights as attention.json to this folder");
   cmd->add_option("--max-steps", a->max_steps, "Most tokens to decode (default: as the model allows)");
+  cmd->add_option("--sample", a->sample, "Language models: sample N tokens after --input (the prompt) instead of decoding")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 30));
+  cmd->add_option("--temperature", a->temperature, "With --sample: softmax temperature (0: greedy)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  cmd->add_option("--top-k", a->top_k, "With --sample: draw from the k most likely tokens only (0: all)")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 30))
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "With --sample: the sampling seed")->capture_default_str();
+  cmd->footer(
+      "Examples:\n"
+      "  attnlab predict --checkpoint runs/x/best.safetensors --input \"3 1 4 1 5\" --attention maps/\n"
+      "  attnlab predict --checkpoint runs/text/best.safetensors --input \"ROMEO:\" --sample 300 --top-k 10\n");
   cmd->add_flag("--allow-nonfinite", a->allow_nonfinite, "Load a checkpoint holding NaN or Inf (for forensics)");
   cmd->callback([a, &exit_code] { exit_code = run_predict(*a); });
 }
