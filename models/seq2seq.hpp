@@ -55,13 +55,6 @@ class Seq2SeqModel : public Module<T> {
   virtual std::vector<AttentionMap<T>> attention_maps() const { return {}; }
   // The generator dropout draws from; its state is saved for an exact resume.
   virtual Rng& dropout_rng() = 0;
-  // Samples `n` tokens after `prompt` (temperature 0: greedy; top_k 0: from every token), for
-  // language models; the default throws attn::Error.
-  virtual std::vector<int> sample(Graph<T>& g, const std::vector<int>& prompt, int64_t n, double temperature,
-                                  int64_t top_k, Rng& rng) {
-    (void)g, (void)prompt, (void)n, (void)temperature, (void)top_k, (void)rng;
-    throw Error(config.type + " cannot sample: it is not a language model");
-  }
   ModelConfig config;
 };
 
