@@ -22,7 +22,8 @@ std::vector<FieldSpec> gpt_fields() {
       real_field("dropout", 0.0, "Dropout probability", 0.0, 0.999999),
       bool_field("norm_first", true, "Pre-LN (default) or post-LN layers").flags("--norm-first,!--post-norm"),
       choice_field("activation", "gelu", {"relu", "gelu"}, "Feed-forward activation"),
-      choice_field("pos", "learned", {"learned", "sinusoidal", "none"}, "Positions"),
+      choice_field("pos", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"}, "Positions"),
+      real_field("rope_base", 10000.0, "RoPE's base: pair i of a head turns by base^(-2i/head width) per position", 1.0),
       int_field("max_len", 0, "Rows of the position table (0: the data's longest sequence)", 0),
       bool_field("tie_output", false, "The output projection reuses the token embedding"),
   };
@@ -40,6 +41,7 @@ GptOptions options(const ModelConfig& c) {
   o.layer.activation = parse_activation(c.text("activation"));
   o.layers = c.integer("layers");
   o.pos = parse_pos_encoding(c.text("pos"));
+  o.rope_base = c.real("rope_base");
   o.max_len = c.integer("max_len");
   o.tie_output = c.flag("tie_output");
   return o;
@@ -53,6 +55,8 @@ void check(const ModelConfig& c) {
   };
   const int64_t d = c.integer("d_model"), h = c.integer("heads");
   need(d % h == 0, fmt::format("d_model {} is not divisible by {} heads", d, h));
+  need(c.text("pos") != "rope" || (d / h) % 2 == 0,
+       fmt::format("--pos rope turns pairs of a head's features: the head width d_model / heads = {} must be even", d / h));
   need(c.integer("max_len") > 0, "max_len must be positive (0 is resolved from the data before a model is built)");
   need(c.src_vocab == c.tgt_vocab, "gpt reads and predicts one vocabulary: src_vocab and tgt_vocab must be equal");
 }
@@ -107,6 +111,12 @@ void gradcheck_cases(std::vector<GradCase>& out) {
   ModelConfig z = t;
   z.set("pos", "none").set("layers", 2);
   add_model_case(out, "DecoderOnlyTransformer", "nope_two_layers", z);
+  ModelConfig r = t;
+  r.set("pos", "rope").set("rope_base", 100.0);  // a small base: the pair's angles differ a lot
+  add_model_case(out, "DecoderOnlyTransformer", "rope", r);
+  ModelConfig a = t;
+  a.set("pos", "alibi");
+  add_model_case(out, "DecoderOnlyTransformer", "alibi", a);
 }
 
 ModelFamily make_family() {

@@ -12,8 +12,10 @@ namespace attn {
 PosEncoding parse_pos_encoding(const std::string& s) {
   if (s == "learned") return PosEncoding::learned;
   if (s == "sinusoidal") return PosEncoding::sinusoidal;
+  if (s == "rope") return PosEncoding::rope;
+  if (s == "alibi") return PosEncoding::alibi;
   if (s == "none") return PosEncoding::none;
-  throw Error(fmt::format("unknown position encoding '{}' (learned, sinusoidal or none)", s));
+  throw Error(fmt::format("unknown position encoding '{}' (learned, sinusoidal, rope, alibi or none)", s));
 }
 
 bool has_position_table(PosEncoding p) { return p == PosEncoding::learned || p == PosEncoding::sinusoidal; }
@@ -71,6 +73,9 @@ DecoderOnlyTransformer<T>::DecoderOnlyTransformer(const ModelConfig& c, const Gp
   for (int64_t i = 0; i < o.layers; ++i) {
     layers_.push_back(std::make_unique<EncoderLayer<T>>(o.layer, init_rng_, dropout_rng_));
     this->add_module(fmt::format("layers.{}", i), *layers_.back());
+    AttentionPositions& p = layers_.back()->self_attn.positions;
+    if (o.pos == PosEncoding::rope) p.rope_base = o.rope_base;
+    if (o.pos == PosEncoding::alibi) p.alibi_slopes = alibi_slopes(o.layer.heads);
   }
   this->add_module("norm", norm_);
   if (o.tie_output) {
@@ -86,7 +91,7 @@ template <class T>
 void DecoderOnlyTransformer<T>::check_positions(int64_t end) const {
   if (has_position_table(opt_.pos) && end > opt_.max_len)
     throw Error(fmt::format("gpt: position {} is beyond the position table's {} rows (max_len); train with a "
-                            "larger --max-len, or with --pos none, which has no table",
+                            "larger --max-len, or with --pos rope, alibi or none, which have no table",
                             end - 1, opt_.max_len));
 }
 
@@ -101,9 +106,8 @@ Tensor<T> DecoderOnlyTransformer<T>::positions(Graph<T>& g, int64_t first, int64
 
 template <class T>
 Tensor<T> DecoderOnlyTransformer<T>::logits(Graph<T>& g, const std::vector<int>& ids, int64_t B, int64_t n,
-                                            int64_t first, const AttentionMask& mask, std::vector<KVCache<T>>* caches) {
-  if (caches && n > 1 && (*caches)[0].len > 0)
-    throw Error("gpt: several new positions need an empty key/value cache");
+                                            const AttentionMask& mask, std::vector<KVCache<T>>* caches) {
+  const int64_t first = caches ? (*caches)[0].len : 0;
   Tensor<T> h = tok_emb_.forward(g, ids, {B, n});
   if (has_position_table(opt_.pos)) h = h + positions(g, first, n);
   for (size_t i = 0; i < layers_.size(); ++i) h = layers_[i]->forward(g, h, mask, caches ? &(*caches)[i] : nullptr);
@@ -116,7 +120,7 @@ Tensor<T> DecoderOnlyTransformer<T>::forward(Graph<T>& g, const SeqBatch& b) {
   if (b.len <= 0)
     throw Error("gpt reads the one-stream layout (format lm: source SEP target), and this batch has no stream; "
                 "train with --format lm");
-  return logits(g, b.tokens, b.batch, b.len, 0, stream_mask(b.tokens_pad));
+  return logits(g, b.tokens, b.batch, b.len, stream_mask(b.tokens_pad));
 }
 
 template <class T>
@@ -151,11 +155,11 @@ std::vector<std::vector<int>> DecoderOnlyTransformer<T>::decode_group(Graph<T>& 
     if (!cached) {
       std::vector<int> ids;
       for (auto& p : prefix) ids.insert(ids.end(), p.begin(), p.end());
-      l = logits(g, ids, G, len, 0, AttentionMask{true, {}});
+      l = logits(g, ids, G, len);
     } else if (t == 0) {
-      l = logits(g, prompts, G, P, 0, AttentionMask{true, {}}, &caches);
+      l = logits(g, prompts, G, P, AttentionMask(true), &caches);
     } else {
-      l = logits(g, token, G, 1, len - 1, {}, &caches);
+      l = logits(g, token, G, 1, AttentionMask(true), &caches);
     }
     const int64_t n = l.shape()[1];
     const T* last = l.data() + (n - 1) * V;  // each row's newest position, stride n * V
@@ -220,13 +224,13 @@ std::vector<int> DecoderOnlyTransformer<T>::sample(Graph<T>& g, const std::vecto
   std::vector<KVCache<T>> caches = make_caches(1, P + std::max<int64_t>(steps - 1, 0));
   std::vector<int> out;
   g.reset();
-  Tensor<T> l = logits(g, prompt, 1, P, 0, AttentionMask{true, {}}, &caches);
+  Tensor<T> l = logits(g, prompt, 1, P, AttentionMask(true), &caches);
   const T* row = l.data() + (P - 1) * V;
   for (int64_t t = 0; t < steps; ++t) {
     out.push_back(pick_token(row, V, temperature, top_k, rng));
     if (t + 1 == steps) break;
     g.reset();
-    l = logits(g, {out.back()}, 1, 1, P + t, {}, &caches);
+    l = logits(g, {out.back()}, 1, 1, AttentionMask(true), &caches);
     row = l.data();
   }
   g.reset();

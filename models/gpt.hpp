@@ -12,9 +12,10 @@
 
 namespace attn {
 
-// How positions enter (docs/models.md): a learned or sinusoidal table added to the embeddings,
-// or nothing at all (NoPE: causal attention alone tells positions apart).
-enum class PosEncoding { learned, sinusoidal, none };
+// How positions enter (docs/models.md): a learned or sinusoidal table added to the embeddings;
+// inside self-attention, rotated queries and keys (rope) or a distance bias (alibi); or nothing
+// at all (none, NoPE: causal attention alone tells positions apart).
+enum class PosEncoding { learned, sinusoidal, rope, alibi, none };
 PosEncoding parse_pos_encoding(const std::string& s);  // throws attn::Error
 bool has_position_table(PosEncoding p);
 
@@ -23,6 +24,7 @@ struct GptOptions {
   LayerConfig layer;
   int64_t layers = 2;
   PosEncoding pos = PosEncoding::learned;
+  double rope_base = 10000;  // with rope
   int64_t max_len = 64;     // rows of the position table
   bool tie_output = false;  // out.weight is tok_emb.weight; out.bias stays
 };
@@ -48,11 +50,11 @@ class DecoderOnlyTransformer : public Seq2SeqModel<T> {
   std::vector<AttentionMap<T>> attention_maps() const override;
   Rng& dropout_rng() override { return dropout_rng_; }
 
-  // Logits [B, n, V] of tokens `ids` [B, n] at positions first..first+n-1. With `caches` (one
-  // per layer) their keys and values are appended there and the queries see all cached ones; n > 1
-  // then needs empty caches (the prompt), so that the causal mask lines up.
-  Tensor<T> logits(Graph<T>& g, const std::vector<int>& ids, int64_t batch, int64_t n, int64_t first,
-                   const AttentionMask& mask, std::vector<KVCache<T>>* caches = nullptr);
+  // Logits [B, n, V] of tokens `ids` [B, n] under `mask`, from position 0, or with `caches`
+  // (one per layer) after the positions they hold: the new keys and values are appended there
+  // and the queries see every cached one.
+  Tensor<T> logits(Graph<T>& g, const std::vector<int>& ids, int64_t batch, int64_t n,
+                   const AttentionMask& mask = AttentionMask(true), std::vector<KVCache<T>>* caches = nullptr);
 
  private:
   Tensor<T> positions(Graph<T>& g, int64_t first, int64_t len);  // [1, len, D]

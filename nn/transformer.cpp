@@ -51,8 +51,10 @@ Tensor<T> EncoderLayer<T>::forward(Graph<T>& g, const Tensor<T>& x, const Attent
   auto sa = [&](const Tensor<T>& x, const Tensor<T>& a) {
     return add_residual(x, dropout1, [&](const Tensor<T>& r) {
       if (!cache) return self_attn.forward(g, a, a, a, m, r);
-      auto [K, V] = cache->append(g, self_attn.project(g, a, 1), self_attn.project(g, a, 2));
-      return self_attn.attend(g, self_attn.project(g, a, 0), K, V, m, r);
+      AttentionMask cm = m;  // the new queries come after the cached keys
+      cm.query_offset = cache->len;
+      auto [K, V] = cache->append(g, self_attn.project(g, a, 1, cm.query_offset), self_attn.project(g, a, 2));
+      return self_attn.attend(g, self_attn.project(g, a, 0, cm.query_offset), K, V, cm, r);
     });
   };
   auto ffb = [&](const Tensor<T>& x, const Tensor<T>& a) {
@@ -127,8 +129,11 @@ Tensor<T> DecoderLayer<T>::forward(Graph<T>& g, const Tensor<T>& x, const Tensor
   auto sa = [&](const Tensor<T>& x, const Tensor<T>& a) {
     return add_residual(x, dropout1, [&](const Tensor<T>& r) {
       if (!cache) return self_attn.forward(g, a, a, a, tm, r);
-      auto [K, V] = cache->append(g, self_attn.project(g, a, 1), self_attn.project(g, a, 2));
-      return self_attn.attend(g, self_attn.project(g, a, 0), K, V, {}, r);
+      const int64_t pos = cache->len;  // of the newest position; the cache holds only the past
+      auto [K, V] = cache->append(g, self_attn.project(g, a, 1, pos), self_attn.project(g, a, 2));
+      AttentionMask cm;
+      cm.query_offset = pos;
+      return self_attn.attend(g, self_attn.project(g, a, 0, pos), K, V, cm, r);
     });
   };
   auto ca = [&](const Tensor<T>& x, const Tensor<T>& a) {

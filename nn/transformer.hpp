@@ -49,8 +49,8 @@ class EncoderLayer : public Module<T> {
  public:
   EncoderLayer(const LayerConfig& c, Rng& init_rng, Rng& dropout_rng);
   // With `cache` (a decoder-only model decoding), x holds only the newest positions; their
-  // keys and values are appended to the cache and the queries attend over all of it, under
-  // `src_mask` ([new queries x cached keys]).
+  // keys and values are appended to the cache and the queries, placed after the cached
+  // positions (query_offset), attend over all of it under `src_mask`.
   Tensor<T> forward(Graph<T>& g, const Tensor<T>& x, const AttentionMask& src_mask, KVCache<T>* cache = nullptr);
   LayerConfig config;
   MultiHeadAttention<T> self_attn;

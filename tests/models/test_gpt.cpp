@@ -21,7 +21,7 @@ using attn_test::TempDir;
 
 namespace {
 
-const std::vector<const char*> all_pos = {"learned", "sinusoidal", "none"};
+const std::vector<const char*> all_pos = {"learned", "sinusoidal", "rope", "alibi", "none"};
 
 ModelConfig tiny_gpt(const char* pos = "learned") {
   ModelConfig c = ModelConfig::defaults("gpt");
@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_CASE(sampling_is_seeded_greedy_at_temperature_zero_and_keeps_to_
   for (int tok : k3) {
     NoGrad<double> ng(g);
     g.reset();
-    const auto l = m.logits(g, prefix, 1, (int64_t)prefix.size(), 0, AttentionMask{true, {}}).values();
+    const auto l = m.logits(g, prefix, 1, (int64_t)prefix.size()).values();
     std::vector<double> row(l.end() - 9, l.end());
     const double mine = row[tok];
     std::sort(row.begin(), row.end(), std::greater<double>());
@@ -270,6 +270,33 @@ BOOST_AUTO_TEST_CASE(learned_positions_refuse_a_stream_beyond_max_len) {
   auto nope = make_model<float>(c, 0);
   BOOST_TEST((nope->forward(g, batch()).shape() == Shape{4, 8, 9}));
   BOOST_TEST(nope->sample(g, {3, 4, 1}, 10, 1.0, 0, rng).size() == 10u);
+}
+
+// rope, alibi and none draw the same weights (no table), so any difference in their logits comes
+// from the positions inside attention; none of them has a position limit.
+BOOST_AUTO_TEST_CASE(rope_and_alibi_act_inside_attention_without_a_table) {
+  Graph<double> g;
+  ModelConfig c = tiny_gpt("none");
+  c.set("max_len", 4);  // shorter than the batch's streams: unused without a table
+  auto nope = make_model<double>(c, 5);
+  const std::vector<double> base = nope->forward(g, batch()).values();
+  for (const char* pos : {"rope", "alibi"}) {
+    BOOST_TEST_CONTEXT(pos) {
+      c.set("pos", pos);
+      BOOST_TEST(position_limit(c) == 0);
+      auto m = make_model<double>(c, 5);
+      BOOST_TEST(m->num_parameters() == nope->num_parameters());
+      const std::vector<double> l = m->forward(g, batch()).values();
+      double diff = 0;
+      for (size_t i = 0; i < l.size(); ++i) diff = std::max(diff, std::fabs(l[i] - base[i]));
+      BOOST_TEST(diff > 1e-3);
+      // The first position has nothing to its left: rotation by angle 0 and a zero bias.
+      for (int64_t r = 0; r < 4; ++r)
+        for (int64_t v = 0; v < 9; ++v) BOOST_TEST(std::fabs(l[r * 8 * 9 + v] - base[r * 8 * 9 + v]) <= 1e-12);
+    }
+  }
+  c.set("heads", 4).set("d_model", 12).set("pos", "rope");  // head width 3
+  BOOST_CHECK_THROW(c.validate(), Error);
 }
 
 BOOST_AUTO_TEST_CASE(attention_maps_are_causal_per_layer) {
