@@ -74,6 +74,21 @@ auto as_usage_error(F&& f) {
   }
 }
 
+// For a language model (format lm), each row as one stream: the source then the decoder input,
+// src_len + tgt_len tokens labelled at every position with the next token, as
+// reference/torch_gpt_step.py's loss over every position (its --seq-len is src_len + tgt_len).
+void add_reference_stream(data::Batch& b) {
+  b.len = b.src_len + b.tgt_len;
+  for (int i = 0; i < b.B; ++i) {
+    std::vector<int> row(b.src.begin() + (size_t)i * b.src_len, b.src.begin() + (size_t)(i + 1) * b.src_len);
+    row.insert(row.end(), b.tgt_in.begin() + (size_t)i * b.tgt_len, b.tgt_in.begin() + (size_t)(i + 1) * b.tgt_len);
+    b.tokens.insert(b.tokens.end(), row.begin(), row.end());
+    b.labels.insert(b.labels.end(), row.begin() + 1, row.end());
+    b.labels.push_back(b.tgt_out[(size_t)(i + 1) * b.tgt_len - 1]);
+  }
+  b.label_distance.assign(b.labels.size(), -1);
+}
+
 // The reference's copy batch: random tokens in [2, vocab); decoder input shifted behind 1.
 data::Batch reference_batch(const BenchArgs& a) {
   Rng rng(a.seed + 1);
@@ -91,6 +106,7 @@ data::Batch reference_batch(const BenchArgs& a) {
   b.tgt_pad.assign(b.tgt_in.size(), 0);
   b.src_lengths.assign(b.B, b.src_len);
   b.tgt_lengths.assign(b.B, b.tgt_len - 1);
+  if (model_family(a.model).caps.formats.at(0) == "lm") add_reference_stream(b);
   return b;
 }
 
@@ -174,7 +190,7 @@ int run_bench(const BenchArgs& a) {
   if (a.memory_profile) {
     model.zero_grad();
     g.reset();
-    Tensor<float> loss = cross_entropy(model.forward(g, b), batch.tgt_out);
+    Tensor<float> loss = cross_entropy(model.forward(g, b), batch.targets());
     std::map<std::string, double> by_op;
     double values = 0;
     for (uint32_t i = 0; i < g.num_nodes(); ++i) {
@@ -215,7 +231,7 @@ int run_bench(const BenchArgs& a) {
       {"ms_per_step_median", 1e3 * median},
       {"ms_per_step_min", 1e3 * sorted.front()},
       {"final_loss", final_loss},
-      {"tokens_per_s", a.batch * a.tgt_len / median},
+      {"tokens_per_s", a.batch * (batch.is_stream() ? batch.len : a.tgt_len) / median},
       {"peak_rss_mb", ru.ru_maxrss / 1024.0},
       {"model_gflop_per_step", gflop},
       {"gflop_per_s", gflop / median},
