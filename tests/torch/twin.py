@@ -4,20 +4,22 @@
 Usage: twin.py CHECKPOINT BATCH_JSON OUT [--dtype f64|f32]
 
 Builds the model that the checkpoint's metadata describes out of PyTorch modules
-(nn.Transformer for "transformer"; nn.LSTM, nn.GRU or nn.RNN for "lstm", "gru", "rnn" and
-their "-attn" variants), loads the
+(nn.Transformer for "transformer"; nn.TransformerEncoderLayer under a causal mask for "gpt";
+nn.LSTM, nn.GRU or nn.RNN for "lstm", "gru", "rnn" and their "-attn" variants), loads the
 checkpoint's tensors with load_state_dict(strict=True) after reading them with numpy alone,
 runs one training-mode forward and backward on the batch (cross-entropy with ignore_index),
 and writes the logits, the loss and every parameter's gradient ("grad.<name>") to OUT as a
 float64 safetensors file.
 """
 import json
+import math
 import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 DTYPES = {"F32": np.float32, "F64": np.float64}
@@ -70,6 +72,95 @@ class Seq2Seq(nn.Transformer):
         return self.out(h)
 
 
+def rotate_half(x, heads, base):
+    """RoPE with the rotate-half pairing: pair (i, i + Dh/2) of each head turns by p base^(-2i/Dh)."""
+    B, T, D = x.shape
+    Dh = D // heads
+    theta = base ** (-2.0 * torch.arange(Dh // 2, dtype=torch.float64) / Dh)
+    angle = torch.arange(T, dtype=torch.float64)[:, None] * theta[None, :]
+    cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+    x = x.reshape(B, T, heads, Dh)
+    x1, x2 = x[..., : Dh // 2], x[..., Dh // 2:]
+    c, s = cos[None, :, None, :], sin[None, :, None, :]
+    return torch.cat([x1 * c - x2 * s, x2 * c + x1 * s], -1).reshape(B, T, D)
+
+
+class RopeLayer(nn.TransformerEncoderLayer):
+    """nn.TransformerEncoderLayer whose self-attention rotates q and k (written out: nn.MultiheadAttention cannot)."""
+
+    def __init__(self, base, *args, **kw):
+        super().__init__(*args, **kw)
+        self.base = base
+
+    def _sa_block(self, x, attn_mask, key_padding_mask):
+        a = self.self_attn
+        H, (B, T, D) = a.num_heads, x.shape
+        q, k, v = F.linear(x, a.in_proj_weight, a.in_proj_bias).chunk(3, -1)
+        q, k = rotate_half(q, H, self.base), rotate_half(k, H, self.base)
+        split = lambda t: t.reshape(B, T, H, D // H).transpose(1, 2)
+        s = split(q) @ split(k).transpose(-1, -2) / math.sqrt(D // H) + attn_mask
+        if key_padding_mask is not None:
+            s = s.masked_fill(key_padding_mask[:, None, None, :], float("-inf"))
+        o = (s.softmax(-1) @ split(v)).transpose(1, 2).reshape(B, T, D)
+        return self.dropout1(a.out_proj(o))
+
+
+def alibi_slopes(n):
+    """get_slopes of ofirpress/attention_with_linear_biases."""
+    def power_of_2(n):
+        start = 2 ** (-(2 ** -(math.log2(n) - 3)))
+        return [start * start ** i for i in range(n)]
+    if math.log2(n).is_integer():
+        return power_of_2(n)
+    p = 2 ** math.floor(math.log2(n))
+    return power_of_2(p) + alibi_slopes(2 * p)[0::2][: n - p]
+
+
+class TiedOut(nn.Module):
+    def __init__(self, vocab):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(vocab))
+
+
+class CausalLM(nn.Module):
+    """reference/torch_gpt_step.py's CausalLM, with attnlab's options: positions (learned,
+    sinusoidal, rope, alibi, none), norm_first, activation, tie_output, and a key-padding mask."""
+
+    def __init__(self, c):
+        super().__init__()
+        d, self.heads, self.kind = c["d_model"], c["heads"], c["pos"]
+        self.tok_emb = nn.Embedding(c["tgt_vocab"], d)
+        if self.kind == "learned":
+            self.pos = nn.Parameter(torch.randn(1, c["max_len"], d) * 0.02)
+        args = (d, c["heads"], c["ff"], c["dropout"], c["activation"])
+        kw = dict(batch_first=True, norm_first=c["norm_first"])
+        self.layers = nn.ModuleList([RopeLayer(c["rope_base"], *args, **kw) if self.kind == "rope" else
+                                     nn.TransformerEncoderLayer(*args, **kw) for _ in range(c["layers"])])
+        self.norm = nn.LayerNorm(d)
+        self.out = TiedOut(c["tgt_vocab"]) if c["tie_output"] else nn.Linear(d, c["tgt_vocab"])
+
+    def forward(self, x, pad):
+        B, T = x.shape
+        h = self.tok_emb(x)
+        if self.kind == "learned":
+            h = h + self.pos[:, :T]
+        if self.kind == "sinusoidal":
+            p = torch.arange(T, dtype=torch.float64)[:, None]
+            i = torch.arange(0, h.shape[-1], 2, dtype=torch.float64)
+            pe = torch.zeros(T, h.shape[-1], dtype=torch.float64)
+            pe[:, 0::2], pe[:, 1::2] = torch.sin(p / 10000 ** (i / h.shape[-1])), torch.cos(p / 10000 ** (i / h.shape[-1]))
+            h = h + pe.to(h.dtype)
+        mask = nn.Transformer.generate_square_subsequent_mask(T).to(h.dtype)
+        if self.kind == "alibi":  # a float mask is added to the scaled scores: -m_h (i - j), per (batch, head)
+            dist = (torch.arange(T)[:, None] - torch.arange(T)[None, :]).to(h.dtype)
+            m = torch.tensor(alibi_slopes(self.heads), dtype=h.dtype)
+            mask = (mask[None] - m[:, None, None] * dist[None]).repeat(B, 1, 1)
+        for layer in self.layers:
+            h = layer(h, src_mask=mask, src_key_padding_mask=pad)
+        h = self.norm(h)
+        return F.linear(h, self.tok_emb.weight, self.out.bias) if isinstance(self.out, TiedOut) else self.out(h)
+
+
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # nn.RNN's default nonlinearity is tanh
 
 
@@ -102,17 +193,21 @@ def main():
     torch.set_num_threads(1)
     tensors, meta = read_safetensors(ckpt)
     c = json.loads(meta["model"])
-    model = Seq2Seq(c) if c["type"] == "transformer" else RecurrentSeq2Seq(c)
+    model = {"transformer": Seq2Seq, "gpt": CausalLM}.get(c["type"], RecurrentSeq2Seq)(c)
     model.to(dtype)  # first: loading into float32 parameters would round float64 weights
     model.load_state_dict({k: torch.tensor(np.array(v)) for k, v in tensors.items()}, strict=True)
     model.train()
     b = json.load(open(batch_path))
-    B, S, T = b["batch"], b["src_len"], b["tgt_len"]
-    src = torch.tensor(b["src"]).reshape(B, S)
-    tgt_in = torch.tensor(b["tgt_in"]).reshape(B, T)
+    B, S, T, L = b["batch"], b["src_len"], b["tgt_len"], b.get("len", 0)
     targets = torch.tensor(b["targets"])
-    src_pad = torch.tensor(b["src_pad"], dtype=torch.bool).reshape(B, S)
-    logits = model(src, tgt_in, src_pad)
+    if L > 0:  # one stream per row (format lm)
+        pad = torch.tensor(b["tokens_pad"], dtype=torch.bool).reshape(B, L)
+        logits = model(torch.tensor(b["tokens"]).reshape(B, L), pad)
+    else:
+        src = torch.tensor(b["src"]).reshape(B, S)
+        tgt_in = torch.tensor(b["tgt_in"]).reshape(B, T)
+        src_pad = torch.tensor(b["src_pad"], dtype=torch.bool).reshape(B, S)
+        logits = model(src, tgt_in, src_pad)
     loss = nn.CrossEntropyLoss(ignore_index=b["ignore_index"], label_smoothing=b["label_smoothing"])(
         logits.reshape(-1, logits.shape[-1]), targets)
     loss.backward()
