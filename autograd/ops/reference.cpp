@@ -189,7 +189,7 @@ Values attention(const Values& q, const Values& k, const Values& v, const Attent
       auto cols = [&] { return xt::range(h * Dh, (h + 1) * Dh); };  // head h's columns
       const Array Qh = xt::view(Q, b, xt::all(), cols()), Kt = xt::transpose(Array(xt::view(K, b, xt::all(), cols())));
       const double slope = alibi_slopes.empty() ? 0.0 : alibi_slopes[h];
-      const Array S = xt::linalg::dot(Qh, Kt) / std::sqrt(double(Dh)) - slope * distance;
+      const Array S = xt::linalg::dot(Qh, Kt) / std::sqrt(double(Dh)) - slope * xt::abs(distance);
       const Array P = softmax_rows(xt::where(xt::equal(hidden, 1.0), -INFINITY, S), false);
       const Array Vh = xt::view(V, b, xt::all(), cols());
       xt::view(out, b, xt::all(), cols()) = xt::linalg::dot(P, Vh);
