@@ -9,17 +9,6 @@
 
 namespace attn {
 
-PosEncoding parse_pos_encoding(const std::string& s) {
-  if (s == "learned") return PosEncoding::learned;
-  if (s == "sinusoidal") return PosEncoding::sinusoidal;
-  if (s == "rope") return PosEncoding::rope;
-  if (s == "alibi") return PosEncoding::alibi;
-  if (s == "none") return PosEncoding::none;
-  throw Error(fmt::format("unknown position encoding '{}' (learned, sinusoidal, rope, alibi or none)", s));
-}
-
-bool has_position_table(PosEncoding p) { return p == PosEncoding::learned || p == PosEncoding::sinusoidal; }
-
 namespace {
 
 AttentionMask stream_mask(const std::vector<uint8_t>& pad) {
@@ -73,9 +62,7 @@ DecoderOnlyTransformer<T>::DecoderOnlyTransformer(const ModelConfig& c, const Gp
   for (int64_t i = 0; i < o.layers; ++i) {
     layers_.push_back(std::make_unique<EncoderLayer<T>>(o.layer, init_rng_, dropout_rng_));
     this->add_module(fmt::format("layers.{}", i), *layers_.back());
-    AttentionPositions& p = layers_.back()->self_attn.positions;
-    if (o.pos == PosEncoding::rope) p.rope_base = o.rope_base;
-    if (o.pos == PosEncoding::alibi) p.alibi_slopes = alibi_slopes(o.layer.heads);
+    layers_.back()->self_attn.positions = attention_positions(o.pos, o.rope_base, o.layer.heads);
   }
   this->add_module("norm", norm_);
   if (o.tie_output) {

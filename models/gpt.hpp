@@ -7,17 +7,11 @@
 #pragma once
 #include <string>
 
+#include "models/positions.hpp"
 #include "models/seq2seq.hpp"
 #include "nn/transformer.hpp"
 
 namespace attn {
-
-// How positions enter (docs/models.md): a learned or sinusoidal table added to the embeddings;
-// inside self-attention, rotated queries and keys (rope) or a distance bias (alibi); or nothing
-// at all (none, NoPE: causal attention alone tells positions apart).
-enum class PosEncoding { learned, sinusoidal, rope, alibi, none };
-PosEncoding parse_pos_encoding(const std::string& s);  // throws attn::Error
-bool has_position_table(PosEncoding p);
 
 // The settings, read from the family's fields (models/family_gpt.cpp).
 struct GptOptions {

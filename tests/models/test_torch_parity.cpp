@@ -191,6 +191,11 @@ ModelConfig recurrent(const std::string& type, int hidden, int layers) {
 
 BOOST_AUTO_TEST_CASE(transformer_pre_ln_matches_pytorch) { check_parity(transformer(true), 0.0); }
 BOOST_AUTO_TEST_CASE(transformer_post_ln_matches_pytorch) { check_parity(transformer(false), 0.1); }
+// RoPE and ALiBi in the encoder's and decoder's self-attention, never in cross-attention.
+BOOST_AUTO_TEST_CASE(transformer_rope_and_alibi_match_pytorch) {
+  check_parity(transformer(true).set("pos", "rope").set("rope_base", 100.0), 0.0);
+  check_parity(transformer(false).set("pos", "alibi"), 0.1);
+}
 
 // gpt against reference/torch_gpt_step.py's CausalLM (tests/torch/twin.py), on right-padded
 // streams with a key-padding mask: the reference layout, then each other position encoding with

@@ -51,27 +51,6 @@ def write_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-class Seq2Seq(nn.Transformer):
-    """The reference model (torch_train_step.py's Seq2Seq), taking padding masks."""
-
-    def __init__(self, c):
-        super().__init__(d_model=c["d_model"], nhead=c["heads"], num_encoder_layers=c["enc_layers"],
-                         num_decoder_layers=c["dec_layers"], dim_feedforward=c["ff"], dropout=c["dropout"],
-                         activation=c["activation"], batch_first=True, norm_first=c["norm_first"])
-        self.src_emb = nn.Embedding(c["src_vocab"], c["d_model"])
-        self.tgt_emb = nn.Embedding(c["tgt_vocab"], c["d_model"])
-        self.pos = nn.Parameter(torch.randn(1, c["max_len"], c["d_model"]) * 0.02)
-        self.out = nn.Linear(c["d_model"], c["tgt_vocab"])
-
-    def forward(self, src, tgt_in, src_pad):
-        s = self.src_emb(src) + self.pos[:, : src.shape[1]]
-        t = self.tgt_emb(tgt_in) + self.pos[:, : tgt_in.shape[1]]
-        causal = nn.Transformer.generate_square_subsequent_mask(tgt_in.shape[1]).to(s.dtype)
-        h = super().forward(s, t, tgt_mask=causal, src_key_padding_mask=src_pad,
-                            memory_key_padding_mask=src_pad)
-        return self.out(h)
-
-
 def rotate_half(x, heads, base):
     """RoPE with the rotate-half pairing: pair (i, i + Dh/2) of each head turns by p base^(-2i/Dh)."""
     B, T, D = x.shape
@@ -98,7 +77,9 @@ class RopeLayer(nn.TransformerEncoderLayer):
         q, k, v = F.linear(x, a.in_proj_weight, a.in_proj_bias).chunk(3, -1)
         q, k = rotate_half(q, H, self.base), rotate_half(k, H, self.base)
         split = lambda t: t.reshape(B, T, H, D // H).transpose(1, 2)
-        s = split(q) @ split(k).transpose(-1, -2) / math.sqrt(D // H) + attn_mask
+        s = split(q) @ split(k).transpose(-1, -2) / math.sqrt(D // H)
+        if attn_mask is not None:
+            s = s + attn_mask
         if key_padding_mask is not None:
             s = s.masked_fill(key_padding_mask[:, None, None, :], float("-inf"))
         o = (s.softmax(-1) @ split(v)).transpose(1, 2).reshape(B, T, D)
@@ -159,6 +140,65 @@ class CausalLM(nn.Module):
             h = layer(h, src_mask=mask, src_key_padding_mask=pad)
         h = self.norm(h)
         return F.linear(h, self.tok_emb.weight, self.out.bias) if isinstance(self.out, TiedOut) else self.out(h)
+
+
+class RopeDecoderLayer(nn.TransformerDecoderLayer):
+    """nn.TransformerDecoderLayer whose self-attention (not its cross-attention) rotates q and k."""
+
+    def __init__(self, base, *args, **kw):
+        super().__init__(*args, **kw)
+        self.base = base
+
+    _sa_block = RopeLayer._sa_block
+
+
+def alibi_mask(slopes, Tq, Tk, B, causal, dtype):
+    """A float mask added to the scaled scores, [B*H, Tq, Tk]: -m_h |i - j|, -inf above the diagonal if causal."""
+    dist = (torch.arange(Tq)[:, None] - torch.arange(Tk)[None, :]).abs().to(dtype)
+    m = torch.tensor(slopes, dtype=dtype)
+    mask = -m[:, None, None] * dist[None]
+    if causal:
+        mask = mask + nn.Transformer.generate_square_subsequent_mask(Tq).to(dtype)[None]
+    return mask.repeat(B, 1, 1)
+
+
+class Seq2Seq(nn.Transformer):
+    """The reference model (torch_train_step.py's Seq2Seq), taking padding masks; with --pos rope
+    or alibi, no table and those positions in the encoder's and decoder's self-attention."""
+
+    def __init__(self, c):
+        d, H, self.kind = c["d_model"], c["heads"], c["pos"]
+        custom = {}
+        if self.kind == "rope":
+            args = (d, H, c["ff"], c["dropout"], c["activation"])
+            kw = dict(batch_first=True, norm_first=c["norm_first"])
+            custom = dict(custom_encoder=nn.TransformerEncoder(RopeLayer(c["rope_base"], *args, **kw), c["enc_layers"],
+                                                               nn.LayerNorm(d)),
+                          custom_decoder=nn.TransformerDecoder(RopeDecoderLayer(c["rope_base"], *args, **kw),
+                                                               c["dec_layers"], nn.LayerNorm(d)))
+        super().__init__(d_model=d, nhead=H, num_encoder_layers=c["enc_layers"],
+                         num_decoder_layers=c["dec_layers"], dim_feedforward=c["ff"], dropout=c["dropout"],
+                         activation=c["activation"], batch_first=True, norm_first=c["norm_first"], **custom)
+        self.src_emb = nn.Embedding(c["src_vocab"], d)
+        self.tgt_emb = nn.Embedding(c["tgt_vocab"], d)
+        if self.kind == "learned":
+            self.pos = nn.Parameter(torch.randn(1, c["max_len"], d) * 0.02)
+        self.slopes = alibi_slopes(H)
+        self.out = nn.Linear(d, c["tgt_vocab"])
+
+    def forward(self, src, tgt_in, src_pad):
+        (B, S), T = src.shape, tgt_in.shape[1]
+        s, t = self.src_emb(src), self.tgt_emb(tgt_in)
+        if self.kind == "learned":
+            s, t = s + self.pos[:, :S], t + self.pos[:, :T]
+        causal = nn.Transformer.generate_square_subsequent_mask(T).to(s.dtype)
+        src_mask = None
+        if self.kind == "alibi":
+            src_mask = alibi_mask(self.slopes, S, S, B, False, s.dtype)
+            causal = alibi_mask(self.slopes, T, T, B, True, s.dtype)
+        h = super().forward(s, t, src_mask=src_mask, tgt_mask=causal, src_key_padding_mask=src_pad,
+                            memory_key_padding_mask=src_pad)
+        return self.out(h)
 
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # nn.RNN's default nonlinearity is tanh
