@@ -18,7 +18,7 @@ std::vector<FieldSpec> gpt_fields() {
       int_field("d_model", 64, "Width of embeddings and layers", 1),
       int_field("heads", 4, "Attention heads", 1),
       int_field("ff", 256, "Feed-forward width", 1),
-      int_field("layers", 2, "Layers (gpt: Transformer blocks)", 1),
+      int_field("layers", 2, "Layers (gpt: Transformer blocks; recurrent families: layers of the encoder and of the decoder)", 1),
       real_field("dropout", 0.0, "Dropout probability", 0.0, 0.999999),
       bool_field("norm_first", true, "Pre-LN (default) or post-LN layers").flags("--norm-first,!--post-norm"),
       choice_field("activation", "gelu", {"relu", "gelu"}, "Feed-forward activation"),
