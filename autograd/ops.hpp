@@ -88,8 +88,7 @@ template <class T> Tensor<T> rotary(const Tensor<T>& x, int heads, double base, 
 // q [B, Tq, H*Dh], k and v [B, Tk, H*Dh] -> out [B, Tq, H*Dh]; scores scaled by 1/sqrt(Dh).
 // Query i has position i + query_offset, key j position j. causal: query i sees keys
 // j <= i + query_offset. key_padding: B*Tk bytes, non-zero = padded (ignored) key.
-// alibi_slopes (ALiBi, Press et al. 2022): adds -m_h * |pos_q - pos_k| to head h's scaled score
-// (under causal the paper's -m_h (pos_q - pos_k); without it, symmetric).
+// alibi_slopes (ALiBi, Press et al. 2022): adds -m_h * |pos_q - pos_k| to head h's scaled score.
 // A query that sees no key gets zero output and zero gradient.
 struct AttentionMask {
   // Not an aggregate, so that the callers' AttentionMask{causal, padding} stays warning-free.

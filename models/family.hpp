@@ -19,6 +19,8 @@ namespace attn {
 // What a model's config needs from the data: vocabulary size and the longest sequences.
 struct DataShape {
   size_t vocab = 0, max_src_len = 0, max_tgt_len = 0;  // tgt without BOS/EOS
+  size_t max_stream_len = 0;  // format lm: the longest stream; 0: source, SEP and target
+  size_t stream_len() const { return max_stream_len ? max_stream_len : max_src_len + 1 + max_tgt_len; }
 };
 
 // One kind of attention map a family returns (Seq2SeqModel::attention_maps).

@@ -61,9 +61,10 @@ void check(const ModelConfig& c) {
   need(c.src_vocab == c.tgt_vocab, "gpt reads and predicts one vocabulary: src_vocab and tgt_vocab must be equal");
 }
 
-// The longest stream: source, SEP, target (its last label, EOS, needs no position of its own).
+// The longest stream: source, SEP, target (its last label, EOS, needs no position of its own),
+// or a text corpus's block.
 void fit_to_data(ModelConfig& c, const DataShape& ds) {
-  const int64_t need = (int64_t)(ds.max_src_len + 1 + ds.max_tgt_len), given = c.integer("max_len");
+  const int64_t need = (int64_t)ds.stream_len(), given = c.integer("max_len");
   if (given == 0) c.fields["max_len"] = need;
   else if (given < need && has_table(c))
     throw Error(fmt::format("--max-len {} is shorter than the data's longest stream ({})", given, need));

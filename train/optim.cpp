@@ -18,6 +18,7 @@ void OptimConfig::validate() const {
   need(schedule == "constant" || schedule == "warmup-cosine" || schedule == "noam",
        fmt::format("unknown schedule '{}' (constant, warmup-cosine or noam)", schedule));
   need(warmup >= 0, fmt::format("--lr-warmup must be >= 0, got {}", warmup));
+  need(lr_min >= 0 && lr_min <= lr, fmt::format("--lr-min {} must be in [0, --lr {}]", lr_min, lr));
   need(schedule != "noam" || warmup > 0, "the noam schedule needs --lr-warmup > 0");
 }
 
@@ -27,7 +28,7 @@ double scheduled_lr(const OptimConfig& c, int64_t step, int64_t total) {
   if (c.warmup > 0 && s <= w) return c.lr * s / w;
   if (c.schedule == "warmup-cosine") {
     const double span = std::max(1.0, double(total) - w), done = std::min(1.0, (s - w) / span);
-    return c.lr * 0.5 * (1.0 + std::cos(M_PI * done));
+    return c.lr_min + (c.lr - c.lr_min) * 0.5 * (1.0 + std::cos(M_PI * done));
   }
   return c.lr;
 }

@@ -20,13 +20,14 @@ struct OptimConfig {
   double momentum = 0.0;      // sgd
   std::string schedule = "constant";  // constant | warmup-cosine | noam
   int64_t warmup = 0;
+  double lr_min = 0.0;  // warmup-cosine ends here (nanoGPT's min_lr)
   void validate() const;  // throws attn::Error naming the bad field
 };
 
 // The learning rate at `step` (0-based) of `total` steps. Warmup is linear: step s gets
 // lr * (s+1)/warmup, so lr is first reached at step warmup-1.
 //   constant       lr (after the warmup when warmup > 0)
-//   warmup-cosine  the warmup, then cosine decay that is 0 at the last step (total-1); without
+//   warmup-cosine  the warmup, then cosine decay that is lr_min at the last step (total-1); without
 //                  warmup the decay starts at step 0, which gets lr * (1 + cos(pi/total))/2
 //   noam           lr * min((step+1)/warmup, sqrt(warmup/(step+1))): the schedule of Vaswani
 //                  et al. (2017) (their step number is step+1), scaled so that its peak, at

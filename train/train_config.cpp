@@ -168,7 +168,9 @@ data::DataConfig TrainArgs::data_config() const {
 }
 
 ModelConfig TrainArgs::model_config(const data::Dataset& ds) const {
-  return model_config(DataShape{(size_t)ds.vocab().size(), ds.max_src_len(), ds.max_tgt_len()});
+  DataShape shape{(size_t)ds.vocab().size(), ds.max_src_len(), ds.max_tgt_len()};
+  if (ds.text()) shape.max_stream_len = (size_t)ds.text()->block;  // windows are their own streams
+  return model_config(shape);
 }
 
 ModelConfig TrainArgs::model_config(const DataShape& ds) const {
@@ -195,6 +197,7 @@ OptimConfig TrainArgs::optim_config() const {
   o.momentum = momentum;
   o.schedule = schedule;
   o.warmup = lr_warmup;
+  o.lr_min = lr_min;
   return o;
 }
 

@@ -54,6 +54,7 @@ using RealList = std::vector<double>;
     choice_field("schedule", "constant", {"constant", "warmup-cosine", "noam"}, "Learning-rate schedule")         \
         .in("Optimiser"))                                                                                         \
   X(int64_t, lr_warmup, int_field("lr_warmup", 0, "Warmup steps").in("Optimiser"))                                \
+  X(double, lr_min, real_field("lr_min", 0.0, "warmup-cosine: the rate it decays to", 0.0, 1e30).in("Optimiser")) \
   X(double, clip_norm, real_field("clip_norm", 1.0, "Clip the gradient norm to this (0: off)", 0, 1e30).in("Training")) \
   X(double, label_smoothing, real_field("label_smoothing", 0.0, "Label smoothing", 0, 0.999999).in("Training"))   \
   X(int64_t, batch, int_field("batch", 64, "Examples per optimiser step", 1).in("Training"))                       \

@@ -1,5 +1,5 @@
 // Fused scaled dot-product attention over packed heads. Per (batch, head):
-//   S = Q K^T / sqrt(Dh) - m_h |pos_q - pos_k| (ALiBi, when slopes are given), masked to -inf;
+//   S = Q K^T / sqrt(Dh) - m_h (pos_q - pos_k) (ALiBi, when slopes are given), masked to -inf;
 //   P = softmax(S); O = P V.
 // q, k, v and out keep the [B, T, H*Dh] layout of the projections; gemm reads each head's
 // columns through its leading dimension, so splitting and merging heads costs no copy.
@@ -84,7 +84,7 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
         if (padb && padb[j])
           row[j] = ninf;
         else if (slopes)
-          row[j] += T(-m * double(pos > j ? pos - j : j - pos));  // |pos_q - pos_k|: either side
+          row[j] += T(-m * double(std::abs(pos - j)));  // |.|: an encoder's later keys too
       }
     }
   };

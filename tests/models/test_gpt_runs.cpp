@@ -57,9 +57,9 @@ BOOST_AUTO_TEST_CASE(the_cli_trains_and_evaluates_a_gpt) {
   BOOST_TEST(s["params"].get<int64_t>() == count_parameters(load_model<float>(t / "run/best.safetensors")->config));
   const auto e = attnlab("eval --checkpoint " + t / "run/best.safetensors" + " --eval-examples 20 --json");
   BOOST_TEST(e.code == 0, e.err);
-  // bench times it on streams of src_len + tgt_len tokens (reference/torch_gpt_step.py's shape).
-  const auto b = attnlab("bench --model gpt --steps 1 --warmup 0 --no-peak --threads 1 --batch 2 --src-len 3 "
-                         "--tgt-len 4 --d-model 8 --heads 2 --ff 8 --layers 1 --memory-profile");
+  // bench --arch gpt times it on the decoder-only yardstick's streams; forward_flops counts them.
+  const auto b = attnlab("bench --arch gpt --model gpt --steps 1 --warmup 0 --no-peak --threads 1 --batch 2 "
+                         "--seq-len 7 --vocab 9 --d-model 8 --heads 2 --ff 8 --layers 1 --memory-profile");
   BOOST_TEST_REQUIRE(b.code == 0, b.err);
   const auto j = nlohmann::json::parse(b.out);
   BOOST_TEST(j["model_gflop_per_step"].get<double>() > 0);

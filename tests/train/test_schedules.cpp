@@ -70,6 +70,19 @@ BOOST_AUTO_TEST_CASE(warmup_cosine) {
                                                "step " << s);
 }
 
+// With lr_min (nanoGPT's min_lr) the cosine spans [lr_min, lr]: lr_min + (lr - lr_min) 0.5 (1 + cos).
+BOOST_AUTO_TEST_CASE(warmup_cosine_to_lr_min) {
+  OptimConfig c = schedule("warmup-cosine", 4);
+  c.lr_min = 0.25;
+  BOOST_TEST(scheduled_lr(c, 0, 16) == 0.25);  // the warmup is unchanged: lr (s + 1) / warmup
+  BOOST_TEST(scheduled_lr(c, 3, 16) == 1.0);
+  BOOST_TEST(close(scheduled_lr(c, 7, 16), 0.25 + 0.75 * 0.75));
+  BOOST_TEST(close(scheduled_lr(c, 9, 16), 0.625));
+  BOOST_TEST(scheduled_lr(c, 15, 16) == 0.25);  // 1 + cos(M_PI) is exactly 0
+  c.lr_min = 2.0;
+  BOOST_CHECK_THROW(c.validate(), std::exception);  // above lr
+}
+
 // Without warmup the decay starts at once: step 0 already has 0.5 (1 + cos(pi/8)) of lr over
 // 8 steps, with cos(pi/8) = sqrt(2 + sqrt 2) / 2; lr itself is never used.
 BOOST_AUTO_TEST_CASE(warmup_cosine_without_warmup) {

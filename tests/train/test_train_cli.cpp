@@ -107,6 +107,9 @@ BOOST_AUTO_TEST_CASE(bad_configurations_exit_2_and_write_nothing) {
       {"--model nosuchmodel", "nosuchmodel"},  // (rnn and gru exist now)
       {"--optimizer lion", "lion"},
       {"--lr nan", "--lr"},
+      {"--loss-on all", "--loss-on all applies to the lm format"},
+      {"--format lm", "--model transformer does not take --format lm"},
+      {"--data-text /nonexistent.txt", "--data-text is language modelling (format lm)"},
   };
   for (const auto& [flags, needle] : cases) {
     BOOST_TEST_CONTEXT(flags) {

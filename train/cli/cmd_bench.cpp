@@ -1,6 +1,7 @@
 // `attnlab bench`: times training steps of the reference's encoder-decoder Transformer, with
-// the flags and JSON keys of bench/torch_train_step.py (the PyTorch yardstick), plus model FLOPs
-// and the machine's sgemm peak measured in a child process (so it stays out of peak RSS).
+// the flags and JSON keys of bench/torch_train_step.py (the PyTorch yardstick), or with --arch gpt
+// those of the decoder-only model of bench/torch_gpt_step.py; plus model FLOPs and the machine's
+// sgemm peak measured in a child process (so it stays out of peak RSS).
 #include <fmt/core.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -24,7 +25,8 @@ namespace attn::cli {
 namespace {
 
 struct BenchArgs {
-  std::string model = default_model_family();
+  std::string model = default_model_family(), arch = "encoder-decoder";
+  int64_t seq_len = 64;  // --arch gpt
   FieldValues model_fields;  // as given; the family's defaults fill the rest
   int64_t batch = 32, src_len = 64, tgt_len = 64, vocab = 16, accumulate = 1;
   int steps = 30, warmup = 3, threads = 2;
@@ -74,21 +76,6 @@ auto as_usage_error(F&& f) {
   }
 }
 
-// For a language model (format lm), each row as one stream: the source then the decoder input,
-// src_len + tgt_len tokens labelled at every position with the next token, as
-// reference/torch_gpt_step.py's loss over every position (its --seq-len is src_len + tgt_len).
-void add_reference_stream(data::Batch& b) {
-  b.len = b.src_len + b.tgt_len;
-  for (int i = 0; i < b.B; ++i) {
-    std::vector<int> row(b.src.begin() + (size_t)i * b.src_len, b.src.begin() + (size_t)(i + 1) * b.src_len);
-    row.insert(row.end(), b.tgt_in.begin() + (size_t)i * b.tgt_len, b.tgt_in.begin() + (size_t)(i + 1) * b.tgt_len);
-    b.tokens.insert(b.tokens.end(), row.begin(), row.end());
-    b.labels.insert(b.labels.end(), row.begin() + 1, row.end());
-    b.labels.push_back(b.tgt_out[(size_t)(i + 1) * b.tgt_len - 1]);
-  }
-  b.label_distance.assign(b.labels.size(), -1);
-}
-
 // The reference's copy batch: random tokens in [2, vocab); decoder input shifted behind 1.
 data::Batch reference_batch(const BenchArgs& a) {
   Rng rng(a.seed + 1);
@@ -106,31 +93,84 @@ data::Batch reference_batch(const BenchArgs& a) {
   b.tgt_pad.assign(b.tgt_in.size(), 0);
   b.src_lengths.assign(b.B, b.src_len);
   b.tgt_lengths.assign(b.B, b.tgt_len - 1);
-  if (model_family(a.model).caps.formats.at(0) == "lm") add_reference_stream(b);
   return b;
+}
+
+// The decoder-only yardstick's batch: random tokens, each position labelled with the next one.
+// Ids start after the specials so that no label is PAD (the loss covers every position).
+data::Batch stream_batch(const BenchArgs& a) {
+  Rng rng(a.seed + 1);
+  data::Batch b;
+  b.B = (int)a.batch;
+  b.len = (int)a.seq_len;
+  b.src_len = b.len;
+  b.tgt_len = 1;
+  const int first = data::Vocab::NUM_SPECIAL;
+  for (int64_t i = 0; i < a.batch; ++i) {
+    std::vector<int> seq;
+    for (int64_t t = 0; t <= a.seq_len; ++t) seq.push_back(first + (int)rng.below(a.vocab - first));
+    b.tokens.insert(b.tokens.end(), seq.begin(), seq.end() - 1);
+    b.labels.insert(b.labels.end(), seq.begin() + 1, seq.end());
+  }
+  b.src = b.tokens;
+  b.src_pad.assign(b.src.size(), 0);
+  b.tgt_in.assign(b.B, data::Vocab::BOS);
+  b.tgt_out.assign(b.B, data::Vocab::EOS);
+  b.tgt_pad.assign(b.B, 0);
+  b.label_distance.assign(b.tokens.size(), -1);
+  b.src_lengths.assign(b.B, b.len);
+  b.tgt_lengths.assign(b.B, 0);
+  b.stream_lengths.assign(b.B, b.len);
+  return b;
+}
+
+// Each yardstick (--arch) and the task format of the models it times. A table rather than
+// comparisons: "gpt" names the yardstick here, and a family too, whose name only its own file
+// may compare (tests/models/test_registry.cpp).
+const std::map<std::string, std::string>& yardstick_formats() {
+  static const std::map<std::string, std::string> m = {{"encoder-decoder", "seq2seq"}, {"gpt", "lm"}};
+  return m;
+}
+bool times_streams(const BenchArgs& a) { return yardstick_formats().at(a.arch) == "lm"; }
+
+// The first registered family that trains on `format`: --arch's model when --model is not given.
+std::string first_family_of(const std::string& format) {
+  for (const ModelFamily* f : model_families())
+    if (f->caps.formats.at(0) == format) return f->name;
+  throw UsageError(fmt::format("bench: no registered model family trains on format {}", format));
 }
 
 // The PyTorch yardstick's config keys, then the family's other fields.
 nlohmann::json bench_config_json(const BenchArgs& a, const ModelConfig& c) {
   nlohmann::json j = c.to_json();
   for (const char* k : {"type", "src_vocab", "tgt_vocab"}) j.erase(k);
-  j.update({{"model", a.model}, {"batch", a.batch}, {"src_len", a.src_len}, {"tgt_len", a.tgt_len}, {"vocab", a.vocab},
-            {"steps", a.steps}, {"warmup", a.warmup}, {"threads", a.threads}, {"seed", a.seed},
-            {"accumulate", a.accumulate}, {"clip_norm", a.clip_norm}});
+  j.update({{"model", a.model}, {"batch", a.batch}, {"vocab", a.vocab}, {"steps", a.steps}, {"warmup", a.warmup},
+            {"threads", a.threads}, {"seed", a.seed}, {"accumulate", a.accumulate}, {"clip_norm", a.clip_norm}});
+  if (times_streams(a)) j["seq_len"] = a.seq_len;
+  else j.update({{"src_len", a.src_len}, {"tgt_len", a.tgt_len}});
   return j;
 }
 
-int run_bench(const BenchArgs& a) {
-  if (a.batch < 1 || a.src_len < 1 || a.tgt_len < 1 || a.vocab < 3 || a.steps < 1 || a.warmup < 0 || a.threads < 1 ||
-      a.accumulate < 1 || a.accumulate > a.batch)
+int run_bench(BenchArgs a) {
+  if (a.batch < 1 || a.src_len < 1 || a.tgt_len < 1 || a.seq_len < 1 || a.vocab < 3 || a.steps < 1 || a.warmup < 0 ||
+      a.threads < 1 || a.accumulate < 1 || a.accumulate > a.batch)
     throw UsageError("bench: sizes, --steps and --threads must be positive, --vocab at least 3, --accumulate in 1..--batch");
+  const bool stream = times_streams(a);
+  const std::string own_format = as_usage_error([&] { return model_family(a.model).caps.formats.at(0); });
+  if (stream != (own_format == "lm"))
+    throw UsageError(fmt::format("bench --arch {} times a{} model; --model {} is {}", a.arch,
+                                 stream ? " decoder-only (lm)" : "n encoder-decoder (seq2seq)", a.model, own_format));
+  if (stream && a.vocab <= data::Vocab::NUM_SPECIAL)
+    throw UsageError(fmt::format("bench --arch gpt: --vocab must exceed the {} special tokens", data::Vocab::NUM_SPECIAL));
   set_num_threads(a.threads);
   const double peak = a.no_peak ? 0.0 : sgemm_peak(a.threads);
   ModelConfig c = as_usage_error([&] {
     ModelConfig m = ModelConfig::defaults(a.model);
     m.src_vocab = m.tgt_vocab = a.vocab;
     for (const auto& [k, v] : a.model_fields) m.set(k, v);
-    model_family(a.model).fit_to_data(m, DataShape{(size_t)a.vocab, (size_t)a.src_len, (size_t)a.tgt_len - 1});
+    DataShape shape{(size_t)a.vocab, (size_t)a.src_len, (size_t)a.tgt_len - 1};
+    if (stream) shape = DataShape{(size_t)a.vocab, (size_t)a.seq_len, 0, (size_t)a.seq_len};
+    model_family(a.model).fit_to_data(m, shape);
     m.validate();
     return m;
   });
@@ -139,7 +179,7 @@ int run_bench(const BenchArgs& a) {
   OptimConfig oc;
   oc.lr = 1e-3;
   Optimizer opt(oc, model.named_parameters());
-  const data::Batch batch = reference_batch(a);
+  const data::Batch batch = stream ? stream_batch(a) : reference_batch(a);
   const SeqBatch b = to_seq_batch(batch);
   const StepSettings settings{a.accumulate, a.clip_norm, 0.0, false};
   Graph<float> g;
@@ -218,7 +258,9 @@ int run_bench(const BenchArgs& a) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const ModelFamily& family = model_family(a.model);
-  const StepSize size{(double)a.batch, (double)a.src_len, (double)a.tgt_len, (double)a.threads};
+  // A stream is one sequence: its length stands as the source length, with no target.
+  const StepSize size = stream ? StepSize{(double)a.batch, (double)a.seq_len, 0.0, (double)a.threads}
+                               : StepSize{(double)a.batch, (double)a.src_len, (double)a.tgt_len, (double)a.threads};
   const double gflop = family.forward_flops ? 3 * family.forward_flops(c, size) / 1e9 : 0.0;
   auto env = [](const char* k) {
     const char* v = std::getenv(k);
@@ -231,7 +273,7 @@ int run_bench(const BenchArgs& a) {
       {"ms_per_step_median", 1e3 * median},
       {"ms_per_step_min", 1e3 * sorted.front()},
       {"final_loss", final_loss},
-      {"tokens_per_s", a.batch * (batch.is_stream() ? batch.len : a.tgt_len) / median},
+      {"tokens_per_s", a.batch * (stream ? a.seq_len : a.tgt_len) / median},
       {"peak_rss_mb", ru.ru_maxrss / 1024.0},
       {"model_gflop_per_step", gflop},
       {"gflop_per_s", gflop / median},
@@ -254,7 +296,13 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "bench", "Time training steps of the reference encoder-decoder Transformer (same flags and JSON keys as\n"
                "bench/torch_train_step.py); see bench/compare for the side-by-side run");
-  cmd->add_option("--model", a->model, "Model family (see `attnlab models`)")->capture_default_str();
+  auto* model = cmd->add_option("--model", a->model, "Model family (see `attnlab models`)")->capture_default_str();
+  cmd->add_option("--arch", a->arch,
+                  "The yardstick to match: encoder-decoder (bench/torch_train_step.py) or gpt\n"
+                  "(bench/torch_gpt_step.py: a stream of --seq-len tokens, the loss at every position)")
+      ->check(CLI::IsMember(yardstick_formats()))
+      ->capture_default_str();
+  cmd->add_option("--seq-len", a->seq_len, "--arch gpt: tokens per sequence")->capture_default_str();
   add_model_field_options(*cmd, a->model_fields);
   cmd->add_option("--batch", a->batch, "Batch size")->capture_default_str();
   cmd->add_option("--src-len", a->src_len, "Source length")->capture_default_str();
@@ -272,7 +320,11 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                 "After the timed steps, time one step's gemm calls by shape and each shape alone (key gemm_shapes)");
   cmd->add_flag("--memory-profile", a->memory_profile,
                 "After the timed steps, break one step's graph memory down by op (key memory)");
-  cmd->callback([a, &exit_code] { exit_code = run_bench(*a); });
+  cmd->callback([a, model, &exit_code] {
+    BenchArgs args = *a;
+    if (model->count() == 0) args.model = first_family_of(yardstick_formats().at(args.arch));  // the yardstick's
+    exit_code = run_bench(args);
+  });
 }
 
 }  // namespace attn::cli
