@@ -35,7 +35,7 @@ struct Capabilities {
   std::vector<std::string> formats = {"seq2seq"};  // task formats it trains on: seq2seq, lm
   std::string decoding;                            // kv-cache | recurrent-state | full-recompute
   std::vector<AttentionSite> attention;            // empty: no attention maps
-  bool bounded_positions = false;                  // positions come from a table of max_len rows
+  bool bounded_positions = false;                  // positions may come from a table (position_limit says)
 };
 
 struct ModelFamily {

@@ -22,7 +22,9 @@ std::vector<FieldSpec> transformer_fields() {
       real_field("dropout", 0.0, "Dropout probability", 0.0, 0.999999),
       bool_field("norm_first", true, "Pre-LN (default) or post-LN layers").flags("--norm-first,!--post-norm"),
       choice_field("activation", "relu", {"relu", "gelu"}, "Feed-forward activation"),
-      choice_field("pos", "learned", {"learned", "sinusoidal"}, "Positions"),
+      choice_field("pos", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"},
+                   "Positions (rope, alibi: in self-attention only; none: gpt only)"),
+      real_field("rope_base", 10000.0, "RoPE's base: pair i of a head turns by base^(-2i/head width) per position", 1.0),
       int_field("max_len", 0, "Rows of the position table (0: the data's longest sequence)", 0),
       bool_field("share_embeddings", false, "Source and target share one embedding table (equal vocabularies)"),
       bool_field("tie_output", false, "The output projection reuses the target embedding"),
@@ -41,7 +43,8 @@ TransformerOptions options(const ModelConfig& c) {
   o.layer.activation = parse_activation(c.text("activation"));
   o.enc_layers = c.integer("enc_layers");
   o.dec_layers = c.integer("dec_layers");
-  o.learned_positions = c.text("pos") == "learned";
+  o.pos = parse_pos_encoding(c.text("pos"));
+  o.rope_base = c.real("rope_base");
   o.max_len = c.integer("max_len");
   o.share_embeddings = c.flag("share_embeddings");
   o.tie_output = c.flag("tie_output");
@@ -54,6 +57,9 @@ void check(const ModelConfig& c) {
   };
   const int64_t d = c.integer("d_model"), h = c.integer("heads");
   need(d % h == 0, fmt::format("d_model {} is not divisible by {} heads", d, h));
+  need(c.text("pos") != "none", "--pos none needs every self-attention causal: only gpt allows it");
+  need(c.text("pos") != "rope" || (d / h) % 2 == 0,
+       fmt::format("--pos rope turns pairs of a head's features: the head width d_model / heads = {} must be even", d / h));
   need(c.integer("max_len") > 0, "max_len must be positive (0 is resolved from the data before a model is built)");
   need(!c.flag("share_embeddings") || c.src_vocab == c.tgt_vocab,
        "share_embeddings needs equal source and target vocabularies");
@@ -62,7 +68,7 @@ void check(const ModelConfig& c) {
 void fit_to_data(ModelConfig& c, const DataShape& ds) {
   const int64_t need = (int64_t)std::max(ds.max_src_len, ds.max_tgt_len + 1), given = c.integer("max_len");
   if (given == 0) c.fields["max_len"] = need;
-  else if (given < need)
+  else if (given < need && has_position_table(parse_pos_encoding(c.text("pos"))))
     throw Error(fmt::format("--max-len {} is shorter than the data's longest sequence ({})", given, need));
 }
 
@@ -116,6 +122,12 @@ void gradcheck_cases(std::vector<GradCase>& out) {
   p.set("norm_first", false).set("pos", "sinusoidal").set("share_embeddings", true).set("tie_output", true);
   p.set("activation", "gelu");
   add_model_case(out, "Seq2SeqTransformer", "post_ln_sinusoidal_tied", p);
+  ModelConfig r = t;
+  r.set("pos", "rope").set("rope_base", 100.0);
+  add_model_case(out, "Seq2SeqTransformer", "rope", r);
+  ModelConfig a = t;
+  a.set("pos", "alibi").set("dec_layers", 2);
+  add_model_case(out, "Seq2SeqTransformer", "alibi", a);
 }
 
 ModelFamily make_family() {
@@ -141,7 +153,9 @@ ModelFamily make_family() {
   f.step_memory = step_memory;
   f.forward_flops = forward_flops;
   f.gradcheck_cases = gradcheck_cases;
-  f.position_limit = [](const ModelConfig& c) { return c.integer("max_len"); };
+  f.position_limit = [](const ModelConfig& c) {
+    return has_position_table(parse_pos_encoding(c.text("pos"))) ? c.integer("max_len") : int64_t(0);
+  };
   return f;
 }
 

@@ -21,6 +21,18 @@ SeqBatch tiny_batch() {
   return b;
 }
 
+// The same two examples as one stream each (data/stream.hpp): source, SEP (1), target; the
+// second right-padded. Labels on every real position, so that the source's logits get a gradient.
+SeqBatch tiny_stream() {
+  SeqBatch b = tiny_batch();
+  b.len = 6;
+  b.tokens = {3, 4, 2, 1, 3, 4, 4, 3, 1, 4, 3, 0};
+  return b;
+}
+const std::vector<int> kStreamLabels = {4, 2, 1, 3, 4, 2, 3, 1, 4, 3, 2, 0};
+
+bool reads_streams(const ModelConfig& c) { return model_family(c.type).caps.formats.at(0) == "lm"; }
+
 }  // namespace
 
 void add_model_case(std::vector<GradCase>& out, const std::string& op, const std::string& name, const ModelConfig& c) {
@@ -32,10 +44,11 @@ void add_model_case(std::vector<GradCase>& out, const std::string& op, const std
   anchor.shape = {1};
   anchor.requires_grad = false;
   gc.inputs = {anchor};
-  gc.f64 = [m](std::vector<Tensor<double>>& x) {
-    const SeqBatch b = tiny_batch();
+  const bool stream = reads_streams(c);
+  gc.f64 = [m, stream](std::vector<Tensor<double>>& x) {
+    const SeqBatch b = stream ? tiny_stream() : tiny_batch();
     Tensor<double> logits = m->forward(x[0].graph(), b);
-    return cross_entropy(logits, {3, 4, 2, 4, 2, 0}, 0, 0.1);
+    return cross_entropy(logits, stream ? kStreamLabels : std::vector<int>{3, 4, 2, 4, 2, 0}, 0, 0.1);
   };
   gc.externals = [m] { return parameter_inputs(*m); };
   gc.tol = module_tolerance();

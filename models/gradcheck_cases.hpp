@@ -13,7 +13,8 @@ namespace attn {
 std::vector<GradCase> model_cases();
 
 // One case: the loss of model `c` on a fixed padded batch of a 5-token vocabulary, against every
-// parameter. `op` names the model in the gradcheck listing.
+// parameter; a family whose first format is lm gets the batch as streams. `op` names the model
+// in the gradcheck listing.
 void add_model_case(std::vector<GradCase>& out, const std::string& op, const std::string& name, const ModelConfig& c);
 
 }  // namespace attn

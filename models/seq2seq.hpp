@@ -20,6 +20,7 @@ struct SeqBatch {
   // each stream; len is 0 for a seq2seq batch.
   int64_t len = 0;
   std::vector<int> tokens;
+  std::vector<uint8_t> tokens_pad;  // optional key-padding mask of the stream: empty, or 1 at pads
 };
 
 // One attention map of one layer: [B, H, Tq, Tk].
@@ -41,18 +42,19 @@ class Seq2SeqModel : public Module<T> {
   // Returns the tokens after BOS, without EOS.
   virtual std::vector<std::vector<int>> greedy_decode(Graph<T>& g, const SeqBatch& src, int64_t max_steps,
                                                       int bos, int eos) = 0;
-  // Attention maps from the last forward, when keep_attention(true) was set before it.
-  virtual void keep_attention(bool on) { (void)on; }
-  virtual std::vector<AttentionMap<T>> attention_maps() const { return {}; }
-  // The generator dropout draws from; its state is saved for an exact resume.
-  virtual Rng& dropout_rng() = 0;
-  // Samples `n` tokens after `prompt` (temperature 0: greedy; top_k 0: from every token), for
-  // language models; the default throws attn::Error.
+  // Continues `prompt` (for a model trained on streams: source then SEP) by n tokens drawn from
+  // softmax(logits / temperature), restricted to the top_k largest logits (0: all); temperature 0
+  // is greedy. Stops early only at a position table's end; EOS is returned like any token.
   virtual std::vector<int> sample(Graph<T>& g, const std::vector<int>& prompt, int64_t n, double temperature,
                                   int64_t top_k, Rng& rng) {
     (void)g, (void)prompt, (void)n, (void)temperature, (void)top_k, (void)rng;
     throw Error(config.type + " cannot sample: it is not a language model");
   }
+  // Attention maps from the last forward, when keep_attention(true) was set before it.
+  virtual void keep_attention(bool on) { (void)on; }
+  virtual std::vector<AttentionMap<T>> attention_maps() const { return {}; }
+  // The generator dropout draws from; its state is saved for an exact resume.
+  virtual Rng& dropout_rng() = 0;
   ModelConfig config;
 };
 

@@ -38,7 +38,14 @@ Seq2SeqTransformer<T>::Seq2SeqTransformer(const ModelConfig& c, const Transforme
     tgt_emb_ = std::make_unique<Embedding<T>>(c.tgt_vocab, D, init_rng_);
     this->add_module("tgt_emb", *tgt_emb_);
   }
-  if (o.learned_positions) {
+  if (o.pos == PosEncoding::none)
+    throw Error("--pos none needs every self-attention causal: only gpt allows it");
+  // Positions inside attention go to self-attention only: cross-attention aligns a target with
+  // the source whatever their positions.
+  const AttentionPositions ap = attention_positions(o.pos, o.rope_base, o.layer.heads);
+  for (auto& l : encoder_.layers) l->self_attn.positions = ap;
+  for (auto& l : decoder_.layers) l->self_attn.positions = ap;
+  if (o.pos == PosEncoding::learned) {
     pos_ = &this->add_parameter("pos", {1, o.max_len, D});
     init_normal(*pos_, 0.02, init_rng_);  // torch.randn(...) * 0.02
   }
@@ -51,22 +58,23 @@ Seq2SeqTransformer<T>::Seq2SeqTransformer(const ModelConfig& c, const Transforme
 }
 
 template <class T>
-Tensor<T> Seq2SeqTransformer<T>::positions(Graph<T>& g, int64_t first, int64_t len) {
+Tensor<T> Seq2SeqTransformer<T>::add_positions(Graph<T>& g, const Tensor<T>& x, int64_t first, int64_t len) {
+  if (!has_position_table(opt_.pos)) return x;
   const int64_t D = opt_.layer.d_model;
   if (first + len > opt_.max_len)
     throw Error(fmt::format("position {} is beyond the position table's {} rows (max_len); "
                             "train with a larger --max-len",
                             first + len - 1, opt_.max_len));
   const Shape s{1, len, D};
-  if (pos_) return pos_->bind_at(g, first * D, s);
+  if (pos_) return x + pos_->bind_at(g, first * D, s);
   // Computed for the rows asked for: a table of max_len rows could be as large as a checkpoint's
   // config says, whatever the file holds.
-  return g.tensor(s, sinusoidal_table<T>(first, len, D));
+  return x + g.tensor(s, sinusoidal_table<T>(first, len, D));
 }
 
 template <class T>
 Tensor<T> Seq2SeqTransformer<T>::encode(Graph<T>& g, const SeqBatch& b) {
-  Tensor<T> x = src_emb_.forward(g, b.src, {b.batch, b.src_len}) + positions(g, 0, b.src_len);
+  Tensor<T> x = add_positions(g, src_emb_.forward(g, b.src, {b.batch, b.src_len}), 0, b.src_len);
   return encoder_.forward(g, x, padding_mask(b.src_pad));
 }
 
@@ -74,7 +82,7 @@ template <class T>
 Tensor<T> Seq2SeqTransformer<T>::embed_target(Graph<T>& g, const std::vector<int>& ids, int64_t batch, int64_t len,
                                               int64_t first_pos) {
   Embedding<T>& emb = tgt_emb_ ? *tgt_emb_ : src_emb_;
-  return emb.forward(g, ids, {batch, len}) + positions(g, first_pos, len);
+  return add_positions(g, emb.forward(g, ids, {batch, len}), first_pos, len);
 }
 
 template <class T>
@@ -100,18 +108,12 @@ std::vector<std::vector<int>> Seq2SeqTransformer<T>::decode_cached(Graph<T>& g, 
                                                                    std::vector<std::vector<T>>* step_logits) {
   NoGrad<T> ng(g);
   const int64_t B = src.batch, D = opt_.layer.d_model, V = this->config.tgt_vocab;
-  max_steps = std::min(max_steps, opt_.max_len);  // the position table bounds the output's length
+  if (has_position_table(opt_.pos)) max_steps = std::min(max_steps, opt_.max_len);  // it bounds the output
   g.reset();
   const std::vector<T> memory = encode(g, src).values();
   const AttentionMask mem_mask = padding_mask(src.src_pad);
   std::vector<KVCache<T>> caches(decoder_.layers.size());
-  for (auto& k : caches) {
-    k.batch = B;
-    k.d_model = D;
-    k.capacity = max_steps;
-    k.k.assign(B * max_steps * D, T(0));
-    k.v.assign(B * max_steps * D, T(0));
-  }
+  for (auto& k : caches) k.reset(B, D, max_steps);
   std::vector<std::vector<int>> out(B);
   std::vector<int> token(B, bos);
   std::vector<bool> done(B, false);

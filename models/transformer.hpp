@@ -4,6 +4,7 @@
 // `pos` [1, max_len, D] shared by source and target, no sqrt(d) scaling, untied embeddings, and
 // an output Linear with bias. Parameter names match its state_dict.
 #pragma once
+#include "models/positions.hpp"
 #include "models/seq2seq.hpp"
 #include "nn/transformer.hpp"
 
@@ -13,7 +14,8 @@ namespace attn {
 struct TransformerOptions {
   LayerConfig layer;
   int64_t enc_layers = 2, dec_layers = 2;
-  bool learned_positions = true;  // else sinusoidal
+  PosEncoding pos = PosEncoding::learned;  // rope and alibi: self-attention only; none is refused
+  double rope_base = 10000;
   int64_t max_len = 64;           // rows of the position table
   bool share_embeddings = false;  // source and target use one table (needs equal vocabularies)
   bool tie_output = false;        // output projection reuses the target embedding
@@ -38,7 +40,8 @@ class Seq2SeqTransformer : public Seq2SeqModel<T> {
   Tensor<T> embed_target(Graph<T>& g, const std::vector<int>& ids, int64_t batch, int64_t len, int64_t first_pos);
 
  private:
-  Tensor<T> positions(Graph<T>& g, int64_t first, int64_t len);  // [1, len, D]
+  // x + the table's rows first..first+len-1; x itself without a table.
+  Tensor<T> add_positions(Graph<T>& g, const Tensor<T>& x, int64_t first, int64_t len);
   TransformerOptions opt_;
   Rng init_rng_, dropout_rng_;
   Embedding<T> src_emb_;

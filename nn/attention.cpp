@@ -19,15 +19,24 @@ MultiHeadAttention<T>::MultiHeadAttention(int64_t d, int h, Rng& rng)
 }
 
 template <class T>
-Tensor<T> MultiHeadAttention<T>::project(Graph<T>& g, const Tensor<T>& x, int which) {
+Tensor<T> MultiHeadAttention<T>::project(Graph<T>& g, const Tensor<T>& x, int which, int64_t first_pos) {
   const int64_t d = d_model;
-  return linear(x, in_proj_weight.bind_at(g, which * d * d, {d, d}), in_proj_bias.bind_at(g, which * d, {d}));
+  Tensor<T> y = linear(x, in_proj_weight.bind_at(g, which * d * d, {d, d}), in_proj_bias.bind_at(g, which * d, {d}));
+  if (positions.rope_base > 0 && which < 2) y = rotary(y, heads, positions.rope_base, first_pos);
+  return y;
 }
 
 template <class T>
 Tensor<T> MultiHeadAttention<T>::attend(Graph<T>& g, const Tensor<T>& q, const Tensor<T>& k,
                                         const Tensor<T>& v, const AttentionMask& mask, const Tensor<T>& residual) {
-  AttentionResult<T> r = attention(q, k, v, heads, mask, keep_weights);
+  AttentionResult<T> r;
+  if (positions.alibi_slopes.empty()) {
+    r = attention(q, k, v, heads, mask, keep_weights);
+  } else {
+    AttentionMask m = mask;
+    m.alibi_slopes = positions.alibi_slopes;
+    r = attention(q, k, v, heads, m, keep_weights);
+  }
   if (keep_weights) last_weights = r.weights;
   return residual.defined() ? out_proj.forward_add(g, r.out, residual) : out_proj.forward(g, r.out);
 }

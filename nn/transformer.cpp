@@ -46,10 +46,16 @@ EncoderLayer<T>::EncoderLayer(const LayerConfig& c, Rng& init_rng, Rng& dropout_
 }
 
 template <class T>
-Tensor<T> EncoderLayer<T>::forward(Graph<T>& g, const Tensor<T>& x, const AttentionMask& m) {
+Tensor<T> EncoderLayer<T>::forward(Graph<T>& g, const Tensor<T>& x, const AttentionMask& m, KVCache<T>* cache) {
   // x + dropout(block(a)), with the add fused into the block when it can be.
   auto sa = [&](const Tensor<T>& x, const Tensor<T>& a) {
-    return add_residual(x, dropout1, [&](const Tensor<T>& r) { return self_attn.forward(g, a, a, a, m, r); });
+    return add_residual(x, dropout1, [&](const Tensor<T>& r) {
+      if (!cache) return self_attn.forward(g, a, a, a, m, r);
+      AttentionMask cm = m;  // the new queries come after the cached keys
+      cm.query_offset = cache->len;
+      auto [K, V] = cache->append(g, self_attn.project(g, a, 1, cm.query_offset), self_attn.project(g, a, 2));
+      return self_attn.attend(g, self_attn.project(g, a, 0, cm.query_offset), K, V, cm, r);
+    });
   };
   auto ffb = [&](const Tensor<T>& x, const Tensor<T>& a) {
     return add_residual(x, dropout2, [&](const Tensor<T>& r) { return ff.forward(g, a, r); });
@@ -88,14 +94,26 @@ DecoderLayer<T>::DecoderLayer(const LayerConfig& c, Rng& init_rng, Rng& dropout_
 }
 
 template <class T>
+void KVCache<T>::reset(int64_t b, int64_t d, int64_t cap) {
+  batch = b;
+  d_model = d;
+  capacity = cap;
+  len = mem_len = 0;
+  k.assign(b * cap * d, T(0));
+  v.assign(b * cap * d, T(0));
+  mem_k.clear();
+  mem_v.clear();
+}
+
+template <class T>
 std::pair<Tensor<T>, Tensor<T>> KVCache<T>::append(Graph<T>& g, const Tensor<T>& k_new, const Tensor<T>& v_new) {
-  const int64_t B = batch, D = d_model;
-  if (len == capacity) throw Error(fmt::format("KVCache: full at {} positions", capacity));
+  const int64_t B = batch, D = d_model, n = k_new.shape()[1];
+  if (len + n > capacity) throw Error(fmt::format("KVCache: {} positions do not fit in {}", len + n, capacity));
   for (int64_t b = 0; b < B; ++b) {
-    std::copy(k_new.data() + b * D, k_new.data() + (b + 1) * D, k.begin() + (b * capacity + len) * D);
-    std::copy(v_new.data() + b * D, v_new.data() + (b + 1) * D, v.begin() + (b * capacity + len) * D);
+    std::copy(k_new.data() + b * n * D, k_new.data() + (b + 1) * n * D, k.begin() + (b * capacity + len) * D);
+    std::copy(v_new.data() + b * n * D, v_new.data() + (b + 1) * n * D, v.begin() + (b * capacity + len) * D);
   }
-  ++len;
+  len += n;
   Tensor<T> K = g.zeros({B, len, D}), V = g.zeros({B, len, D});
   for (int64_t b = 0; b < B; ++b) {
     std::copy(k.begin() + b * capacity * D, k.begin() + (b * capacity + len) * D, K.mutable_data() + b * len * D);
@@ -111,8 +129,11 @@ Tensor<T> DecoderLayer<T>::forward(Graph<T>& g, const Tensor<T>& x, const Tensor
   auto sa = [&](const Tensor<T>& x, const Tensor<T>& a) {
     return add_residual(x, dropout1, [&](const Tensor<T>& r) {
       if (!cache) return self_attn.forward(g, a, a, a, tm, r);
-      auto [K, V] = cache->append(g, self_attn.project(g, a, 1), self_attn.project(g, a, 2));
-      return self_attn.attend(g, self_attn.project(g, a, 0), K, V, {}, r);
+      const int64_t pos = cache->len;  // of the newest position; the cache holds only the past
+      auto [K, V] = cache->append(g, self_attn.project(g, a, 1, pos), self_attn.project(g, a, 2));
+      AttentionMask cm;
+      cm.query_offset = pos;
+      return self_attn.attend(g, self_attn.project(g, a, 0, pos), K, V, cm, r);
     });
   };
   auto ca = [&](const Tensor<T>& x, const Tensor<T>& a) {

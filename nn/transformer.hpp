@@ -29,11 +29,29 @@ class FeedForward : public Module<T> {
   Activation activation;
 };
 
+// Keys and values a layer has already computed, for incremental decoding: the self-attention
+// keys/values of every position so far, and (in a decoder layer) the cross-attention
+// keys/values of the memory. Plain buffers, so that the graph can be reset between decoding steps.
+template <class T>
+struct KVCache {
+  int64_t batch = 0, d_model = 0, len = 0, capacity = 0;
+  std::vector<T> k, v;            // [B, capacity, D]
+  int64_t mem_len = 0;
+  std::vector<T> mem_k, mem_v;    // [B, S, D], filled on first use
+  // Empties the cache and sizes it for `capacity` positions.
+  void reset(int64_t batch, int64_t d_model, int64_t capacity);
+  // Appends k_new, v_new [B, n, D]; returns the keys and values so far as [B, len, D] tensors.
+  std::pair<Tensor<T>, Tensor<T>> append(Graph<T>& g, const Tensor<T>& k_new, const Tensor<T>& v_new);
+};
+
 template <class T>
 class EncoderLayer : public Module<T> {
  public:
   EncoderLayer(const LayerConfig& c, Rng& init_rng, Rng& dropout_rng);
-  Tensor<T> forward(Graph<T>& g, const Tensor<T>& x, const AttentionMask& src_mask);
+  // With `cache` (a decoder-only model decoding), x holds only the newest positions; their
+  // keys and values are appended to the cache and the queries, placed after the cached
+  // positions (query_offset), attend over all of it under `src_mask`.
+  Tensor<T> forward(Graph<T>& g, const Tensor<T>& x, const AttentionMask& src_mask, KVCache<T>* cache = nullptr);
   LayerConfig config;
   MultiHeadAttention<T> self_attn;
   FeedForward<T> ff;  // its parameters are named linear1.*, linear2.* as in PyTorch
@@ -41,18 +59,6 @@ class EncoderLayer : public Module<T> {
   Dropout<T> dropout1, dropout2;
 };
 
-// Keys and values a decoder layer has already computed, for incremental decoding: the self-
-// attention keys/values of every position so far, and the cross-attention keys/values of the
-// memory. Plain buffers, so that the graph can be reset between decoding steps.
-template <class T>
-struct KVCache {
-  int64_t batch = 0, d_model = 0, len = 0, capacity = 0;
-  std::vector<T> k, v;            // [B, capacity, D]
-  int64_t mem_len = 0;
-  std::vector<T> mem_k, mem_v;    // [B, S, D], filled on first use
-  // Appends k_new, v_new [B, 1, D]; returns the keys and values so far as [B, len, D] tensors.
-  std::pair<Tensor<T>, Tensor<T>> append(Graph<T>& g, const Tensor<T>& k_new, const Tensor<T>& v_new);
-};
 
 template <class T>
 class DecoderLayer : public Module<T> {

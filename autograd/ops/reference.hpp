@@ -43,7 +43,7 @@ Values embedding(const Values& w, int64_t D, const std::vector<int>& ids);
 Values masked_fill(const Shape& sx, const Shape& sm, const Values& x, const Values& m, double value);
 
 // Multi-head attention over packed heads: q [B, Tq, D], k and v [B, Tk, D], per-head
-// softmax(q k^T / sqrt(Dh) - slope_h (pos_q - pos_k)) v with causal and key-padding masks; query i
+// softmax(q k^T / sqrt(Dh) - slope_h |pos_q - pos_k|) v with causal and key-padding masks; query i
 // is at position i + query_offset; no slopes, no bias; a query that sees no key gives 0.
 struct AttentionDims {
   int64_t B, Tq, Tk, D, H;

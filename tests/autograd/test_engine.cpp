@@ -299,6 +299,20 @@ BOOST_AUTO_TEST_CASE(attention_query_offset_matches_the_full_pass) {
   }
 }
 
+// Without causal, ALiBi penalises keys on either side by their distance: with zero scores, query
+// i weighs keys i - d and i + d alike, and the weights fall off as exp(-m d).
+BOOST_AUTO_TEST_CASE(alibi_without_causal_is_symmetric_in_distance) {
+  Graph<double> g;
+  const int64_t T = 5;
+  auto zero = g.tensor({1, T, 2}, std::vector<double>(T * 2, 0.0));
+  AttentionMask m;
+  m.alibi_slopes = {0.5};
+  const std::vector<double> w = attention(zero, zero, zero, 1, m, true).weights.values();
+  for (int64_t i = 0; i < T; ++i)
+    for (int64_t d = 1; i - d >= 0 && i + d < T; ++d) BOOST_TEST(std::fabs(w[i * T + i - d] - w[i * T + i + d]) <= 1e-15);
+  BOOST_TEST(std::fabs(w[2 * T + 1] / w[2 * T + 2] - std::exp(-0.5)) <= 1e-14);
+}
+
 // Regression: ops once kept references to their input's shape across appending their output
 // node; when the tape's vector grew, those dangled (an LSTM over 500 steps crashed). Each op
 // here runs after the tape has passed many reallocations.

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "models/checkpoint.hpp"
+#include "models/family.hpp"
 #include "models/memory_estimate.hpp"
 #include "models/transformer.hpp"
 #include "train/evaluate.hpp"
@@ -57,8 +58,9 @@ SeqBatch batch() {
 // margin exceeds twice that bound (a tie within rounding may go either way), and a row no further
 // than its first such tie, since later steps are fed the token chosen there.
 template <class T>
-void check_cached_decoding(bool exact_bound) {
-  const ModelConfig c = tiny();
+void check_cached_decoding(bool exact_bound, const char* pos = "learned") {
+  ModelConfig c = tiny();
+  c.set("pos", pos);
   auto owner = make_model<T>(c, 7);
   auto& m = dynamic_cast<Seq2SeqTransformer<T>&>(*owner);
   m.eval();
@@ -88,7 +90,7 @@ void check_cached_decoding(bool exact_bound) {
       }
       // float64: the same analysis with u = 2^-53 is about 1e-14 here; 1e-12 leaves room for exp.
       const double tol = exact_bound ? 1e-12 : attn_test::f32_network_bound(depth, n, scale);
-      BOOST_TEST(worst <= tol, "step " << t << " row " << r << ": max |cached - full| = " << worst << " > " << tol);
+      BOOST_TEST(worst <= tol, pos << " step " << t << " row " << r << ": max |cached - full| = " << worst << " > " << tol);
       if (top - second <= 2 * tol) {
         live[r] = false;
         continue;
@@ -119,8 +121,34 @@ BOOST_AUTO_TEST_CASE(parameter_names_follow_pytorch) {
 }
 
 BOOST_AUTO_TEST_CASE(cached_decoding_matches_full_recomputation) {
-  check_cached_decoding<float>(false);
-  check_cached_decoding<double>(true);
+  for (const char* pos : {"learned", "sinusoidal", "rope", "alibi"}) {
+    check_cached_decoding<float>(false, pos);
+    check_cached_decoding<double>(true, pos);
+  }
+}
+
+// rope and alibi act in self-attention only and need no table: the same weights as each other
+// (neither draws a table), different logits, no position limit; none is refused.
+BOOST_AUTO_TEST_CASE(rope_and_alibi_positions_need_no_table) {
+  ModelConfig c = tiny();
+  c.set("pos", "rope").set("max_len", 2);  // shorter than the batch: unused without a table
+  auto rope = make_model<double>(c, 4);
+  auto alibi = make_model<double>(c.set("pos", "alibi"), 4);
+  BOOST_TEST(position_limit(c) == 0);
+  BOOST_TEST(rope->num_parameters() == count_parameters(c));
+  Graph<double> g1, g2;
+  const std::vector<double> a = rope->forward(g1, batch()).values(), b = alibi->forward(g2, batch()).values();
+  double diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::fabs(a[i] - b[i]));
+  BOOST_TEST(diff > 1e-3);
+  c.set("pos", "none");
+  try {
+    c.validate();
+    BOOST_FAIL("no error");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).find("--pos none needs every self-attention causal: only gpt allows it") !=
+               std::string::npos, e.what());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(positions_beyond_the_table_are_an_error) {
@@ -327,7 +355,7 @@ BOOST_AUTO_TEST_CASE(parameter_count_without_building_matches_the_model) {
     for (int variant = 0; variant < 4; ++variant) {
       ModelConfig c = tiny(type);
       if (std::string(type) == "transformer") {
-        c.set("pos", variant & 1 ? "sinusoidal" : "learned").set("share_embeddings", bool(variant & 2));
+        c.set("pos", variant & 1 ? "sinusoidal" : variant == 2 ? "rope" : "learned").set("share_embeddings", bool(variant & 2));
         c.set("tie_output", variant == 3).set("enc_layers", 1 + variant);
       } else {
         c.set("layers", 1 + variant % 2);

@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(models_json_lists_the_families_with_fields_and_capabilities
   const nlohmann::json j = nlohmann::json::parse(r.out);
   std::vector<std::string> names;
   for (const auto& f : j) names.push_back(f["name"]);
-  BOOST_TEST((names == std::vector<std::string>{"transformer", "lstm", "lstm-attn", "gru", "gru-attn", "rnn",
+  BOOST_TEST((names == std::vector<std::string>{"transformer", "gpt", "lstm", "lstm-attn", "gru", "gru-attn", "rnn",
                                                 "rnn-attn"}));
   for (const auto& f : j) {
     BOOST_TEST_CONTEXT(f["name"]) {
@@ -68,22 +68,27 @@ BOOST_AUTO_TEST_CASE(models_json_lists_the_families_with_fields_and_capabilities
       for (const auto& field : f["fields"])
         for (const char* k : {"name", "flag", "type", "default", "help"}) BOOST_TEST(field.contains(k), k);
       const auto& c = f["capabilities"];
-      BOOST_TEST(c["formats"] == nlohmann::json::array({"seq2seq"}));
+      BOOST_TEST(c["formats"] == nlohmann::json::array({f["name"] == "gpt" ? "lm" : "seq2seq"}));
       for (const char* k : {"decoding", "attention_maps", "bounded_positions"}) BOOST_TEST(c.contains(k), k);
     }
   }
   BOOST_TEST(j[0]["capabilities"]["decoding"] == "kv-cache");
   BOOST_TEST(j[0]["capabilities"]["bounded_positions"] == true);
   BOOST_TEST(j[0]["capabilities"]["attention_maps"].size() == 3u);
-  BOOST_TEST(j[1]["capabilities"]["attention_maps"].empty());
-  BOOST_TEST(j[2]["capabilities"]["attention_maps"][0]["keys"] == "source");
-  for (int i : {3, 5}) BOOST_TEST(j[i]["capabilities"]["attention_maps"].empty());
-  for (int i : {4, 6}) BOOST_TEST(j[i]["capabilities"]["attention_maps"][0]["keys"] == "source");
+  BOOST_TEST(j[1]["capabilities"]["decoding"] == "kv-cache");
+  BOOST_TEST((j[1]["capabilities"]["attention_maps"] ==
+              nlohmann::json::parse(R"([{"name": "layers.N.self_attn", "queries": "stream", "keys": "stream",
+                                         "causal": true}])")));
+  BOOST_TEST(j[2]["capabilities"]["attention_maps"].empty());
+  BOOST_TEST(j[3]["capabilities"]["attention_maps"][0]["keys"] == "source");
+  for (int i : {4, 6}) BOOST_TEST(j[i]["capabilities"]["attention_maps"].empty());
+  for (int i : {5, 7}) BOOST_TEST(j[i]["capabilities"]["attention_maps"][0]["keys"] == "source");
   const auto text = attnlab("models");
   BOOST_TEST(text.code == 0);
   BOOST_TEST(contains(text.out, "lstm-attn: "));
   BOOST_TEST(contains(text.out, "gru: "));
   BOOST_TEST(contains(text.out, "rnn-attn: "));
+  BOOST_TEST(contains(text.out, "gpt: "));
 }
 
 // The rule: a family's name is compared only in models/family_*.cpp. A new comparison anywhere

@@ -48,6 +48,30 @@ SeqBatch make_batch(Rng& rng, int64_t B, int64_t S, int64_t T, int64_t V, std::v
   return b;
 }
 
+// The same rows as one stream each (source, SEP, decoder input after its BOS), right-padded, with
+// a key-padding mask over the pads and a label at every real position.
+SeqBatch add_streams(SeqBatch b, Rng& rng, int64_t V, std::vector<int>& targets) {
+  const std::vector<int> src_len = b.src_lengths();
+  std::vector<std::vector<int>> rows;
+  for (int64_t i = 0; i < b.batch; ++i) {
+    std::vector<int> r(b.src.begin() + i * b.src_len, b.src.begin() + i * b.src_len + src_len[i]);
+    r.push_back(1);
+    for (int64_t t = 1; t < b.tgt_len && !b.tgt_pad[i * b.tgt_len + t]; ++t) r.push_back(b.tgt_in[i * b.tgt_len + t]);
+    b.len = std::max(b.len, (int64_t)r.size());
+    rows.push_back(r);
+  }
+  targets.clear();
+  for (auto& r : rows) {
+    for (int64_t t = 0; t < b.len; ++t) {
+      const bool real = t < (int64_t)r.size();
+      b.tokens.push_back(real ? r[t] : 0);
+      b.tokens_pad.push_back(!real);
+      targets.push_back(real ? 2 + int(rng.below(V - 2)) : 0);
+    }
+  }
+  return b;
+}
+
 template <class T>
 Outputs run_ours(Seq2SeqModel<T>& m, const SeqBatch& b, const std::vector<int>& targets, double smoothing) {
   Graph<T> g;
@@ -68,7 +92,8 @@ Outputs run_torch(const fs::path& dir, const std::string& ckpt, const SeqBatch& 
   const fs::path batch = dir / "batch.json", out = dir / fmt::format("torch_{}.safetensors", dtype);
   nlohmann::json j = {{"batch", b.batch},     {"src_len", b.src_len}, {"tgt_len", b.tgt_len},
                       {"src", b.src},         {"tgt_in", b.tgt_in},   {"src_pad", b.src_pad},
-                      {"targets", targets},   {"ignore_index", 0},    {"label_smoothing", smoothing}};
+                      {"targets", targets},   {"ignore_index", 0},    {"label_smoothing", smoothing},
+                      {"len", b.len},         {"tokens", b.tokens},   {"tokens_pad", b.tokens_pad}};
   std::ofstream(batch) << j.dump();
   const std::string cmd = fmt::format("/usr/bin/python3 {}/tests/torch/twin.py {} {} {} --dtype {}", ATTNLAB_SOURCE_DIR,
                                       ckpt, batch.string(), out.string(), dtype);
@@ -91,7 +116,9 @@ void check_parity(const ModelConfig& c, double smoothing) {
   const int64_t B = 4, S = 6, T = 5;
   Rng rng(42);
   std::vector<int> targets;
-  const SeqBatch b = make_batch(rng, B, S, T, c.src_vocab, targets);
+  const bool stream = c.type == "gpt";
+  SeqBatch b = make_batch(rng, B, S, T, c.src_vocab, targets);
+  if (stream) b = add_streams(b, rng, c.src_vocab, targets);
   auto m64 = make_model<double>(c, 3);
   const std::string ckpt = (fx.dir / "model.safetensors").string();
   save_model(ckpt, *m64);
@@ -118,11 +145,13 @@ void check_parity(const ModelConfig& c, double smoothing) {
   // bound of tests/float_bounds.hpp. The longest path has `depth` sublayers (a Transformer's
   // attention, feed-forward and norm blocks, or an LSTM's time steps times layers); gradients run
   // that path forward and back, twice the depth. n is the longest reduction.
-  const bool recurrent = c.type != "transformer";
+  const bool recurrent = c.type != "transformer" && !stream;
   const int depth = recurrent ? int(S + T) * (int)c.integer("layers") + 4
+                    : stream  ? 2 * (int)c.integer("layers") + 2
                               : 2 * (int)c.integer("enc_layers") + 3 * (int)c.integer("dec_layers") + 3;
   // (an LSTM's gate pre-activation sums input and hidden: 2 * hidden terms)
   const int64_t n = recurrent ? std::max({2 * c.integer("hidden"), S, T, B * T})
+                    : stream  ? std::max({c.integer("d_model"), c.integer("ff"), b.len, B * b.len})
                               : std::max({c.integer("d_model"), c.integer("ff"), S, T, B * T});
   auto m32 = load_model<float>(ckpt);
   const Outputs o32 = run_ours(*m32, b, targets, smoothing);
@@ -162,6 +191,29 @@ ModelConfig recurrent(const std::string& type, int hidden, int layers) {
 
 BOOST_AUTO_TEST_CASE(transformer_pre_ln_matches_pytorch) { check_parity(transformer(true), 0.0); }
 BOOST_AUTO_TEST_CASE(transformer_post_ln_matches_pytorch) { check_parity(transformer(false), 0.1); }
+// RoPE and ALiBi in the encoder's and decoder's self-attention, never in cross-attention.
+BOOST_AUTO_TEST_CASE(transformer_rope_and_alibi_match_pytorch) {
+  check_parity(transformer(true).set("pos", "rope").set("rope_base", 100.0), 0.0);
+  check_parity(transformer(false).set("pos", "alibi"), 0.1);
+}
+
+// gpt against reference/torch_gpt_step.py's CausalLM (tests/torch/twin.py), on right-padded
+// streams with a key-padding mask: the reference layout, then each other position encoding with
+// the other layer options (RoPE through a written-out attention, ALiBi as a float mask).
+ModelConfig gpt(const char* pos) {
+  ModelConfig c = ModelConfig::defaults("gpt");
+  c.src_vocab = c.tgt_vocab = 11;
+  c.set("d_model", 8).set("heads", 2).set("ff", 16).set("layers", 2).set("max_len", 11).set("pos", pos);
+  return c;
+}
+
+BOOST_AUTO_TEST_CASE(gpt_matches_pytorch) {
+  check_parity(gpt("learned"), 0.0);
+  check_parity(gpt("sinusoidal").set("norm_first", false).set("activation", "relu").set("tie_output", true), 0.1);
+  check_parity(gpt("none"), 0.0);
+  check_parity(gpt("rope").set("rope_base", 100.0), 0.0);
+  check_parity(gpt("alibi").set("tie_output", true), 0.1);
+}
 
 BOOST_AUTO_TEST_CASE(lstm_matches_pytorch) {
   check_parity(recurrent("lstm", 6, 2), 0.0);

@@ -124,13 +124,29 @@ data::Batch stream_batch(const BenchArgs& a) {
   return b;
 }
 
+// Each yardstick (--arch) and the task format of the models it times. A table rather than
+// comparisons: "gpt" names the yardstick here, and a family too, whose name only its own file
+// may compare (tests/models/test_registry.cpp).
+const std::map<std::string, std::string>& yardstick_formats() {
+  static const std::map<std::string, std::string> m = {{"encoder-decoder", "seq2seq"}, {"gpt", "lm"}};
+  return m;
+}
+bool times_streams(const BenchArgs& a) { return yardstick_formats().at(a.arch) == "lm"; }
+
+// The first registered family that trains on `format`: --arch's model when --model is not given.
+std::string first_family_of(const std::string& format) {
+  for (const ModelFamily* f : model_families())
+    if (f->caps.formats.at(0) == format) return f->name;
+  throw UsageError(fmt::format("bench: no registered model family trains on format {}", format));
+}
+
 // The PyTorch yardstick's config keys, then the family's other fields.
 nlohmann::json bench_config_json(const BenchArgs& a, const ModelConfig& c) {
   nlohmann::json j = c.to_json();
   for (const char* k : {"type", "src_vocab", "tgt_vocab"}) j.erase(k);
   j.update({{"model", a.model}, {"batch", a.batch}, {"vocab", a.vocab}, {"steps", a.steps}, {"warmup", a.warmup},
             {"threads", a.threads}, {"seed", a.seed}, {"accumulate", a.accumulate}, {"clip_norm", a.clip_norm}});
-  if (a.arch == "gpt") j["seq_len"] = a.seq_len;
+  if (times_streams(a)) j["seq_len"] = a.seq_len;
   else j.update({{"src_len", a.src_len}, {"tgt_len", a.tgt_len}});
   return j;
 }
@@ -139,7 +155,7 @@ int run_bench(BenchArgs a) {
   if (a.batch < 1 || a.src_len < 1 || a.tgt_len < 1 || a.seq_len < 1 || a.vocab < 3 || a.steps < 1 || a.warmup < 0 ||
       a.threads < 1 || a.accumulate < 1 || a.accumulate > a.batch)
     throw UsageError("bench: sizes, --steps and --threads must be positive, --vocab at least 3, --accumulate in 1..--batch");
-  const bool stream = a.arch == "gpt";
+  const bool stream = times_streams(a);
   const std::string own_format = as_usage_error([&] { return model_family(a.model).caps.formats.at(0); });
   if (stream != (own_format == "lm"))
     throw UsageError(fmt::format("bench --arch {} times a{} model; --model {} is {}", a.arch,
@@ -284,7 +300,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--arch", a->arch,
                   "The yardstick to match: encoder-decoder (bench/torch_train_step.py) or gpt\n"
                   "(bench/torch_gpt_step.py: a stream of --seq-len tokens, the loss at every position)")
-      ->check(CLI::IsMember({"encoder-decoder", "gpt"}))
+      ->check(CLI::IsMember(yardstick_formats()))
       ->capture_default_str();
   cmd->add_option("--seq-len", a->seq_len, "--arch gpt: tokens per sequence")->capture_default_str();
   add_model_field_options(*cmd, a->model_fields);
@@ -306,7 +322,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                 "After the timed steps, break one step's graph memory down by op (key memory)");
   cmd->callback([a, model, &exit_code] {
     BenchArgs args = *a;
-    if (args.arch == "gpt" && model->count() == 0) args.model = "gpt";  // the yardstick's model
+    if (model->count() == 0) args.model = first_family_of(yardstick_formats().at(args.arch));  // the yardstick's
     exit_code = run_bench(args);
   });
 }

@@ -13,7 +13,7 @@ void print_family(const ModelFamily& f) {
   fmt::print("{}: {}\n", f.name, f.description);
   const Capabilities& c = f.caps;
   fmt::print("  formats: {}   decoding: {}   positions: {}\n", fmt::join(c.formats, ", "), c.decoding,
-             c.bounded_positions ? "a table of max_len rows" : "unbounded");
+             c.bounded_positions ? "a table of max_len rows when its settings use one" : "unbounded");
   for (const AttentionSite& a : c.attention)
     fmt::print("  attention map {}: queries from the {}, keys from the {}{}\n", a.name, a.queries, a.keys,
                a.causal ? " (causal)" : "");

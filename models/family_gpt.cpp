@@ -1,0 +1,155 @@
+// The decoder-only Transformer (models/gpt.hpp) as a model family: a causal language model that
+// trains on the one-stream format (lm).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "autograd/shape.hpp"
+#include "models/family.hpp"
+#include "models/gpt.hpp"
+#include "models/gradcheck_cases.hpp"
+
+namespace attn {
+
+namespace {
+
+std::vector<FieldSpec> gpt_fields() {
+  std::vector<FieldSpec> f = {
+      int_field("d_model", 64, "Width of embeddings and layers", 1),
+      int_field("heads", 4, "Attention heads", 1),
+      int_field("ff", 256, "Feed-forward width", 1),
+      int_field("layers", 2, "Layers (gpt: Transformer blocks; recurrent families: layers of the encoder and of the decoder)", 1),
+      real_field("dropout", 0.0, "Dropout probability", 0.0, 0.999999),
+      bool_field("norm_first", true, "Pre-LN (default) or post-LN layers").flags("--norm-first,!--post-norm"),
+      choice_field("activation", "gelu", {"relu", "gelu"}, "Feed-forward activation"),
+      choice_field("pos", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"}, "Positions"),
+      real_field("rope_base", 10000.0, "RoPE's base: pair i of a head turns by base^(-2i/head width) per position", 1.0),
+      int_field("max_len", 0, "Rows of the position table (0: the data's longest sequence)", 0),
+      bool_field("tie_output", false, "The output projection reuses the token embedding"),
+  };
+  for (FieldSpec& s : f) s.in("Model");
+  return f;
+}
+
+GptOptions options(const ModelConfig& c) {
+  GptOptions o;
+  o.layer.d_model = c.integer("d_model");
+  o.layer.heads = (int)c.integer("heads");
+  o.layer.ff = c.integer("ff");
+  o.layer.dropout = c.real("dropout");
+  o.layer.norm_first = c.flag("norm_first");
+  o.layer.activation = parse_activation(c.text("activation"));
+  o.layers = c.integer("layers");
+  o.pos = parse_pos_encoding(c.text("pos"));
+  o.rope_base = c.real("rope_base");
+  o.max_len = c.integer("max_len");
+  o.tie_output = c.flag("tie_output");
+  return o;
+}
+
+bool has_table(const ModelConfig& c) { return has_position_table(parse_pos_encoding(c.text("pos"))); }
+
+void check(const ModelConfig& c) {
+  auto need = [](bool ok, const std::string& what) {
+    if (!ok) throw Error("model config: " + what);
+  };
+  const int64_t d = c.integer("d_model"), h = c.integer("heads");
+  need(d % h == 0, fmt::format("d_model {} is not divisible by {} heads", d, h));
+  need(c.text("pos") != "rope" || (d / h) % 2 == 0,
+       fmt::format("--pos rope turns pairs of a head's features: the head width d_model / heads = {} must be even", d / h));
+  need(c.integer("max_len") > 0, "max_len must be positive (0 is resolved from the data before a model is built)");
+  need(c.src_vocab == c.tgt_vocab, "gpt reads and predicts one vocabulary: src_vocab and tgt_vocab must be equal");
+}
+
+// The longest stream: source, SEP, target (its last label, EOS, needs no position of its own),
+// or a text corpus's block.
+void fit_to_data(ModelConfig& c, const DataShape& ds) {
+  const int64_t need = (int64_t)ds.stream_len(), given = c.integer("max_len");
+  if (given == 0) c.fields["max_len"] = need;
+  else if (given < need && has_table(c))
+    throw Error(fmt::format("--max-len {} is shorter than the data's longest stream ({})", given, need));
+}
+
+// In double: a config can ask for more than int64 can count.
+double parameters(const ModelConfig& c) {
+  const double d = (double)c.integer("d_model"), f = (double)c.integer("ff"), V = (double)c.tgt_vocab;
+  const double layer = 4 * d * d + 2 * d * f + f + 9 * d;  // attention, feed-forward, 2 norms
+  double p = V * d + (c.text("pos") == "learned" ? (double)c.integer("max_len") * d : 0);
+  p += (double)c.integer("layers") * layer + 2 * d;  // the final norm
+  return p + (c.flag("tie_output") ? V : V * d + V);
+}
+
+// A step reads streams of src_len + tgt_len tokens (source, SEP, target; tgt_len counts SEP).
+std::vector<MemoryTerm> step_memory(const ModelConfig& c, const StepSize& n) {
+  constexpr double F = 4;
+  const double B = n.batch, L = n.src_len + n.tgt_len, layers = (double)c.integer("layers");
+  const double d = (double)c.integer("d_model"), f = (double)c.integer("ff"), H = (double)c.integer("heads");
+  // Per token and layer, as an encoder layer's (family_transformer.cpp): 8d + ff.
+  return {{"activations", F * (layers * B * L * (8 * d + f) + 2 * B * L * d)},
+          {"attention statistics", F * layers * B * H * L * 2},
+          {"attention workspace", F * std::min(n.threads, B * H) * 2 * L * L},
+          {"gradients in flight", F * 2 * B * L * (8 * d + f)},
+          // estimate_training_memory counts logits over tgt_len positions; a stream has src_len more.
+          {"output logits over the source", F * 3 * B * n.src_len * (double)c.tgt_vocab}};
+}
+
+// Attention counted in full (not causal-halved).
+double forward_flops(const ModelConfig& c, const StepSize& n) {
+  const double D = (double)c.integer("d_model"), F = (double)c.integer("ff"), V = (double)c.tgt_vocab;
+  const double L = n.src_len + n.tgt_len, layers = (double)c.integer("layers");
+  return n.batch * L * (layers * (8 * D * D + 4 * D * F + 4 * L * D) + 2 * D * V);
+}
+
+// One whole-model case per position encoding, each also varying the layer options.
+void gradcheck_cases(std::vector<GradCase>& out) {
+  ModelConfig t = ModelConfig::defaults("gpt");
+  t.src_vocab = t.tgt_vocab = 5;
+  t.set("d_model", 4).set("heads", 2).set("ff", 6).set("layers", 1).set("max_len", 6);
+  add_model_case(out, "DecoderOnlyTransformer", "reference_layout", t);
+  ModelConfig s = t;
+  s.set("pos", "sinusoidal").set("norm_first", false).set("activation", "relu").set("tie_output", true);
+  add_model_case(out, "DecoderOnlyTransformer", "sinusoidal_post_ln_relu_tied", s);
+  ModelConfig z = t;
+  z.set("pos", "none").set("layers", 2);
+  add_model_case(out, "DecoderOnlyTransformer", "nope_two_layers", z);
+  ModelConfig r = t;
+  r.set("pos", "rope").set("rope_base", 100.0);  // a small base: the pair's angles differ a lot
+  add_model_case(out, "DecoderOnlyTransformer", "rope", r);
+  ModelConfig a = t;
+  a.set("pos", "alibi");
+  add_model_case(out, "DecoderOnlyTransformer", "alibi", a);
+}
+
+ModelFamily make_family() {
+  ModelFamily f;
+  f.name = "gpt";
+  f.description = "Decoder-only Transformer language model over `source SEP target` (pre-LN, GELU, as GPT-2)";
+  f.fields = gpt_fields();
+  f.caps.formats = {"lm"};
+  f.caps.decoding = "kv-cache";
+  f.caps.attention = {{"layers.N.self_attn", "stream", "stream", true}};
+  f.caps.bounded_positions = true;  // with a table (learned, sinusoidal); position_limit says
+  f.check = check;
+  f.fit_to_data = fit_to_data;
+  f.make_f32 = [](const ModelConfig& c, uint64_t seed) -> std::unique_ptr<Seq2SeqModel<float>> {
+    return std::make_unique<DecoderOnlyTransformer<float>>(c, options(c), seed);
+  };
+  f.make_f64 = [](const ModelConfig& c, uint64_t seed) -> std::unique_ptr<Seq2SeqModel<double>> {
+    return std::make_unique<DecoderOnlyTransformer<double>>(c, options(c), seed);
+  };
+  f.parameters = parameters;
+  f.step_memory = step_memory;
+  f.forward_flops = forward_flops;
+  f.gradcheck_cases = gradcheck_cases;
+  f.position_limit = [](const ModelConfig& c) { return has_table(c) ? c.integer("max_len") : int64_t(0); };
+  return f;
+}
+
+}  // namespace
+
+const ModelFamily& gpt_family() {
+  static const ModelFamily f = make_family();
+  return f;
+}
+
+}  // namespace attn
