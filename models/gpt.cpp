@@ -206,19 +206,30 @@ std::vector<int> DecoderOnlyTransformer<T>::sample(Graph<T>& g, const std::vecto
   if (!(temperature >= 0) || top_k < 0)
     throw Error(fmt::format("gpt: sample needs temperature >= 0 and top_k >= 0, got {} and {}", temperature, top_k));
   NoGrad<T> ng(g);
-  const int64_t P = (int64_t)prompt.size(), V = this->config.tgt_vocab, steps = steps_for(P, n);
-  check_positions(P);
-  std::vector<KVCache<T>> caches = make_caches(1, P + std::max<int64_t>(steps - 1, 0));
+  // With a position table of W rows the context is the last W tokens, as nanoGPT's generate
+  // crops it: cached while the stream fits the table, then each token recomputed over the window.
+  const bool table = has_position_table(opt_.pos);
+  const int64_t P = (int64_t)prompt.size(), V = this->config.tgt_vocab, W = table ? opt_.max_len : P + n;
+  std::vector<int> ctx(prompt.end() - std::min(P, W), prompt.end());
+  const int64_t c0 = (int64_t)ctx.size(), cached = std::min(n, W - c0 + 1);
+  std::vector<KVCache<T>> caches = make_caches(1, c0 + std::max<int64_t>(cached - 1, 0));
   std::vector<int> out;
   g.reset();
-  Tensor<T> l = logits(g, prompt, 1, P, AttentionMask(true), &caches);
-  const T* row = l.data() + (P - 1) * V;
-  for (int64_t t = 0; t < steps; ++t) {
+  Tensor<T> l = logits(g, ctx, 1, c0, AttentionMask(true), &caches);
+  const T* row = l.data() + (c0 - 1) * V;
+  for (int64_t t = 0; t < n; ++t) {
     out.push_back(pick_token(row, V, temperature, top_k, rng));
-    if (t + 1 == steps) break;
+    ctx.push_back(out.back());
+    if (t + 1 == n) break;
     g.reset();
-    l = logits(g, {out.back()}, 1, 1, AttentionMask(true), &caches);
-    row = l.data();
+    if (t + 1 < cached) {
+      l = logits(g, {out.back()}, 1, 1, AttentionMask(true), &caches);
+      row = l.data();
+    } else {
+      const std::vector<int> window(ctx.end() - W, ctx.end());
+      l = logits(g, window, 1, W, AttentionMask(true), nullptr);
+      row = l.data() + (W - 1) * V;
+    }
   }
   g.reset();
   return out;

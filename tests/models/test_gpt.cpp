@@ -259,7 +259,6 @@ BOOST_AUTO_TEST_CASE(learned_positions_refuse_a_stream_beyond_max_len) {
   }
   BOOST_CHECK_THROW(m->greedy_decode(g, batch(), 4, 1, 2), Error);  // a prompt of 6
   Rng rng(1);
-  BOOST_TEST(m->sample(g, {3, 4, 1}, 10, 1.0, 0, rng).size() == 3u);  // positions 3 and 4 remain
   BOOST_TEST(position_limit(c) == 5);
   BOOST_CHECK_THROW(model_family("gpt").fit_to_data(c, DataShape{9, 5, 4}), Error);  // needs 10
   c.set("pos", "none");
@@ -268,6 +267,30 @@ BOOST_AUTO_TEST_CASE(learned_positions_refuse_a_stream_beyond_max_len) {
   auto nope = make_model<float>(c, 0);
   BOOST_TEST((nope->forward(g, batch()).shape() == Shape{4, 8, 9}));
   BOOST_TEST(nope->sample(g, {3, 4, 1}, 10, 1.0, 0, rng).size() == 10u);
+}
+
+// With a table of W rows, sampling keeps going over the last W tokens, as nanoGPT's generate
+// crops its context: each greedy token past the table is the argmax over the window before it.
+BOOST_AUTO_TEST_CASE(sampling_beyond_a_position_table_slides_a_window) {
+  ModelConfig c = tiny_gpt("learned");
+  c.set("max_len", 5);
+  auto owner = make_model<double>(c, 3);
+  auto& m = as_gpt(owner);
+  m.eval();
+  Graph<double> g;
+  Rng rng(1);
+  const std::vector<int> prompt = {3, 4, 5, 6, 7, 8, 3};  // longer than the table: its last 5 count
+  const std::vector<int> out = m.sample(g, prompt, 12, 0.0, 0, rng);
+  BOOST_TEST(out.size() == 12u);
+  std::vector<int> all = prompt;
+  for (int tok : out) {
+    NoGrad<double> ng(g);
+    g.reset();
+    const std::vector<int> window(all.end() - 5, all.end());
+    const auto l = m.logits(g, window, 1, 5).values();
+    BOOST_TEST(tok == int(std::max_element(l.end() - 9, l.end()) - (l.end() - 9)));
+    all.push_back(tok);
+  }
 }
 
 // rope, alibi and none draw the same weights (no table), so any difference in their logits comes

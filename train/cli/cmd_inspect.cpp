@@ -141,10 +141,6 @@ std::string decode_output(const Loaded& l, const std::vector<int>& ids) {
 
 int run_sample_tokens(const PredictArgs& a, Loaded& l, const std::vector<int>& prompt) {
   if (!a.attention.empty()) throw UsageError("--attention draws a decoded input's maps; it does not combine with --sample");
-  if (const int64_t limit = position_limit(l.model->config); limit > 0 && (int64_t)prompt.size() + a.sample > limit)
-    throw UsageError(fmt::format("the prompt ({} tokens) and {} sampled tokens exceed the model's position table ({} "
-                                 "rows); sample fewer tokens",
-                                 prompt.size(), a.sample, limit));
   l.model->eval();
   Graph<float> g;
   Rng rng(a.seed);
