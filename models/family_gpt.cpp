@@ -8,37 +8,26 @@
 #include "models/family.hpp"
 #include "models/gpt.hpp"
 #include "models/gradcheck_cases.hpp"
+#include "models/transformer_fields.hpp"
 
 namespace attn {
 
 namespace {
 
 std::vector<FieldSpec> gpt_fields() {
-  std::vector<FieldSpec> f = {
-      int_field("d_model", 64, "Width of embeddings and layers", 1),
-      int_field("heads", 4, "Attention heads", 1),
-      int_field("ff", 256, "Feed-forward width", 1),
-      int_field("layers", 2, "Layers (gpt: Transformer blocks; recurrent families: layers of the encoder and of the decoder)", 1),
-      real_field("dropout", 0.0, "Dropout probability", 0.0, 0.999999),
-      bool_field("norm_first", true, "Pre-LN (default) or post-LN layers").flags("--norm-first,!--post-norm"),
-      choice_field("activation", "gelu", {"relu", "gelu"}, "Feed-forward activation"),
-      choice_field("pos", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"}, "Positions"),
-      real_field("rope_base", 10000.0, "RoPE's base: pair i of a head turns by base^(-2i/head width) per position", 1.0),
-      int_field("max_len", 0, "Rows of the position table (0: the data's longest sequence)", 0),
-      bool_field("tie_output", false, "The output projection reuses the token embedding"),
-  };
+  std::vector<FieldSpec> f = width_fields();
+  f.push_back(int_field("layers", 2,
+                        "Layers (gpt: Transformer blocks; recurrent families: layers of the encoder and of the decoder)", 1));
+  for (FieldSpec& s : block_fields("gelu")) f.push_back(s);
+  for (FieldSpec& s : position_fields("Positions")) f.push_back(s);
+  f.push_back(bool_field("tie_output", false, "The output projection reuses the token embedding"));
   for (FieldSpec& s : f) s.in("Model");
   return f;
 }
 
 GptOptions options(const ModelConfig& c) {
   GptOptions o;
-  o.layer.d_model = c.integer("d_model");
-  o.layer.heads = (int)c.integer("heads");
-  o.layer.ff = c.integer("ff");
-  o.layer.dropout = c.real("dropout");
-  o.layer.norm_first = c.flag("norm_first");
-  o.layer.activation = parse_activation(c.text("activation"));
+  o.layer = layer_config(c);
   o.layers = c.integer("layers");
   o.pos = parse_pos_encoding(c.text("pos"));
   o.rope_base = c.real("rope_base");
@@ -50,25 +39,14 @@ GptOptions options(const ModelConfig& c) {
 bool has_table(const ModelConfig& c) { return has_position_table(parse_pos_encoding(c.text("pos"))); }
 
 void check(const ModelConfig& c) {
-  auto need = [](bool ok, const std::string& what) {
-    if (!ok) throw Error("model config: " + what);
-  };
-  const int64_t d = c.integer("d_model"), h = c.integer("heads");
-  need(d % h == 0, fmt::format("d_model {} is not divisible by {} heads", d, h));
-  need(c.text("pos") != "rope" || (d / h) % 2 == 0,
-       fmt::format("--pos rope turns pairs of a head's features: the head width d_model / heads = {} must be even", d / h));
-  need(c.integer("max_len") > 0, "max_len must be positive (0 is resolved from the data before a model is built)");
-  need(c.src_vocab == c.tgt_vocab, "gpt reads and predicts one vocabulary: src_vocab and tgt_vocab must be equal");
+  check_attention_fields(c);
+  if (c.src_vocab != c.tgt_vocab)
+    throw Error("model config: gpt reads and predicts one vocabulary: src_vocab and tgt_vocab must be equal");
 }
 
 // The longest stream: source, SEP, target (its last label, EOS, needs no position of its own),
 // or a text corpus's block.
-void fit_to_data(ModelConfig& c, const DataShape& ds) {
-  const int64_t need = (int64_t)ds.stream_len(), given = c.integer("max_len");
-  if (given == 0) c.fields["max_len"] = need;
-  else if (given < need && has_table(c))
-    throw Error(fmt::format("--max-len {} is shorter than the data's longest stream ({})", given, need));
-}
+void fit_to_data(ModelConfig& c, const DataShape& ds) { fit_position_table(c, (int64_t)ds.stream_len(), "stream"); }
 
 // In double: a config can ask for more than int64 can count.
 double parameters(const ModelConfig& c) {

@@ -6,6 +6,7 @@
 #include "autograd/shape.hpp"
 #include "models/family.hpp"
 #include "models/gradcheck_cases.hpp"
+#include "models/transformer_fields.hpp"
 #include "models/transformer.hpp"
 
 namespace attn {
@@ -13,34 +14,20 @@ namespace attn {
 namespace {
 
 std::vector<FieldSpec> transformer_fields() {
-  std::vector<FieldSpec> f = {
-      int_field("d_model", 64, "Width of embeddings and layers", 1),
-      int_field("heads", 4, "Attention heads", 1),
-      int_field("ff", 256, "Feed-forward width", 1),
-      int_field("enc_layers", 2, "Encoder layers", 0),
-      int_field("dec_layers", 2, "Decoder layers", 1),
-      real_field("dropout", 0.0, "Dropout probability", 0.0, 0.999999),
-      bool_field("norm_first", true, "Pre-LN (default) or post-LN layers").flags("--norm-first,!--post-norm"),
-      choice_field("activation", "relu", {"relu", "gelu"}, "Feed-forward activation"),
-      choice_field("pos", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"},
-                   "Positions (rope, alibi: in self-attention only; none: gpt only)"),
-      real_field("rope_base", 10000.0, "RoPE's base: pair i of a head turns by base^(-2i/head width) per position", 1.0),
-      int_field("max_len", 0, "Rows of the position table (0: the data's longest sequence)", 0),
-      bool_field("share_embeddings", false, "Source and target share one embedding table (equal vocabularies)"),
-      bool_field("tie_output", false, "The output projection reuses the target embedding"),
-  };
+  std::vector<FieldSpec> f = width_fields();
+  f.push_back(int_field("enc_layers", 2, "Encoder layers", 0));
+  f.push_back(int_field("dec_layers", 2, "Decoder layers", 1));
+  for (FieldSpec& s : block_fields("relu")) f.push_back(s);
+  for (FieldSpec& s : position_fields("Positions (rope, alibi: in self-attention only; none: gpt only)")) f.push_back(s);
+  f.push_back(bool_field("share_embeddings", false, "Source and target share one embedding table (equal vocabularies)"));
+  f.push_back(bool_field("tie_output", false, "The output projection reuses the target embedding"));
   for (FieldSpec& s : f) s.in("Model");
   return f;
 }
 
 TransformerOptions options(const ModelConfig& c) {
   TransformerOptions o;
-  o.layer.d_model = c.integer("d_model");
-  o.layer.heads = (int)c.integer("heads");
-  o.layer.ff = c.integer("ff");
-  o.layer.dropout = c.real("dropout");
-  o.layer.norm_first = c.flag("norm_first");
-  o.layer.activation = parse_activation(c.text("activation"));
+  o.layer = layer_config(c);
   o.enc_layers = c.integer("enc_layers");
   o.dec_layers = c.integer("dec_layers");
   o.pos = parse_pos_encoding(c.text("pos"));
@@ -55,21 +42,14 @@ void check(const ModelConfig& c) {
   auto need = [](bool ok, const std::string& what) {
     if (!ok) throw Error("model config: " + what);
   };
-  const int64_t d = c.integer("d_model"), h = c.integer("heads");
-  need(d % h == 0, fmt::format("d_model {} is not divisible by {} heads", d, h));
+  check_attention_fields(c);
   need(c.text("pos") != "none", "--pos none needs every self-attention causal: only gpt allows it");
-  need(c.text("pos") != "rope" || (d / h) % 2 == 0,
-       fmt::format("--pos rope turns pairs of a head's features: the head width d_model / heads = {} must be even", d / h));
-  need(c.integer("max_len") > 0, "max_len must be positive (0 is resolved from the data before a model is built)");
   need(!c.flag("share_embeddings") || c.src_vocab == c.tgt_vocab,
        "share_embeddings needs equal source and target vocabularies");
 }
 
 void fit_to_data(ModelConfig& c, const DataShape& ds) {
-  const int64_t need = (int64_t)std::max(ds.max_src_len, ds.max_tgt_len + 1), given = c.integer("max_len");
-  if (given == 0) c.fields["max_len"] = need;
-  else if (given < need && has_position_table(parse_pos_encoding(c.text("pos"))))
-    throw Error(fmt::format("--max-len {} is shorter than the data's longest sequence ({})", given, need));
+  fit_position_table(c, (int64_t)std::max(ds.max_src_len, ds.max_tgt_len + 1), "sequence");
 }
 
 // In double: a config can ask for more than int64 can count.
