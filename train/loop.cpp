@@ -43,8 +43,7 @@ std::string non_finite_message(const LoopContext& c) {
 
 LoopEnd run_loop(const StepFn& step, LoopState& st, const LoopSchedule& sched, const std::vector<LoopHook*>& hooks,
                  Clock::time_point started) {
-  LoopContext ctx{st, sched};
-  ctx.started = started;
+  LoopContext ctx(st, sched, started);
   RateMeter rate;
   while (st.step < sched.steps && !st.finished) {
     for (LoopHook* h : hooks)

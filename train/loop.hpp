@@ -24,6 +24,8 @@ struct LoopSchedule {
 
 // What the hooks see and change at one step.
 struct LoopContext {
+  LoopContext(LoopState& st, const LoopSchedule& sched, std::chrono::steady_clock::time_point t0)
+      : state(st), schedule(sched), started(t0) {}
   LoopState& state;
   const LoopSchedule& schedule;
   StepResult result;  // of the step just taken

@@ -201,8 +201,7 @@ RunOutcome run_training(const TrainArgs& args, const RunOptions& opt) {
   }
   progress.end_line();
   if (end == LoopEnd::Interrupted) {
-    LoopContext now{st, schedule};
-    now.started = t0;
+    LoopContext now(st, schedule, t0);
     checkpointing.save(now, false);
     fmt::print(stderr, "interrupted at step {}: checkpoint written; continue with: attnlab train --resume {}\n", st.step,
                opt.out);
