@@ -26,12 +26,14 @@ Batch make_batch(const std::vector<Example>& examples, const Vocab& vocab) {
     if (e.src.empty()) throw std::invalid_argument(fmt::format("make_batch: example {} has an empty source", i));
     check_ids(e.src, vocab, i, "source");
     check_ids(e.tgt, vocab, i, "target");
-    if (e.is_stream()) {
-      if (!e.tgt.empty() || e.labels.size() != e.src.size() || e.distance.size() != e.src.size())
-        throw std::invalid_argument(fmt::format("make_batch: stream example {} needs as many labels and distances "
-                                                "as tokens ({}, {} for {}) and no target", i, e.labels.size(),
-                                                e.distance.size(), e.src.size()));
-    } else if (e.distance.size() != e.tgt.size())
+    if (e.has_stream_layout() && (e.labels.size() != e.src.size() || e.label_distance.size() != e.src.size()))
+      throw std::invalid_argument(fmt::format("make_batch: example {} has {} labels and {} label distances for {} "
+                                              "tokens", i, e.labels.size(), e.label_distance.size(), e.src.size()));
+    for (int y : e.labels)
+      if (y != Vocab::PAD && (y < 0 || y >= vocab.size() || y == Vocab::BOS))
+        throw std::invalid_argument(fmt::format("make_batch: example {} has label id {} (vocabulary size {})", i, y,
+                                                vocab.size()));
+    if (e.distance.size() != e.tgt.size())
       throw std::invalid_argument(fmt::format("make_batch: example {} has {} distances for {} target tokens", i,
                                               e.distance.size(), e.tgt.size()));
     b.src_len = std::max(b.src_len, (int)e.src.size());
@@ -54,7 +56,7 @@ Batch make_batch(const std::vector<Example>& examples, const Vocab& vocab) {
     std::copy(e.tgt.begin(), e.tgt.end(), b.tgt_out.begin() + t0);
     b.tgt_out[t0 + e.tgt.size()] = Vocab::EOS;
     std::fill_n(b.tgt_pad.begin() + t0, e.tgt.size() + 1, 0);
-    if (!e.is_stream()) std::copy(e.distance.begin(), e.distance.end(), b.distance.begin() + t0);
+    std::copy(e.distance.begin(), e.distance.end(), b.distance.begin() + t0);
     b.src_lengths.push_back((int)e.src.size());
     b.tgt_lengths.push_back((int)e.tgt.size());
   }

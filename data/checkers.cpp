@@ -39,8 +39,11 @@ void expect_len(const char* what, size_t got, long lo, long hi) {
 }
 
 struct Expect {
+  Expect(Strings t = {}, Ints d = {}) : tgt(std::move(t)), distance(std::move(d)) {}
   Strings tgt;
   Ints distance;
+  Strings labels;  // a one-stream layout's labels ("<pad>": none), when the task has one
+  Ints label_distance;
 };
 
 std::pair<long, long> lengths(const Task& t) {
@@ -75,9 +78,20 @@ std::pair<long, long> span(const Task& t, const char* min_knob, const char* max_
 Expect copy_memory(const Task& t, const Strings& src) {
   const long n = t.knob("symbols"), k = t.knob("alphabet");
   const auto [lo, hi] = span(t, "min_delay", "delay");
+  Expect e;
+  if (t.knob("layout") == 1) {  // aligned: N symbols, T-1 blanks, ':', N blanks
+    expect_len("source", src.size(), n + lo + n, n + hi + n);
+    const long T = (long)src.size() - 2 * n;
+    for (long i = 0; i < (long)src.size(); ++i) {
+      const bool ok = i < n ? number(src[i], "", k) >= 0 : i == n + T - 1 ? src[i] == ":" : src[i] == "_";
+      if (!ok) fail("aligned source token {} is '{}', which does not fit symbols, blanks, delimiter, blanks", i, src[i]);
+      e.labels.push_back(i < T + n ? "_" : src[i - T - n]);
+      e.label_distance.push_back(i < T + n ? -1 : (int)(T + n));
+    }
+    return e;
+  }
   expect_len("source", src.size(), n + lo + 1, n + hi + 1);
   const long delay = (long)src.size() - n - 1;
-  Expect e;
   for (long i = 0; i < (long)src.size(); ++i) {
     const bool ok = i < n ? number(src[i], "", k) >= 0 : i < n + delay ? src[i] == "_" : src[i] == ":";
     if (!ok) fail("source token {} is '{}', which does not fit symbols, blanks, delimiter", i, src[i]);
@@ -223,6 +237,8 @@ Expect mqar(const Task& t, const Strings& src) {
     if (!vals.insert(x[i + 1]).second) fail("value {} appears twice in the pairs", x[i + 1]);
   }
   Expect e;
+  e.labels.assign(len, "<pad>");
+  e.label_distance.assign(len, -1);
   std::set<long> asked;
   for (long i = 2 * k; i < len; ++i) {
     const auto it = key_at.find(x[i]);
@@ -234,6 +250,8 @@ Expect mqar(const Task& t, const Strings& src) {
     if (!asked.insert(x[i]).second) fail("key {} is queried twice", x[i]);
     e.tgt.push_back(src[it->second + 1]);
     e.distance.push_back((int)(i - it->second));
+    e.labels[i] = src[it->second + 1];
+    e.label_distance[i] = (int)(i - it->second);
   }
   if ((long)asked.size() != k) fail("{} of {} keys are queried", asked.size(), k);
   return e;
@@ -449,6 +467,15 @@ std::string check_example(const Task& task, const Example& ex) {
     if (tgt != e.tgt) fail("target '{}', expected '{}'", fmt::join(tgt, " "), fmt::join(e.tgt, " "));
     if (ex.distance != e.distance)
       fail("distances [{}], expected [{}]", fmt::join(ex.distance, " "), fmt::join(e.distance, " "));
+    for (int id : ex.labels)
+      if (id != Vocab::PAD && (id < Vocab::NUM_SPECIAL || id >= v.size())) fail("label id {} is a special or out of range", id);
+    // A seq2seq view of an example (sample --json) may leave its stream labels out; a stream-only
+    // one may not.
+    const bool labelled = !ex.labels.empty() || task.stream_only();
+    if (labelled && v.to_strings(ex.labels) != e.labels)
+      fail("stream labels '{}', expected '{}'", fmt::join(v.to_strings(ex.labels), " "), fmt::join(e.labels, " "));
+    if (labelled && ex.label_distance != e.label_distance)
+      fail("label distances [{}], expected [{}]", fmt::join(ex.label_distance, " "), fmt::join(e.label_distance, " "));
     return "";
   } catch (const Fail& f) {
     return f.what();

@@ -111,6 +111,12 @@ std::string DataConfig::describe() const {
   return d + layout;
 }
 
+bool DataConfig::stream_only() const {
+  if (is_text()) return true;
+  if (task.empty()) return false;
+  return make_task_resolved(task, knobs)->stream_only() || make_task_resolved(task, test_knobs)->stream_only();
+}
+
 nlohmann::json DataConfig::to_json() const {
   nlohmann::json j;
   j["seed"] = seed;
@@ -162,9 +168,11 @@ DataConfig DataConfig::from_json(const nlohmann::json& j) {
       throw Error("data config JSON: \"text_file\" and \"text_tokens\" must be strings");
     const uint64_t block = unsigned_field(j, "block");
     if (block < 1 || block > (1u << 30)) throw Error("data config JSON: \"block\" out of range");
-    return text_config(j["text_file"].get<std::string>(), (int)block,
-                       parse_text_tokens(j["text_tokens"].get<std::string>()), seed, unsigned_field(j, "valid_size"),
-                       unsigned_field(j, "test_size"));
+    DataConfig t = text_config(j["text_file"].get<std::string>(), (int)block,
+                               parse_text_tokens(j["text_tokens"].get<std::string>()), seed,
+                               unsigned_field(j, "valid_size"), unsigned_field(j, "test_size"));
+    t.loss_on = c.loss_on;
+    return t;
   }
   if (!j.contains("task") || !j["task"].is_string())
     throw Error("data config JSON: needs \"task\" or \"data_dir\"");
@@ -247,6 +255,12 @@ Dataset::Dataset(DataConfig cfg) : cfg_(std::move(cfg)) {
       test_remap_.push_back(vocab_.id(t));
     }
   }
+  if ((train_task_->stream_only() || test_task_->stream_only()) && cfg_.format != "lm") {
+    const Task& t = train_task_->stream_only() ? *train_task_ : *test_task_;
+    throw Error(fmt::format("task {} ({}) is one stream with its labels and no target: it needs a language model "
+                            "(format lm, e.g. --model gpt)",
+                            cfg_.task, format_knobs(t.spec(), t.knobs())));
+  }
   for (const auto& t : vocab_.tokens()) token_hash_.push_back(string_hash(t));
   for (uint64_t i = 0; i < cfg_.valid_size; ++i) valid_.push_back(generate(Split::Valid, i));
   for (uint64_t i = 0; i < cfg_.test_size; ++i) test_.push_back(generate(Split::Test, i));
@@ -262,6 +276,8 @@ Example Dataset::generate(Split s, uint64_t index) const {
     if (!test_remap_.empty() && s == Split::Test) {
       for (int& id : ex.src) id = test_remap_[id];
       for (int& id : ex.tgt) id = test_remap_[id];
+      for (int& id : ex.labels)
+        if (id != Vocab::PAD) id = test_remap_[id];
     }
     if (owner(ex.src) == s) return ex;
   }

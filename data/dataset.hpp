@@ -55,6 +55,8 @@ struct DataConfig {
 
   bool is_file() const { return !data_dir.empty(); }
   bool is_text() const { return !text_file.empty(); }
+  // Only a one-stream layout (no target): a text corpus, or a task whose knobs make it so.
+  bool stream_only() const;
   // "copy-memory (symbols=10 alphabet=8 delay=100)" or "files in DIR"; test knobs when they differ.
   std::string describe() const;
   nlohmann::json to_json() const;

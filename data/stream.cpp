@@ -23,10 +23,10 @@ int stream_distance(const Example& e, size_t j) {
 
 Stream to_stream(const Example& e, LossOn loss_on) {
   Stream s;
-  if (e.is_stream()) {
+  if (e.has_stream_layout()) {
     s.tokens = e.src;
     s.labels = e.labels;
-    s.distance = e.distance;
+    s.distance = e.label_distance;
     return s;
   }
   const size_t S = e.src.size(), T = e.tgt.size();

@@ -27,8 +27,8 @@ struct Stream {
   std::vector<int> tokens, labels, distance;
   int prompt = 0;  // tokens up to and including SEP, what generation starts from; 0: no generation
 };
-// A stream-native example is its own stream (loss_on does not apply: its labels say where the
-// loss falls); any other is laid out `source SEP target`.
+// An example with its task's own layout is that stream (loss_on does not apply: its labels say
+// where the loss falls); any other is laid out `source SEP target`.
 Stream to_stream(const Example& e, LossOn loss_on);
 
 // The stream distance of target token j of `e` (-1 when unknown).

@@ -49,6 +49,10 @@ void check_range(const TaskSpec& spec, const KnobSpec& k, int64_t v) {
 
 }  // namespace
 
+std::string KnobSpec::value_text(int64_t v) const {
+  return v >= 0 && v < (int64_t)names.size() ? names[v] : std::to_string(v);
+}
+
 const KnobSpec* TaskSpec::knob(const std::string& n) const {
   for (const auto& k : knobs)
     if (k.name == n) return &k;
@@ -106,6 +110,13 @@ KnobValues resolve_knobs(const TaskSpec& spec, const TaskOptions& opts, const Kn
     const KnobSpec* k = spec.knob(name);
     if (!k)
       throw Error(fmt::format("task {} has no knob '{}'; its knobs: {}", spec.name, name, knob_names(spec)));
+    if (!k->names.empty()) {
+      const auto it = std::find(k->names.begin(), k->names.end(), text);
+      if (it == k->names.end())
+        throw Error(fmt::format("task {}: knob {}='{}' is not one of {}", spec.name, name, text, fmt::join(k->names, ", ")));
+      out[name] = it - k->names.begin();
+      continue;
+    }
     errno = 0;
     char* end = nullptr;
     const long long v = text.empty() ? 0 : std::strtoll(text.c_str(), &end, 10);
@@ -132,7 +143,8 @@ std::string format_knobs(const TaskSpec& spec, const KnobValues& knobs) {
   std::vector<std::string> parts;
   for (const auto& k : spec.knobs) {
     auto it = knobs.find(k.name);
-    if (it != knobs.end()) parts.push_back(fmt::format("{}={}", k.name, it->second));
+    if (it == knobs.end() || (it->second == -1 && k.min == -1)) continue;  // -1: unset
+    parts.push_back(fmt::format("{}={}", k.name, k.value_text(it->second)));
   }
   return fmt::format("{}", fmt::join(parts, " "));
 }

@@ -27,6 +27,9 @@ struct KnobSpec {
   int64_t default_value;
   int64_t min, max;  // inclusive
   std::string help;
+  // A knob of named choices (copy-memory's layout): value i is names[i], given and shown by name.
+  std::vector<std::string> names = {};
+  std::string value_text(int64_t v) const;  // the name, or the number
 };
 
 struct TaskSpec {
@@ -75,6 +78,9 @@ class Task {
   const Vocab& vocab() const { return vocab_; }
   // The class for these knobs; spec().chomsky unless a knob changes it.
   virtual std::string chomsky() const { return spec_.chomsky; }
+  // True when these knobs give examples with only a one-stream layout (no target), which only
+  // a language model (format lm) can train on.
+  virtual bool stream_only() const { return false; }
 
   // Draws one example; all randomness comes from `rng`.
   virtual Example generate(Xoshiro& rng) const = 0;
@@ -121,7 +127,8 @@ std::unique_ptr<Task> make_task_resolved(const std::string& name, const KnobValu
 // and by the tests to check the closed forms.
 Chance estimate_chance(const Task& task, int samples, uint64_t seed);
 
-// "delay=100 symbols=10 ..." in the spec's knob order.
+// "delay=100 symbols=10 ..." in the spec's knob order; a knob at -1 where -1 means unset
+// (min_delay) is left out.
 std::string format_knobs(const TaskSpec& spec, const KnobValues& knobs);
 
 }  // namespace attn::data

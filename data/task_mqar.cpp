@@ -57,9 +57,15 @@ class Mqar final : public Task {
     std::vector<int64_t> order(pairs_);
     for (int64_t i = 0; i < pairs_; ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return slots[a] < slots[b]; });
+    // In one stream (Zoology's layout) the value is the label at its query and nowhere else.
+    ex.labels.assign(length_, Vocab::PAD);
+    ex.label_distance.assign(length_, -1);
     for (int64_t i : order) {
+      const int64_t query = 2 * pairs_ + 2 * slots[i];
       ex.tgt.push_back(id(vals[i]));
-      ex.distance.push_back((int)(2 * pairs_ + 2 * slots[i] - 2 * i));
+      ex.distance.push_back((int)(query - 2 * i));
+      ex.labels[query] = id(vals[i]);
+      ex.label_distance[query] = (int)(query - 2 * i);
     }
     return ex;
   }

@@ -77,7 +77,7 @@ Example TextCorpus::window(size_t offset) const {
   Example e;
   e.src.assign(ids.begin() + offset, ids.begin() + offset + block);
   e.labels.assign(ids.begin() + offset + 1, ids.begin() + offset + block + 1);
-  e.distance.assign(block, -1);
+  e.label_distance.assign(block, -1);
   return e;
 }
 

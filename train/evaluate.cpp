@@ -74,18 +74,18 @@ nlohmann::json EvalResult::to_json(const std::string& p) const {
 
 namespace {
 
-// What a model must produce for `e`, and each token's distance: the labelled positions of a
-// stream-native example, else the target.
+// What a model must produce for `e`, and each token's distance: in a stream with the task's own
+// layout the labelled positions, else the target.
 struct Wanted {
   std::vector<int> tokens, distance;
 };
 Wanted wanted(const data::Example& e, bool stream) {
   Wanted w;
-  if (e.is_stream()) {
+  if (stream && e.has_stream_layout()) {
     for (size_t p = 0; p < e.labels.size(); ++p)
       if (e.labels[p] != data::Vocab::PAD) {
         w.tokens.push_back(e.labels[p]);
-        w.distance.push_back(e.distance[p]);
+        w.distance.push_back(e.label_distance[p]);
       }
     return w;
   }
@@ -125,7 +125,7 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
   for (size_t start = 0; start < n; start += batch_size) {
     const std::vector<data::Example> chunk(all.begin() + start, all.begin() + std::min(n, start + batch_size));
     const data::Batch b = ds.batch(chunk, false);
-    const bool positional = chunk.front().is_stream();
+    const bool positional = b.is_stream() && chunk.front().has_stream_layout();
     std::vector<std::vector<int>> pred;
     {  // teacher-forced loss
       NoGrad<T> ng(g);

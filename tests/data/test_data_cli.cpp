@@ -26,7 +26,7 @@ BOOST_AUTO_TEST_CASE(tasks_lists_every_task_with_knobs) {
   BOOST_TEST_REQUIRE(text.code == 0, text.err);
   for (const auto* s : task_specs()) {
     BOOST_TEST(contains(text.out, s->name + ": " + s->summary), s->name);
-    for (const auto& k : s->knobs) BOOST_TEST(contains(text.out, k.name + "=" + std::to_string(k.default_value)), s->name);
+    for (const auto& k : s->knobs) BOOST_TEST(contains(text.out, k.name + "=" + k.value_text(k.default_value)), s->name);
   }
   const Run js = attnlab("tasks --json");
   BOOST_TEST_REQUIRE(js.code == 0, js.err);
@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(sample_works_for_every_task) {
   }
   const Run text = attnlab("sample --task copy-memory --task-opt delay=3 --task-opt symbols=2 -n 1");
   BOOST_TEST(text.code == 0);
-  BOOST_TEST(contains(text.out, "copy-memory (symbols=2 alphabet=8 delay=3 min_delay=-1), split train, seed 1"), text.out);
+  BOOST_TEST(contains(text.out, "copy-memory (symbols=2 alphabet=8 delay=3 layout=target), split train, seed 1"), text.out);
   BOOST_TEST(contains(text.out, "distance: 6 5"), text.out);
 }
 

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE data_dataset
 #include "tests/common.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -102,7 +104,7 @@ BOOST_AUTO_TEST_CASE(test_split_uses_test_knobs) {
   BOOST_TEST(ds.task(Split::Test)->knob("delay") == 60);
   BOOST_TEST(ds.task(Split::Valid)->knob("delay") == 20);
   BOOST_TEST(ds.config().describe() ==
-             "copy-memory (symbols=10 alphabet=8 delay=20 min_delay=-1), test (symbols=10 alphabet=8 delay=60 min_delay=-1)");
+             "copy-memory (symbols=10 alphabet=8 delay=20 layout=target), test (symbols=10 alphabet=8 delay=60 layout=target)");
 }
 
 BOOST_AUTO_TEST_CASE(test_knobs_must_fit_the_training_vocabulary) {
@@ -298,4 +300,77 @@ BOOST_AUTO_TEST_CASE(stream_batches_pad_after_each_stream_and_lm_datasets_render
   BOOST_TEST(contains(c.describe(), "one stream"));
   c.format = "seq2seq";
   BOOST_TEST(!c.to_json().contains("format"));  // older readers see the same file
+}
+
+// Arjovsky et al.'s aligned copy memory: N symbols, T-1 blanks, ':', N blanks; a label at every
+// position, '_' for the first T + N, then the N symbols, each T + N positions after its source.
+BOOST_AUTO_TEST_CASE(aligned_copy_memory_labels_every_position) {
+  const auto t = make_task("copy-memory", {{"symbols", "3"}, {"delay", "4"}, {"layout", "aligned"}});
+  BOOST_TEST(t->stream_only());
+  BOOST_TEST(contains(format_knobs(t->spec(), t->knobs()), "layout=aligned"));
+  const Example e = t->generate_seeded(3);
+  const Vocab& v = t->vocab();
+  BOOST_TEST(e.tgt.empty());
+  BOOST_TEST(e.src.size() == 4u + 2 * 3u);
+  const std::vector<std::string> src = v.to_strings(e.src);
+  for (size_t i = 3; i < src.size(); ++i) BOOST_TEST(src[i] == (i == 6 ? ":" : "_"), i);
+  for (size_t i = 0; i < 7; ++i) {
+    BOOST_TEST(v.token(e.labels[i]) == "_");
+    BOOST_TEST(e.label_distance[i] == -1);
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    BOOST_TEST(e.labels[7 + i] == e.src[i]);
+    BOOST_TEST(e.label_distance[7 + i] == 7);
+  }
+  BOOST_TEST(check_example(*t, e).empty(), check_example(*t, e));
+  Example bad = e;
+  bad.labels[8] = bad.labels[7] == bad.labels[8] ? v.id("_") : bad.labels[7];
+  BOOST_TEST(!check_example(*t, bad).empty());
+  bad = e;
+  bad.label_distance.back() = 6;
+  BOOST_TEST(!check_example(*t, bad).empty());
+  // Chance and the memoryless baseline at T = 4, N = 3, alphabet 8: (7 + 3/8) / 10 and 3 log 8 / 10.
+  const Chance c = t->chance();
+  BOOST_TEST(std::fabs(c.token - (7 + 3.0 / 8) / 10) < 1e-15);
+  BOOST_TEST(std::fabs(c.baselines.at(0).value - 3 * std::log(8.0) / 10) < 1e-15);
+  // Variable delays are checked too, and a delay of 0 cannot be laid out.
+  const auto r = make_task("copy-memory", {{"symbols", "2"}, {"delay", "9"}, {"min_delay", "1"}, {"layout", "aligned"}});
+  Xoshiro rng(5);
+  for (int i = 0; i < 50; ++i) BOOST_TEST(check_example(*r, r->generate(rng)).empty());
+  BOOST_TEST(contains(error_of([] { make_task("copy-memory", {{"delay", "0"}, {"layout", "aligned"}}); }), "at least 1"));
+  BOOST_TEST(contains(error_of([] { make_task("copy-memory", {{"layout", "diagonal"}}); }),
+                      "knob layout='diagonal' is not one of target, aligned"));
+}
+
+BOOST_AUTO_TEST_CASE(stream_only_tasks_need_the_lm_format) {
+  DataConfig c = task_config("copy-memory", {{"symbols", "3"}, {"delay", "4"}, {"layout", "aligned"}}, {}, 1, 10, 10);
+  BOOST_TEST(contains(error_of([&] { Dataset d(c); }), "needs a language model"));
+  c.format = "lm";
+  const Dataset ds(c);
+  const Batch b = ds.train_batch(0, 2);
+  BOOST_TEST(b.is_stream());
+  BOOST_TEST(b.len == 10);
+  BOOST_TEST(std::count(b.labels.begin(), b.labels.end(), Vocab::PAD) == 0);  // every position labelled
+  BOOST_TEST(b.label_distance[7] == 7);
+}
+
+// Zoology's layout of mqar: in one stream the value is the label at its query and nowhere else.
+BOOST_AUTO_TEST_CASE(mqar_streams_label_only_the_queries) {
+  const auto t = make_task("mqar", {{"vocab", "64"}, {"pairs", "4"}, {"length", "24"}});
+  Xoshiro rng(9);
+  for (int n = 0; n < 100; ++n) {
+    const Example e = t->generate(rng);
+    const Stream s = to_stream(e, LossOn::all);  // the task's own labels: loss_on does not apply
+    BOOST_TEST(s.tokens == e.src, boost::test_tools::per_element());
+    std::vector<int> values;
+    for (size_t p = 0; p < s.labels.size(); ++p) {
+      if (s.labels[p] == Vocab::PAD) continue;
+      values.push_back(s.labels[p]);
+      const int key_at = (int)p - s.distance[p];
+      BOOST_TEST(e.src[key_at] == e.src[p]);        // the query repeats its key
+      BOOST_TEST(e.src[key_at + 1] == s.labels[p]);  // whose value is the label
+    }
+    BOOST_TEST(values == e.tgt, boost::test_tools::per_element());  // the seq2seq target, in query order
+    BOOST_TEST(check_example(*t, e).empty(), check_example(*t, e));
+  }
 }

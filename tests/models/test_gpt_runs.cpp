@@ -66,6 +66,19 @@ BOOST_AUTO_TEST_CASE(the_cli_trains_and_evaluates_a_gpt) {
   const auto j = nlohmann::json::parse(b.out);
   BOOST_TEST(j["model_gflop_per_step"].get<double>() > 0);
   BOOST_TEST(std::isfinite(j["final_loss"].get<double>()));
+  // Attention maps of the stream source SEP output, both axes labelled by its tokens.
+  const auto m = attnlab("predict --checkpoint " + t / "run/best.safetensors" + " --input '3 1 4' --attention " + t / "maps");
+  BOOST_TEST_REQUIRE(m.code == 0, m.err);
+  const auto doc = nlohmann::json::parse(attn_test::slurp(t / "maps/attention.json"));
+  const auto& stream = doc["stream"];
+  BOOST_TEST(stream[3] == "<sep>");
+  BOOST_TEST(doc["maps"].size() == 2u);  // one per layer
+  for (const auto& map : doc["maps"]) {
+    BOOST_TEST(map["queries"] == stream);
+    BOOST_TEST(map["keys"] == stream);
+    BOOST_TEST(map["weights"][0][1].get<double>() == 0.0);  // head 0 flat [query][key]: query 0 sees key 0 only
+  }
+  BOOST_TEST(std::filesystem::exists(t / "maps/layers.1.self_attn.head3.png"));
   const auto f = attnlab("train --model gpt --format seq2seq --dry-run");
   BOOST_TEST(f.code == 2);
   BOOST_TEST(attn_test::contains(f.err, "does not take --format seq2seq"), f.err);
@@ -84,6 +97,15 @@ BOOST_AUTO_TEST_CASE(gpt_trains_on_every_task_file_dataset_and_text) {
     const auto r = attnlab("train --model gpt --pos " + p + " --task " + task + small + "--out " + t / task);
     BOOST_TEST(r.code == 0, task << " --pos " << p << ": " << r.err);
   }
+  // Arjovsky's aligned layout: a label at every position, scored at fixed positions.
+  const auto aligned = attnlab("train --model gpt --task copy-memory --task-opt layout=aligned --task-opt delay=5" + small +
+                               "--out " + t / "aligned");
+  BOOST_TEST_REQUIRE(aligned.code == 0, aligned.err);
+  const auto sa = nlohmann::json::parse(attn_test::slurp(t / "aligned/summary.json"));
+  BOOST_TEST(sa["test_accuracy_by_distance"].contains("15"));  // T + N = 5 + 10
+  const auto s2s = attnlab("train --model transformer --task copy-memory --task-opt layout=aligned --dry-run");
+  BOOST_TEST(s2s.code == 2);
+  BOOST_TEST(attn_test::contains(s2s.err, "needs a language model"), s2s.err);
   std::ofstream(t / "train.tsv") << "a b\tb a\nb c\tc b\nc a\ta c\n";
   std::ofstream(t / "valid.tsv") << "a c\tc a\n";
   std::ofstream(t / "test.tsv") << "b a\ta b\n";
@@ -100,4 +122,12 @@ BOOST_AUTO_TEST_CASE(gpt_trains_on_every_task_file_dataset_and_text) {
   const auto s = attnlab("predict --checkpoint " + t / "text/best.safetensors" + " --input 'the ' --sample 40");
   BOOST_TEST(s.code == 0, s.err);
   BOOST_TEST(s.out.rfind("the ", 0) == 0, s.out);  // the prompt, then the sample as text
+  // eval sizes the text model's table as training did (a window is its own stream).
+  const auto e = attnlab("eval --checkpoint " + t / "text/best.safetensors" + " --eval-examples 4 --json");
+  BOOST_TEST(e.code == 0, e.err);
+  // Without --sample a text model predicts the next character at each position of the input.
+  const auto p = attnlab("predict --checkpoint " + t / "text/best.safetensors" + " --input 'the cat' --attention " +
+                         t / "text-maps");
+  BOOST_TEST(p.code == 0, p.err);
+  BOOST_TEST(std::filesystem::exists(t / "text-maps/layers.0.self_attn.head0.png"));
 }

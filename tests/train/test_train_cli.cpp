@@ -167,6 +167,13 @@ BOOST_AUTO_TEST_CASE(eval_and_predict_work_from_the_checkpoint_alone) {
   BOOST_TEST(is_png(t / "maps/decoder.layers.0.self_attn.head1.png"));
   const auto maps = nlohmann::json::parse(attn_test::slurp(t / "maps/attention.json"));
   BOOST_TEST(maps["maps"].size() == 3u);
+  // eval --task-opt rebuilds the knobs it was trained with, named ones (copy-memory's layout) too.
+  BOOST_TEST_REQUIRE(attnlab("train --task copy-memory --task-opt symbols=2 --task-opt delay=3 --d-model 8 --heads 2 "
+                             "--ff 8 --enc-layers 1 --dec-layers 1 --max-len 20 --steps 2 --eval-every 2 --eval-examples 5 --quiet "
+                             "--out " + t / "cm").code == 0);
+  const Run longer = attnlab("eval --checkpoint " + t / "cm/best.safetensors" + " --task-opt delay=6 --eval-examples 5");
+  BOOST_TEST(longer.code == 0, longer.err);
+  BOOST_TEST(contains(longer.out, "delay=6 layout=target"), longer.out);
   // A damaged checkpoint is one clear error.
   std::ofstream(t / "bad.safetensors") << "not a checkpoint";
   const Run bad = attnlab("eval --checkpoint " + t / "bad.safetensors");

@@ -37,8 +37,11 @@ void print_tasks(bool as_json) {
     const data::Chance c = task->chance();
     if (as_json) {
       nlohmann::json knobs = nlohmann::json::array();
-      for (const auto& k : s->knobs)
-        knobs.push_back({{"name", k.name}, {"default", k.default_value}, {"min", k.min}, {"max", k.max}, {"help", k.help}});
+      for (const auto& k : s->knobs) {
+        nlohmann::json kj = {{"name", k.name}, {"default", k.default_value}, {"min", k.min}, {"max", k.max}, {"help", k.help}};
+        if (!k.names.empty()) kj["names"] = k.names;  // value i is names[i]
+        knobs.push_back(kj);
+      }
       all.push_back({{"name", s->name},
                      {"summary", s->summary},
                      {"format", s->format},
@@ -56,11 +59,12 @@ void print_tasks(bool as_json) {
     fmt::print("{}: {}\n", s->name, s->summary);
     fmt::print("  format:   {}\n  distance: {}\n", s->format, s->distance);
     size_t w = 0;
-    for (const auto& k : s->knobs) w = std::max(w, k.name.size() + std::to_string(k.default_value).size() + 1);
+    for (const auto& k : s->knobs) w = std::max(w, k.name.size() + k.value_text(k.default_value).size() + 1);
     for (size_t i = 0; i < s->knobs.size(); ++i) {
       const auto& k = s->knobs[i];
-      fmt::print("  {:<10}{:<{}}  {} [{}..{}]\n", i == 0 ? "knobs:" : "", fmt::format("{}={}", k.name, k.default_value),
-                 w, k.help, k.min, k.max);
+      const std::string range = k.names.empty() ? fmt::format("{}..{}", k.min, k.max) : fmt::format("{}", fmt::join(k.names, " | "));
+      fmt::print("  {:<10}{:<{}}  {} [{}]\n", i == 0 ? "knobs:" : "", fmt::format("{}={}", k.name, k.value_text(k.default_value)),
+                 w, k.help, range);
     }
     fmt::print("  class:    {}\n", task->chomsky());
     fmt::print("  chance:   {} at the defaults\n", chance_text(c));
@@ -122,6 +126,8 @@ void run_sample(const SampleArgs& a) {
     cfg = data::file_config(a.data_dir, a.seed);
   }
   if (!cfg.is_text()) cfg.format = a.format;
+  // A task whose knobs leave only a one-stream layout is shown as that stream.
+  if (cfg.stream_only()) cfg.format = "lm";
   cfg.loss_on = data::parse_loss_on(a.loss_on);
   const bool stream = cfg.format == "lm";
   const data::Dataset ds(cfg);

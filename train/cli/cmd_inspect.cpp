@@ -61,9 +61,10 @@ int run_eval(const EvalArgs& a) {
     if (!a.task_opts.empty()) {
       if (dc.is_file() || dc.is_text()) throw UsageError("--task-opt applies to task checkpoints, not file or text datasets");
       // Overrides apply to the split evaluated, on top of the knobs it was trained with.
+      const data::TaskSpec& spec = data::task_spec(dc.task);
       data::TaskOptions train_opts, test_opts;
-      for (auto& [k, v] : dc.knobs) train_opts[k] = std::to_string(v);
-      for (auto& [k, v] : dc.test_knobs) test_opts[k] = std::to_string(v);
+      for (auto& [k, v] : dc.knobs) train_opts[k] = spec.knob(k)->value_text(v);
+      for (auto& [k, v] : dc.test_knobs) test_opts[k] = spec.knob(k)->value_text(v);
       for (auto& [k, v] : data::parse_task_options(a.task_opts)) (split == data::Split::Test ? test_opts : train_opts)[k] = v;
       dc = data::task_config(dc.task, train_opts, test_opts, dc.seed, (size_t)a.examples, (size_t)a.examples);
       dc.format = l.data.format;
@@ -85,8 +86,10 @@ int run_eval(const EvalArgs& a) {
   if (ds->vocab() != l.vocab)
     throw UsageError("the data's vocabulary differs from the checkpoint's (a knob such as the alphabet size changed the "
                      "training vocabulary); only the test split may use other knobs: pass --split test");
-  // A stream holds source, SEP and target in one sequence.
-  const int64_t need = dc.format == "lm" ? (int64_t)(ds->max_src_len() + 1 + ds->max_tgt_len())
+  // A stream holds source, SEP and target in one sequence (a text window is its own stream).
+  DataShape shape{(size_t)ds->vocab().size(), ds->max_src_len(), ds->max_tgt_len()};
+  if (ds->text()) shape.max_stream_len = (size_t)ds->text()->block;
+  const int64_t need = dc.format == "lm" ? (int64_t)shape.stream_len()
                                          : (int64_t)std::max(ds->max_src_len(), ds->max_tgt_len() + 1);
   const int64_t limit = position_limit(l.model->config);
   if (limit > 0 && need > limit)
@@ -175,22 +178,39 @@ int run_predict(const PredictArgs& a) {
   if (unknown) fmt::print(stderr, "warning: {} input token(s) are not in the vocabulary and were read as <unk>\n", unknown);
   if (a.sample > 0) return run_sample_tokens(a, l, src);
   const ModelConfig& mc = l.model->config;
-  if (const int64_t limit = position_limit(mc); limit > 0 && (int64_t)src.size() > limit)
-    throw UsageError(fmt::format("the input has {} tokens; the model's position table has {} rows", src.size(), limit));
+  const bool stream = l.data.format == "lm", positional = stream && l.data.stream_only();
+  // A stream holds SEP after the source; a positional stream is the input itself.
+  const int64_t limit = position_limit(mc), need = (int64_t)src.size() + (stream && !positional ? 1 : 0);
+  if (limit > 0 && need > limit)
+    throw UsageError(fmt::format("the input needs {} positions; the model's position table has {} rows", need, limit));
   SeqBatch b;
   b.batch = 1;
   b.src_len = (int64_t)src.size();
   b.src = src;
   b.src_pad.assign(src.size(), 0);
-  const int64_t steps = a.max_steps > 0 ? a.max_steps : default_decode_steps(mc, (int64_t)src.size());
   l.model->eval();
   Graph<float> g;
-  const std::vector<int> out = l.model->greedy_decode(g, b, steps, data::Vocab::BOS, data::Vocab::EOS)[0];
-  fmt::print("{}\n", l.vocab.decode(out));
+  NoGrad<float> ng(g);
+  std::vector<int> out;
+  if (positional) {  // labels at fixed positions (text windows, aligned copy): the argmax at each
+    b.tokens = src;
+    b.len = (int64_t)src.size();
+    l.model->keep_attention(!a.attention.empty());
+    const Tensor<float> logits = l.model->forward(g, b);
+    const int64_t V = logits.shape()[2];
+    for (int64_t p = 0; p < b.len; ++p) {
+      const float* row = logits.data() + p * V;
+      out.push_back(int(std::max_element(row, row + V) - row));
+    }
+  } else {
+    const int64_t steps = a.max_steps > 0 ? a.max_steps : default_decode_steps(mc, (int64_t)src.size());
+    out = l.model->greedy_decode(g, b, steps, data::Vocab::BOS, data::Vocab::EOS)[0];
+  }
+  fmt::print("{}\n", decode_output(l, out));
   if (a.attention.empty()) return 0;
 
   // Attention maps: one teacher-forced pass over the source and the decoded output (for a
-  // language model, over the stream source SEP output).
+  // language model, over the stream source SEP output, within its position table).
   std::error_code ec;
   std::filesystem::create_directories(a.attention, ec);
   if (ec) throw UsageError(fmt::format("--attention {}: cannot create the folder: {}", a.attention, ec.message()));
@@ -198,20 +218,21 @@ int run_predict(const PredictArgs& a) {
   b.tgt_in.insert(b.tgt_in.end(), out.begin(), out.end());
   b.tgt_len = (int64_t)b.tgt_in.size();
   b.tgt_pad.assign(b.tgt_in.size(), 0);
-  const bool stream = l.data.format == "lm";
-  if (stream) {
+  if (stream && !positional) {
     b.tokens = src;
     b.tokens.insert(b.tokens.end(), b.tgt_in.begin(), b.tgt_in.end());
+    if (limit > 0 && (int64_t)b.tokens.size() > limit) b.tokens.resize(limit);  // the last token is never fed back
     b.len = (int64_t)b.tokens.size();
   }
-  l.model->keep_attention(true);
-  g.reset();
-  NoGrad<float> ng(g);
-  l.model->forward(g, b);
+  if (!positional) {
+    l.model->keep_attention(true);
+    g.reset();
+    l.model->forward(g, b);
+  }
   std::vector<std::string> src_tok = l.vocab.to_strings(src), tgt_tok = l.vocab.to_strings(b.tgt_in), stream_tok;
   if (stream) {
     stream_tok = l.vocab.to_strings(b.tokens);
-    stream_tok[src.size()] = "<sep>";
+    if (!positional) stream_tok[src.size()] = "<sep>";
   }
   nlohmann::json doc = {{"source", src_tok}, {"decoder_input", tgt_tok}, {"maps", nlohmann::json::array()}};
   if (stream) doc["stream"] = stream_tok;
