@@ -1,6 +1,7 @@
 #include "models/config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -37,6 +38,10 @@ ModelConfig ModelConfig::defaults(const std::string& type) {
   return c;
 }
 
+const std::string& ModelConfig::resolved_format() const {
+  return format.empty() ? model_family(type).caps.formats.at(0) : format;
+}
+
 int64_t ModelConfig::integer(const std::string& name) const { return get_field<int64_t>(*this, name); }
 double ModelConfig::real(const std::string& name) const { return get_field<double>(*this, name); }
 bool ModelConfig::flag(const std::string& name) const { return get_field<bool>(*this, name); }
@@ -53,6 +58,9 @@ ModelConfig& ModelConfig::set(const std::string& name, FieldValue v) {
 void ModelConfig::validate() const {
   const ModelFamily& f = model_family(type);
   if (src_vocab <= 0 || tgt_vocab <= 0) throw Error("model config: vocabulary sizes must be positive");
+  if (!format.empty() && std::find(f.caps.formats.begin(), f.caps.formats.end(), format) == f.caps.formats.end())
+    throw Error(fmt::format("model config: family '{}' does not take format '{}' (it takes: {})", type, format,
+                            fmt::join(f.caps.formats, ", ")));
   for (const FieldSpec& s : f.fields) {
     auto it = fields.find(s.name);
     if (it == fields.end()) throw Error(fmt::format("model config: '{}' is missing", s.name));
@@ -66,6 +74,7 @@ void ModelConfig::validate() const {
 nlohmann::json ModelConfig::to_json() const {
   nlohmann::json j = {{"type", type}, {"src_vocab", src_vocab}, {"tgt_vocab", tgt_vocab}};
   for (const auto& [k, v] : fields) j[k] = attn::to_json(v);
+  if (resolved_format() != model_family(type).caps.formats.at(0)) j["format"] = format;
   return j;
 }
 
@@ -77,6 +86,11 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     if (k == "type") continue;
+    if (k == "format") {
+      if (!it->is_string()) throw Error("model config: 'format' must be a string");
+      c.format = it->get<std::string>();
+      continue;
+    }
     if (k == "src_vocab" || k == "tgt_vocab") {
       FieldValue v;
       try {

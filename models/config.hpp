@@ -13,6 +13,12 @@ struct ModelConfig {
   std::string type;                      // a registered family's name
   int64_t src_vocab = 16, tgt_vocab = 16;  // from the data
   FieldValues fields;                    // one value per field of the family
+  // The task format it is built for (Capabilities::formats); empty: the family's first. Only a
+  // family of several formats reads it. Written to JSON only when it is not the first.
+  std::string format;
+
+  // format, or the family's first when it is empty.
+  const std::string& resolved_format() const;
 
   // The family's defaults.
   static ModelConfig defaults(const std::string& type);

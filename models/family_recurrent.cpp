@@ -34,20 +34,28 @@ RecurrentOptions options(const RecurrentKind& k, const ModelConfig& c) {
   return o;
 }
 
-// Embeddings, encoder and decoder (every layer's input is H wide), attention, output layer.
+bool is_lm(const ModelConfig& c) { return c.resolved_format() == "lm"; }
+
+// Seq2seq: embeddings, encoder and decoder (every layer's input is H wide), attention, output
+// layer. lm: one embedding, one stack, the output layer.
 double parameters(const RecurrentKind& k, const ModelConfig& c) {
   const double h = (double)c.integer("hidden"), V = (double)c.tgt_vocab, layers = (double)c.integer("layers");
-  double p = ((double)c.src_vocab + V) * h + 2 * layers * k.gates * (2 * h * h + 2 * h) + h * V + V;
+  const double stack = layers * k.gates * (2 * h * h + 2 * h);
+  if (is_lm(c)) return V * h + stack + h * V + V;
+  double p = ((double)c.src_vocab + V) * h + 2 * stack + h * V + V;
   if (k.attention) p += 4 * h * h + 4 * h;
   return p;
 }
 
 std::vector<MemoryTerm> step_memory(const RecurrentKind& k, const ModelConfig& c, const StepSize& n) {
   constexpr double F = 4;
-  const double B = n.batch, S = n.src_len, T = n.tgt_len, L = std::max(S, T);
+  const double B = n.batch, S = n.src_len, T = n.tgt_len, L = is_lm(c) ? S + T : std::max(S, T);
   const double h = (double)c.integer("hidden"), w = k.activation_width;
   double act = (double)c.integer("layers") * B * (S + T) * w * h + B * (S + T) * h;
   std::vector<MemoryTerm> terms;
+  // A stream of S + T tokens (tgt_len counts SEP); estimate_training_memory counts logits over
+  // tgt_len positions only.
+  if (is_lm(c)) terms.push_back({"output logits over the source", F * 3 * B * S * (double)c.tgt_vocab});
   if (k.attention) {
     act += B * T * 8 * h + B * S * 2 * h;
     terms.push_back({"attention workspace", F * std::min(n.threads, B * (double)c.integer("heads")) * 2 * S * T});
@@ -65,12 +73,22 @@ void gradcheck_cases(const RecurrentKind& k, std::vector<GradCase>& out) {
   if (k.attention) c.set("heads", 2);
   const std::string op = "Seq2Seq" + k.cell + (k.attention ? "+attention" : "");
   add_model_case(out, op, k.attention ? "one_layer" : "two_layers", c);
+  if (k.attention) return;
+  c.format = "lm";
+  add_model_case(out, "RecurrentLM" + k.cell, "two_layers", c);
 }
 
 std::string description(const RecurrentKind& k) {
   if (k.attention)
     return k.cell + " encoder-decoder whose decoder attends over the encoder's outputs (no input feeding)";
-  return k.cell + " encoder-decoder: the encoder's final state starts the decoder";
+  return k.cell + " encoder-decoder (the encoder's final state starts the decoder), or with --format lm one " + k.cell +
+         " over the stream `source SEP target`";
+}
+
+template <class M>
+M make(const RecurrentKind& k, const ModelConfig& c, uint64_t seed, const std::function<M(const ModelConfig&, const RecurrentOptions&, uint64_t)>& seq2seq,
+       const std::function<M(const ModelConfig&, const RecurrentOptions&, uint64_t)>& lm) {
+  return (is_lm(c) ? lm : seq2seq)(c, options(k, c), seed);
 }
 
 }  // namespace
@@ -81,17 +99,20 @@ ModelFamily recurrent_family(const RecurrentKind& k) {
   f.description = description(k);
   f.fields = fields(k);
   f.caps.formats = {"seq2seq"};
+  if (!k.attention) f.caps.formats.push_back("lm");
   f.caps.decoding = "recurrent-state";
   if (k.attention) f.caps.attention = {{"attn", "target", "source", false}};
   f.check = [k](const ModelConfig& c) {
+    if (is_lm(c) && c.src_vocab != c.tgt_vocab)
+      throw Error("model config: in format lm one vocabulary is read and predicted: src_vocab and tgt_vocab must be equal");
     if (k.attention && c.integer("hidden") % c.integer("heads") != 0)
       throw Error(fmt::format("model config: hidden {} is not divisible by {} heads", c.integer("hidden"),
                               c.integer("heads")));
     if (k.extra_check) k.extra_check(c);
   };
   f.fit_to_data = [](ModelConfig&, const DataShape&) {};
-  f.make_f32 = [k](const ModelConfig& c, uint64_t seed) { return k.make_f32(c, options(k, c), seed); };
-  f.make_f64 = [k](const ModelConfig& c, uint64_t seed) { return k.make_f64(c, options(k, c), seed); };
+  f.make_f32 = [k](const ModelConfig& c, uint64_t seed) { return make(k, c, seed, k.make_f32, k.make_lm_f32); };
+  f.make_f64 = [k](const ModelConfig& c, uint64_t seed) { return make(k, c, seed, k.make_f64, k.make_lm_f64); };
   f.parameters = [k](const ModelConfig& c) { return parameters(k, c); };
   f.step_memory = [k](const ModelConfig& c, const StepSize& n) { return step_memory(k, c, n); };
   f.gradcheck_cases = [k](std::vector<GradCase>& out) { gradcheck_cases(k, out); };

@@ -1,12 +1,14 @@
 // The shared part of the recurrent families (lstm, gru and rnn, each with and without
 // attention): their common fields, parameter count, memory estimate and factories. Each cell's
-// own file (family_lstm.cpp, family_gru.cpp, family_rnn.cpp) names its two families.
+// own file (family_lstm.cpp, family_gru.cpp, family_rnn.cpp) names its two families. The
+// families without attention also train on one stream (format lm, models/recurrent_lm.hpp).
 #pragma once
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "models/family.hpp"
+#include "models/recurrent_lm.hpp"
 #include "models/recurrent_seq2seq.hpp"
 
 namespace attn {
@@ -22,6 +24,9 @@ struct RecurrentKind {
   std::function<void(const ModelConfig&)> extra_check;
   std::function<std::unique_ptr<Seq2SeqModel<float>>(const ModelConfig&, const RecurrentOptions&, uint64_t)> make_f32;
   std::function<std::unique_ptr<Seq2SeqModel<double>>(const ModelConfig&, const RecurrentOptions&, uint64_t)> make_f64;
+  // Format lm (the RecurrentLM); only without attention.
+  std::function<std::unique_ptr<Seq2SeqModel<float>>(const ModelConfig&, const RecurrentOptions&, uint64_t)> make_lm_f32;
+  std::function<std::unique_ptr<Seq2SeqModel<double>>(const ModelConfig&, const RecurrentOptions&, uint64_t)> make_lm_f64;
 };
 
 ModelFamily recurrent_family(const RecurrentKind& k);
@@ -35,6 +40,14 @@ void set_factories(RecurrentKind& k) {
   k.make_f64 = [](const ModelConfig& c, const RecurrentOptions& o,
                   uint64_t seed) -> std::unique_ptr<Seq2SeqModel<double>> {
     return std::make_unique<Seq2SeqRecurrent<double, Net>>(c, o, seed);
+  };
+  if (k.attention) return;
+  k.make_lm_f32 = [](const ModelConfig& c, const RecurrentOptions& o, uint64_t seed) -> std::unique_ptr<Seq2SeqModel<float>> {
+    return std::make_unique<RecurrentLM<float, Net>>(c, o, seed);
+  };
+  k.make_lm_f64 = [](const ModelConfig& c, const RecurrentOptions& o,
+                     uint64_t seed) -> std::unique_ptr<Seq2SeqModel<double>> {
+    return std::make_unique<RecurrentLM<double, Net>>(c, o, seed);
   };
 }
 

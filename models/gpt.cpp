@@ -7,6 +7,8 @@
 #include <limits>
 #include <map>
 
+#include "models/sampling.hpp"
+
 namespace attn {
 
 namespace {
@@ -16,30 +18,6 @@ AttentionMask stream_mask(const std::vector<uint8_t>& pad) {
   m.causal = true;
   if (std::find(pad.begin(), pad.end(), uint8_t(1)) != pad.end()) m.key_padding = pad;
   return m;
-}
-
-// A token drawn from softmax(row / temperature) over the top_k largest logits (temperature 0:
-// the argmax, the first of equal ones as greedy_step takes). Ties at the k-th largest logit are
-// all kept.
-template <class T>
-int pick_token(const T* row, int64_t V, double temperature, int64_t top_k, Rng& rng) {
-  if (temperature == 0) return int(std::max_element(row, row + V) - row);
-  std::vector<double> z(row, row + V);
-  if (top_k > 0 && top_k < V) {
-    std::vector<double> s = z;
-    std::nth_element(s.begin(), s.begin() + (top_k - 1), s.end(), std::greater<double>());
-    for (double& x : z)
-      if (x < s[top_k - 1]) x = -INFINITY;
-  }
-  const double top = *std::max_element(z.begin(), z.end());
-  double total = 0;
-  for (double& x : z) total += x = std::exp((x - top) / temperature);
-  double u = rng.uniform() * total;
-  for (int64_t v = 0; v < V; ++v)
-    if (z[v] > 0 && (u -= z[v]) < 0) return int(v);
-  for (int64_t v = V - 1; v >= 0; --v)  // u at the very top after rounding
-    if (z[v] > 0) return int(v);
-  return 0;
 }
 
 }  // namespace
@@ -202,9 +180,7 @@ std::vector<std::vector<int>> DecoderOnlyTransformer<T>::greedy_decode(Graph<T>&
 template <class T>
 std::vector<int> DecoderOnlyTransformer<T>::sample(Graph<T>& g, const std::vector<int>& prompt, int64_t n,
                                                    double temperature, int64_t top_k, Rng& rng) {
-  if (prompt.empty()) throw Error("gpt: sample needs a prompt of at least one token");
-  if (!(temperature >= 0) || top_k < 0)
-    throw Error(fmt::format("gpt: sample needs temperature >= 0 and top_k >= 0, got {} and {}", temperature, top_k));
+  check_sample_args("gpt", prompt, temperature, top_k);
   NoGrad<T> ng(g);
   // With a position table of W rows the context is the last W tokens, as nanoGPT's generate
   // crops it: cached while the stream fits the table, then each token recomputed over the window.

@@ -31,7 +31,7 @@ SeqBatch tiny_stream() {
 }
 const std::vector<int> kStreamLabels = {4, 2, 1, 3, 4, 2, 3, 1, 4, 3, 2, 0};
 
-bool reads_streams(const ModelConfig& c) { return model_family(c.type).caps.formats.at(0) == "lm"; }
+bool reads_streams(const ModelConfig& c) { return c.resolved_format() == "lm"; }
 
 }  // namespace
 

@@ -33,23 +33,17 @@ Seq2SeqRecurrent<T, Net>::Seq2SeqRecurrent(const ModelConfig& c, const Recurrent
     this->add_module("attn", *attn_);
   }
   this->add_module("out", out_);
-  init_options(o, seed);
+  apply_init_options<T, Net>({&encoder_, &decoder_}, o, seed);
 }
 
-// The LSTM's init options, after every default draw so that the defaults leave a model as it
-// was; chrono's uniforms come from their own generator for the same reason.
 template <class T, template <class> class Net>
-void Seq2SeqRecurrent<T, Net>::init_options(const RecurrentOptions& o, uint64_t seed) {
+void apply_init_options(const std::vector<Net<T>*>& nets, const RecurrentOptions& o, uint64_t seed) {
   if (o.forget_bias == 0.0 && o.chrono_init == 0) return;
   if constexpr (std::is_same_v<Net<T>, LSTM<T>>) {
-    if (o.forget_bias != 0.0) {
-      encoder_.init_forget_bias(o.forget_bias);
-      decoder_.init_forget_bias(o.forget_bias);
-    }
-    if (o.chrono_init != 0) {
-      Rng chrono(seed ^ 0xc4a0b1a5ULL);
-      encoder_.init_chrono(o.chrono_init, chrono);
-      decoder_.init_chrono(o.chrono_init, chrono);
+    Rng chrono(seed ^ 0xc4a0b1a5ULL);
+    for (Net<T>* n : nets) {
+      if (o.forget_bias != 0.0) n->init_forget_bias(o.forget_bias);
+      if (o.chrono_init != 0) n->init_chrono(o.chrono_init, chrono);
     }
   } else {
     throw Error("forget_bias and chrono_init apply to LSTMs only");
@@ -105,6 +99,12 @@ std::vector<AttentionMap<T>> Seq2SeqRecurrent<T, Net>::attention_maps() const {
   return {{"attn", attn_->last_weights}};
 }
 
+template void apply_init_options<float, LSTM>(const std::vector<LSTM<float>*>&, const RecurrentOptions&, uint64_t);
+template void apply_init_options<double, LSTM>(const std::vector<LSTM<double>*>&, const RecurrentOptions&, uint64_t);
+template void apply_init_options<float, GRU>(const std::vector<GRU<float>*>&, const RecurrentOptions&, uint64_t);
+template void apply_init_options<double, GRU>(const std::vector<GRU<double>*>&, const RecurrentOptions&, uint64_t);
+template void apply_init_options<float, RNN>(const std::vector<RNN<float>*>&, const RecurrentOptions&, uint64_t);
+template void apply_init_options<double, RNN>(const std::vector<RNN<double>*>&, const RecurrentOptions&, uint64_t);
 template class Seq2SeqRecurrent<float, LSTM>;
 template class Seq2SeqRecurrent<double, LSTM>;
 template class Seq2SeqRecurrent<float, GRU>;

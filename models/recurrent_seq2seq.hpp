@@ -25,6 +25,12 @@ struct RecurrentOptions {
 };
 using LstmOptions = RecurrentOptions;
 
+// The LSTM's init options on `nets`, in order, after every default draw so that the defaults
+// leave a model as it was; chrono's uniforms come from their own generator (from `seed`) for the
+// same reason. Throws for another cell when an option is set.
+template <class T, template <class> class Net>
+void apply_init_options(const std::vector<Net<T>*>& nets, const RecurrentOptions& o, uint64_t seed);
+
 template <class T, template <class> class Net>
 class Seq2SeqRecurrent : public Seq2SeqModel<T> {
  public:
@@ -38,7 +44,6 @@ class Seq2SeqRecurrent : public Seq2SeqModel<T> {
 
  private:
   Tensor<T> head(Graph<T>& g, const Tensor<T>& dec_out, const Tensor<T>& enc_out, const AttentionMask& m);
-  void init_options(const RecurrentOptions& o, uint64_t seed);
   Rng init_rng_, dropout_rng_;
   Embedding<T> src_emb_, tgt_emb_;
   Net<T> encoder_, decoder_;

@@ -178,6 +178,7 @@ ModelConfig TrainArgs::model_config(const DataShape& ds) const {
   return as_config_error("", [&] {
     ModelConfig c = ModelConfig::defaults(model);
     c.src_vocab = c.tgt_vocab = (int64_t)ds.vocab;
+    c.format = resolved_format();
     for (const auto& [k, v] : model_fields) c.set(k, v);
     model_family(model).fit_to_data(c, ds);
     c.validate();

@@ -116,7 +116,7 @@ void check_parity(const ModelConfig& c, double smoothing) {
   const int64_t B = 4, S = 6, T = 5;
   Rng rng(42);
   std::vector<int> targets;
-  const bool stream = c.type == "gpt";
+  const bool stream = c.resolved_format() == "lm";
   SeqBatch b = make_batch(rng, B, S, T, c.src_vocab, targets);
   if (stream) b = add_streams(b, rng, c.src_vocab, targets);
   auto m64 = make_model<double>(c, 3);
@@ -145,12 +145,14 @@ void check_parity(const ModelConfig& c, double smoothing) {
   // bound of tests/float_bounds.hpp. The longest path has `depth` sublayers (a Transformer's
   // attention, feed-forward and norm blocks, or an LSTM's time steps times layers); gradients run
   // that path forward and back, twice the depth. n is the longest reduction.
-  const bool recurrent = c.type != "transformer" && !stream;
-  const int depth = recurrent ? int(S + T) * (int)c.integer("layers") + 4
+  // A recurrent model's steps: source and target, or the stream.
+  const bool recurrent = c.fields.count("hidden") == 1;
+  const int64_t steps = stream ? b.len : S + T, rows = stream ? B * b.len : B * T;
+  const int depth = recurrent ? int(steps) * (int)c.integer("layers") + 4
                     : stream  ? 2 * (int)c.integer("layers") + 2
                               : 2 * (int)c.integer("enc_layers") + 3 * (int)c.integer("dec_layers") + 3;
   // (an LSTM's gate pre-activation sums input and hidden: 2 * hidden terms)
-  const int64_t n = recurrent ? std::max({2 * c.integer("hidden"), S, T, B * T})
+  const int64_t n = recurrent ? std::max({2 * c.integer("hidden"), steps, rows})
                     : stream  ? std::max({c.integer("d_model"), c.integer("ff"), b.len, B * b.len})
                               : std::max({c.integer("d_model"), c.integer("ff"), S, T, B * T});
   auto m32 = load_model<float>(ckpt);
@@ -228,6 +230,15 @@ BOOST_AUTO_TEST_CASE(gru_matches_pytorch) { check_parity(recurrent("gru", 6, 2),
 BOOST_AUTO_TEST_CASE(gru_attention_matches_pytorch) { check_parity(recurrent("gru-attn", 6, 1), 0.1); }
 BOOST_AUTO_TEST_CASE(rnn_matches_pytorch) { check_parity(recurrent("rnn", 6, 2), 0.0); }
 BOOST_AUTO_TEST_CASE(rnn_attention_matches_pytorch) { check_parity(recurrent("rnn-attn", 6, 1), 0.1); }
+
+// The one-stream recurrent language models (format lm) against the cell over the stream.
+BOOST_AUTO_TEST_CASE(recurrent_language_models_match_pytorch) {
+  for (const char* kind : {"lstm", "gru", "rnn"}) {
+    ModelConfig c = recurrent(kind, 6, 2);
+    c.format = "lm";
+    check_parity(c, 0.1);
+  }
+}
 
 BOOST_AUTO_TEST_CASE(reference_parameter_counts) {
   // The reference's S, M and L shapes (torch_train_step.py): 240,912, 948,752 and 5,608,464.

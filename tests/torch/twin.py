@@ -5,7 +5,8 @@ Usage: twin.py CHECKPOINT BATCH_JSON OUT [--dtype f64|f32]
 
 Builds the model that the checkpoint's metadata describes out of PyTorch modules
 (nn.Transformer for "transformer"; nn.TransformerEncoderLayer under a causal mask for "gpt";
-nn.LSTM, nn.GRU or nn.RNN for "lstm", "gru", "rnn" and their "-attn" variants), loads the
+nn.LSTM, nn.GRU or nn.RNN for "lstm", "gru", "rnn" and their "-attn" variants, encoder-decoders
+or, with "format": "lm", one stack over the stream), loads the
 checkpoint's tensors with load_state_dict(strict=True) after reading them with numpy alone,
 runs one training-mode forward and backward on the batch (cross-entropy with ignore_index),
 and writes the logits, the loss and every parameter's gradient ("grad.<name>") to OUT as a
@@ -227,13 +228,33 @@ class RecurrentSeq2Seq(nn.Module):
         return self.out(dec)
 
 
+class RecurrentLM(nn.Module):
+    """attnlab's RecurrentLM (format lm): embedding, a stacked cell, output layer, over one stream."""
+
+    def __init__(self, c):
+        super().__init__()
+        H = c["hidden"]
+        self.embedding = nn.Embedding(c["tgt_vocab"], H)
+        self.rnn = CELLS[c["type"]](H, H, c["layers"], batch_first=True, dropout=c["dropout"])
+        self.out = nn.Linear(H, c["tgt_vocab"])
+
+    def forward(self, tokens, pad):  # right padding: a recurrence reads left to right
+        return self.out(self.rnn(self.embedding(tokens))[0])
+
+
+def make_twin(c):
+    if c["type"] in CELLS and c.get("format") == "lm":
+        return RecurrentLM(c)
+    return {"transformer": Seq2Seq, "gpt": CausalLM}.get(c["type"], RecurrentSeq2Seq)(c)
+
+
 def main():
     ckpt, batch_path, out_path = sys.argv[1:4]
     dtype = torch.float64 if "--dtype" not in sys.argv or sys.argv[sys.argv.index("--dtype") + 1] == "f64" else torch.float32
     torch.set_num_threads(1)
     tensors, meta = read_safetensors(ckpt)
     c = json.loads(meta["model"])
-    model = {"transformer": Seq2Seq, "gpt": CausalLM}.get(c["type"], RecurrentSeq2Seq)(c)
+    model = make_twin(c)
     model.to(dtype)  # first: loading into float32 parameters would round float64 weights
     model.load_state_dict({k: torch.tensor(np.array(v)) for k, v in tensors.items()}, strict=True)
     model.train()

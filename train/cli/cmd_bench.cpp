@@ -3,6 +3,7 @@
 // those of the decoder-only model of bench/torch_gpt_step.py; plus model FLOPs and the machine's
 // sgemm peak measured in a child process (so it stays out of peak RSS).
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,10 +157,12 @@ int run_bench(BenchArgs a) {
       a.threads < 1 || a.accumulate < 1 || a.accumulate > a.batch)
     throw UsageError("bench: sizes, --steps and --threads must be positive, --vocab at least 3, --accumulate in 1..--batch");
   const bool stream = times_streams(a);
-  const std::string own_format = as_usage_error([&] { return model_family(a.model).caps.formats.at(0); });
-  if (stream != (own_format == "lm"))
-    throw UsageError(fmt::format("bench --arch {} times a{} model; --model {} is {}", a.arch,
-                                 stream ? " decoder-only (lm)" : "n encoder-decoder (seq2seq)", a.model, own_format));
+  const std::string format = yardstick_formats().at(a.arch);
+  const std::vector<std::string> formats = as_usage_error([&] { return model_family(a.model).caps.formats; });
+  if (std::find(formats.begin(), formats.end(), format) == formats.end())
+    throw UsageError(fmt::format("bench --arch {} times a{} model; --model {} takes {}", a.arch,
+                                 stream ? " language (lm)" : "n encoder-decoder (seq2seq)", a.model,
+                                 fmt::join(formats, ", ")));
   if (stream && a.vocab <= data::Vocab::NUM_SPECIAL)
     throw UsageError(fmt::format("bench --arch gpt: --vocab must exceed the {} special tokens", data::Vocab::NUM_SPECIAL));
   set_num_threads(a.threads);
@@ -167,6 +170,7 @@ int run_bench(BenchArgs a) {
   ModelConfig c = as_usage_error([&] {
     ModelConfig m = ModelConfig::defaults(a.model);
     m.src_vocab = m.tgt_vocab = a.vocab;
+    m.format = format;
     for (const auto& [k, v] : a.model_fields) m.set(k, v);
     DataShape shape{(size_t)a.vocab, (size_t)a.src_len, (size_t)a.tgt_len - 1};
     if (stream) shape = DataShape{(size_t)a.vocab, (size_t)a.seq_len, 0, (size_t)a.seq_len};
