@@ -57,6 +57,7 @@ nlohmann::json EvalResult::to_json(const std::string& p) const {
   j[p + "sequence_accuracy"] = sequence_accuracy();
   j[p + "sequence_accuracy_ci"] = {sequence_interval().lo, sequence_interval().hi};
   j[p + "loss"] = loss;
+  if (dependent_loss >= 0) j[p + "dependent_loss"] = dependent_loss;
   j[p + "examples"] = examples;
   j[p + "chance_token"] = chance.token;
   j[p + "chance_sequence"] = chance.sequence;
@@ -120,8 +121,8 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
   const bool was_training = model.training();
   model.eval();
   Graph<T> g;
-  double loss_sum = 0;
-  int64_t loss_tokens = 0;
+  double loss_sum = 0, dep_sum = 0;
+  int64_t loss_tokens = 0, dep_tokens = 0;
   for (size_t start = 0; start < n; start += batch_size) {
     const std::vector<data::Example> chunk(all.begin() + start, all.begin() + std::min(n, start + batch_size));
     const data::Batch b = ds.batch(chunk, false);
@@ -135,6 +136,13 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
       const int64_t count = std::count_if(y.begin(), y.end(), [](int t) { return t != data::Vocab::PAD; });
       loss_sum += double(cross_entropy(logits, y, data::Vocab::PAD).item()) * count;
       loss_tokens += count;
+      const std::vector<int>& dist = b.is_stream() ? b.label_distance : b.distance;
+      std::vector<int> dep(y.size(), data::Vocab::PAD);
+      for (size_t i = 0; i < y.size(); ++i)
+        if (i < dist.size() && dist[i] >= 0) dep[i] = y[i];
+      const int64_t n_dep = std::count_if(dep.begin(), dep.end(), [](int t) { return t != data::Vocab::PAD; });
+      if (n_dep) dep_sum += double(cross_entropy(logits, dep, data::Vocab::PAD).item()) * n_dep;
+      dep_tokens += n_dep;
       if (positional) pred = argmax_at_labels(logits, b);
     }
     if (!positional) pred = predict_batch(model, g, b);
@@ -163,6 +171,7 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
     r.examples += (int64_t)chunk.size();
   }
   r.loss = loss_tokens ? loss_sum / loss_tokens : 0.0;
+  r.dependent_loss = dep_tokens ? dep_sum / dep_tokens : -1.0;
   model.train(was_training);
   return r;
 }

@@ -23,6 +23,10 @@ struct EvalResult {
   int64_t tokens = 0, tokens_correct = 0;
   int64_t sequences_correct = 0;
   double loss = 0;  // teacher-forced cross-entropy per target token (EOS included)
+  // The same over the labels a source token determines (those with a distance, as
+  // accuracy_by_distance counts them; EOS excluded), the tokens memoryless baselines count;
+  // -1 when no label has a distance.
+  double dependent_loss = -1;
   std::map<int, std::pair<int64_t, int64_t>> by_distance;  // distance -> (correct, total)
   struct LengthCounts {
     int64_t examples = 0, sequences_correct = 0, tokens = 0, tokens_correct = 0;

@@ -80,7 +80,9 @@ void print_test(const EvalResult& test, const ModelConfig& mc, const data::Datas
              sci.hi, test.chance.sequence);
   fmt::print("  token accuracy    {:.4f}  95% CI [{:.4f}, {:.4f}]   chance {:.4f}\n", test.token_accuracy(), tci.lo, tci.hi,
              test.chance.token);
-  fmt::print("  teacher-forced loss {:.4f}\n", test.loss);
+  fmt::print("  teacher-forced loss {:.4f}", test.loss);
+  if (test.dependent_loss >= 0) fmt::print("   at the labels with a distance {:.4f}", test.dependent_loss);
+  fmt::print("\n");
   for (const data::Baseline& b : test.chance.baselines)
     fmt::print("  baseline ({}): {} {:.4f}\n", b.name, b.metric, b.value);
   auto bins = test.distance_bins();
