@@ -1,13 +1,17 @@
 #!/usr/bin/python3
-"""Collects run_copy_memory.sh's runs (or any OUT/MODEL-lrLR/summary.json): every run, then each
-model's learning rate picked on validation (lowest best_val_loss), as CSV on stdout.
+"""Collects run.sh's runs (OUT/MODEL-lrLR/summary.json): every run, marking each model's learning
+rate picked on validation (lowest best_val_loss), as CSV on stdout. With --plot PNG, also draws
+the chosen runs' validation loss over the labels with a distance (dependent_loss) against the
+training step, beside the memoryless baseline given by --baseline NATS, with gnuplot.
 
-Usage: collect.py OUT > results.csv
+Usage: collect.py OUT [--plot PNG --baseline NATS --title TEXT] > results.csv
 """
 import csv
 import json
 import pathlib
+import subprocess
 import sys
+import tempfile
 
 
 def runs(out):
@@ -23,8 +27,34 @@ def runs(out):
                "test_dependent_loss": j.get("test_dependent_loss", ""), "wall_seconds": round(j["wall_seconds"], 1)}
 
 
+def option(name, default=None):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+def val_curve(run_dir):
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        j = json.loads(line)
+        if "val_dependent_loss" in j:
+            yield j["step"], j["val_dependent_loss"]
+
+
+def plot(out, chosen, png, baseline, title):
+    with tempfile.TemporaryDirectory() as tmp:
+        curves = []
+        for r in chosen:
+            f = pathlib.Path(tmp) / (r["model"] + ".dat")
+            f.write_text("".join(f"{s} {v}\n" for s, v in val_curve(pathlib.Path(out) / f"{r['model']}-lr{r['lr']}")))
+            curves.append(f"'{f}' with linespoints title '{r['model']} (lr {r['lr']})'")
+        if baseline:
+            curves.append(f"{baseline} with lines dashtype 2 lc rgb 'black' title 'memoryless baseline'")
+        script = (f"set terminal pngcairo size 800,500; set output '{png}'; set title '{title}';"
+                  "set xlabel 'training step'; set ylabel 'validation loss at the symbols (nats)'; set key outside;"
+                  "set yrange [0:*]; plot " + ", ".join(curves))
+        subprocess.run(["gnuplot", "-e", script], check=True)
+
+
 def main():
-    if len(sys.argv) < 2:
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         sys.exit(__doc__)
     rows = list(runs(sys.argv[1]))
     if not rows:
@@ -37,6 +67,8 @@ def main():
     w.writeheader()
     for r in rows:
         w.writerow({"chosen_on_validation": int(best[r["model"]] is r), **r})
+    if option("--plot"):
+        plot(sys.argv[1], list(best.values()), option("--plot"), option("--baseline"), option("--title", ""))
 
 
 if __name__ == "__main__":
