@@ -18,30 +18,6 @@ AttentionMask stream_mask(const std::vector<uint8_t>& pad) {
   return m;
 }
 
-// A token drawn from softmax(row / temperature) over the top_k largest logits (temperature 0:
-// the argmax, the first of equal ones as greedy_step takes). Ties at the k-th largest logit are
-// all kept.
-template <class T>
-int pick_token(const T* row, int64_t V, double temperature, int64_t top_k, Rng& rng) {
-  if (temperature == 0) return int(std::max_element(row, row + V) - row);
-  std::vector<double> z(row, row + V);
-  if (top_k > 0 && top_k < V) {
-    std::vector<double> s = z;
-    std::nth_element(s.begin(), s.begin() + (top_k - 1), s.end(), std::greater<double>());
-    for (double& x : z)
-      if (x < s[top_k - 1]) x = -INFINITY;
-  }
-  const double top = *std::max_element(z.begin(), z.end());
-  double total = 0;
-  for (double& x : z) total += x = std::exp((x - top) / temperature);
-  double u = rng.uniform() * total;
-  for (int64_t v = 0; v < V; ++v)
-    if (z[v] > 0 && (u -= z[v]) < 0) return int(v);
-  for (int64_t v = V - 1; v >= 0; --v)  // u at the very top after rounding
-    if (z[v] > 0) return int(v);
-  return 0;
-}
-
 }  // namespace
 
 template <class T>

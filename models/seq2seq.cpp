@@ -1,5 +1,8 @@
 #include "models/seq2seq.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
 #include <type_traits>
 
 #include "models/family.hpp"
@@ -12,6 +15,29 @@ std::vector<int> SeqBatch::src_lengths() const {
     for (int64_t t = 0; t < src_len; ++t) len[b] += src_pad.empty() || !src_pad[b * src_len + t];
   return len;
 }
+
+template <class T>
+int pick_token(const T* row, int64_t V, double temperature, int64_t top_k, Rng& rng) {
+  if (temperature == 0) return int(std::max_element(row, row + V) - row);
+  std::vector<double> z(row, row + V);
+  if (top_k > 0 && top_k < V) {
+    std::vector<double> s = z;
+    std::nth_element(s.begin(), s.begin() + (top_k - 1), s.end(), std::greater<double>());
+    for (double& x : z)
+      if (x < s[top_k - 1]) x = -INFINITY;
+  }
+  const double top = *std::max_element(z.begin(), z.end());
+  double total = 0;
+  for (double& x : z) total += x = std::exp((x - top) / temperature);
+  double u = rng.uniform() * total;
+  for (int64_t v = 0; v < V; ++v)
+    if (z[v] > 0 && (u -= z[v]) < 0) return int(v);
+  for (int64_t v = V - 1; v >= 0; --v)  // u at the very top after rounding
+    if (z[v] > 0) return int(v);
+  return 0;
+}
+template int pick_token(const float*, int64_t, double, int64_t, Rng&);
+template int pick_token(const double*, int64_t, double, int64_t, Rng&);
 
 template <class T>
 std::unique_ptr<Seq2SeqModel<T>> make_model(const ModelConfig& c, uint64_t seed) {

@@ -77,6 +77,12 @@ bool greedy_step(const T* first_row, int64_t row_stride, int64_t V, int eos, std
   return all_done;
 }
 
+// A token drawn from softmax(row / temperature) over the top_k largest of the V logits (top_k 0:
+// all; ties at the k-th largest are all kept); temperature 0 is the argmax, the first of equal
+// ones as greedy_step takes. The language models' sample() draws with it.
+template <class T>
+int pick_token(const T* row, int64_t V, double temperature, int64_t top_k, Rng& rng);
+
 // Builds the model a config describes, initialised from `seed`. Dropout draws from its own
 // generator, seeded from `seed` too, and saved with training state (dropout_rng()).
 template <class T>
