@@ -5,7 +5,8 @@ Usage: twin.py CHECKPOINT BATCH_JSON OUT [--dtype f64|f32]
 
 Builds the model that the checkpoint's metadata describes out of PyTorch modules
 (nn.Transformer for "transformer"; nn.TransformerEncoderLayer under a causal mask for "gpt";
-nn.LSTM, nn.GRU or nn.RNN for "lstm", "gru", "rnn" and their "-attn" variants), loads the
+nn.LSTM, nn.GRU or nn.RNN for "lstm", "gru", "rnn" and their "-attn" variants; mamba_twin.py's
+sequential scan for "mamba"), loads the
 checkpoint's tensors with load_state_dict(strict=True) after reading them with numpy alone,
 runs one training-mode forward and backward on the batch (cross-entropy with ignore_index),
 and writes the logits, the loss and every parameter's gradient ("grad.<name>") to OUT as a
@@ -21,6 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from mamba_twin import MambaLM
 
 DTYPES = {"F32": np.float32, "F64": np.float64}
 
@@ -233,7 +236,7 @@ def main():
     torch.set_num_threads(1)
     tensors, meta = read_safetensors(ckpt)
     c = json.loads(meta["model"])
-    model = {"transformer": Seq2Seq, "gpt": CausalLM}.get(c["type"], RecurrentSeq2Seq)(c)
+    model = {"transformer": Seq2Seq, "gpt": CausalLM, "mamba": MambaLM}.get(c["type"], RecurrentSeq2Seq)(c)
     model.to(dtype)  # first: loading into float32 parameters would round float64 weights
     model.load_state_dict({k: torch.tensor(np.array(v)) for k, v in tensors.items()}, strict=True)
     model.train()
