@@ -80,6 +80,75 @@ void scan_row(const Dims& d, int64_t b, const T* x, const T* dl, const T* A, con
   }
 }
 
+// One channel's states at one step of the reverse scan. On entry gh holds dL/dh_t from the later
+// steps; adds this step's terms to dC_t (gC), dB_t (gB), dA (gA) and returns the sums over n of
+// dx_t's and ddelta_t's; leaves dL/dh_{t-1} in gh. h, hp (h_{t-1}, null at t = 0), da
+// (exp(delta_t A)), Ac, gh and gA are the channel's N entries; B, C, gB and gC the step's.
+template <class T>
+void reverse_states(int64_t N, T gy, T dv, T xv, const T* Ac, const T* B, const T* C, const T* h, const T* hp,
+                    const T* da, T* gh, T* gA, T* gB, T* gC, T& gx, T& gd) {
+  using VecT = Vec<T>;
+  constexpr int64_t kW = (int64_t)VecT::size;
+  const int64_t Nv = N - N % kW;
+  const VecT gyv(gy), dvv(dv), xvv(xv), dxv(dv * xv);
+  VecT gxv(T(0)), gdv(T(0));
+  for (int64_t n = 0; n < Nv; n += kW) {
+    const VecT Bn = VecT::load_unaligned(B + n), dan = VecT::load_unaligned(da + n);
+    const VecT prev = hp ? VecT::load_unaligned(hp + n) : VecT(T(0));
+    const VecT gt = xsimd::fma(gyv, VecT::load_unaligned(C + n), VecT::load_unaligned(gh + n));  // dL/dh_t in full
+    if (gC) xsimd::fma(gyv, VecT::load_unaligned(h + n), VecT::load_unaligned(gC + n)).store_unaligned(gC + n);
+    gxv = xsimd::fma(gt, Bn, gxv);
+    gdv = xsimd::fma(gt, VecT::load_unaligned(Ac + n) * dan * prev + Bn * xvv, gdv);
+    xsimd::fma(gt * dvv, dan * prev, VecT::load_unaligned(gA + n)).store_unaligned(gA + n);
+    if (gB) xsimd::fma(gt, dxv, VecT::load_unaligned(gB + n)).store_unaligned(gB + n);
+    (gt * dan).store_unaligned(gh + n);
+  }
+  if (Nv) gx += dv * xsimd::hadd(gxv), gd += xsimd::hadd(gdv);
+  for (int64_t n = Nv; n < N; ++n) {
+    const T gt = gh[n] + gy * C[n], prev = hp ? hp[n] : T(0);
+    if (gC) gC[n] += gy * h[n];
+    gx += gt * dv * B[n];
+    gd += gt * (Ac[n] * da[n] * prev + B[n] * xv);
+    gA[n] += gt * dv * da[n] * prev;
+    if (gB) gB[n] += gt * dv * xv;
+    gh[n] = gt * da[n];
+  }
+}
+
+// The inputs of the op, and the gradients backward writes row by row (any may be null).
+template <class T>
+struct ScanIn {
+  const T *x, *dl, *A, *B, *C, *D;
+};
+template <class T>
+struct ScanRowGrads {
+  T *x, *dl, *B, *C;
+};
+
+// Backward for batch row b: recomputes its states into hs and das (L * Ch * N each), then runs
+// the reverse scan, adding into the row's gradients and the thread's own gA [Ch, N], gD [Ch].
+template <class T>
+void reverse_row(const Dims& d, int64_t b, const ScanIn<T>& in, const T* go, const ScanRowGrads<T>& gr, T* hs,
+                 T* das, T* gh, T* gA, T* gD) {
+  const int64_t Ch = d.Ch, N = d.N, CN = Ch * N;
+  scan_row(d, b, in.x, in.dl, in.A, in.B, in.C, in.D, (T*)nullptr, hs, CN, das);
+  std::fill(gh, gh + CN, T(0));
+  for (int64_t t = d.L - 1; t >= 0; --t) {
+    const int64_t r = b * d.L + t;
+    const T *h = hs + t * CN, *hp = t ? h - CN : nullptr, *da = das + t * CN;
+    for (int64_t c = 0; c < Ch; ++c) {
+      const T gy = go[r * Ch + c], xv = in.x[r * Ch + c];
+      T gx = gy * in.D[c], gd = 0;
+      gD[c] += gy * xv;
+      reverse_states(N, gy, in.dl[r * Ch + c], xv, in.A + c * N, in.B + r * N, in.C + r * N, h + c * N,
+                     hp ? hp + c * N : nullptr, da + c * N, gh + c * N, gA + c * N, gr.B ? gr.B + r * N : nullptr,
+                     gr.C ? gr.C + r * N : nullptr, gx, gd);
+      if (gr.x) gr.x[r * Ch + c] += gx;
+      if (gr.dl) gr.dl[r * Ch + c] += gd;
+    }
+  }
+}
+
 template <class T>
 Dims check_shapes(const Tensor<T>& x, const Tensor<T>& delta, const Tensor<T>& A, const Tensor<T>& B,
                   const Tensor<T>& C, const Tensor<T>& D) {
@@ -115,67 +184,25 @@ Tensor<T> selective_scan(const Tensor<T>& x, const Tensor<T>& delta, const Tenso
     scan_row(d, b, px, pd, pA, pB, pC, pD, py, state + omp_get_thread_num() * CN, int64_t(0), (T*)nullptr);
   const uint32_t ix = x.index(), idl = delta.index(), iA = A.index(), iB = B.index(), iC = C.index(), iD = D.index();
   g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
-    T *gx = g.grad_of(ix), *gdl = g.grad_of(idl), *gA = g.grad_of(iA), *gB = g.grad_of(iB), *gC = g.grad_of(iC),
-      *gD = g.grad_of(iD);
-    const T *vx = g.node(ix).value, *vd = g.node(idl).value, *vA = g.node(iA).value, *vB = g.node(iB).value,
-            *vC = g.node(iC).value, *vD = g.node(iD).value, *go = out.grad;
-    using VecT = Vec<T>;
-    constexpr int64_t kW = (int64_t)VecT::size;
-    const int64_t Ch = d.Ch, N = d.N, per = 2 * d.L * CN + 2 * CN + Ch;  // states, exps, dh, dA, dD
+    T *gA = g.grad_of(iA), *gD = g.grad_of(iD);
+    const ScanRowGrads<T> gr{g.grad_of(ix), g.grad_of(idl), g.grad_of(iB), g.grad_of(iC)};
+    const ScanIn<T> in{g.node(ix).value, g.node(idl).value, g.node(iA).value,
+                       g.node(iB).value, g.node(iC).value, g.node(iD).value};
+    const int64_t per = 2 * d.L * CN + 2 * CN + d.Ch;  // per thread: states, exps, dh, dA, dD
     T* work = g.workspace(threads * per);
     std::fill(work, work + threads * per, T(0));
 #pragma omp parallel for num_threads(threads) if (d.Bt > 1 && d.Bt * d.L * CN > kParallelMin)
     for (int64_t b = 0; b < d.Bt; ++b) {
       T* hs = work + omp_get_thread_num() * per;
-      T *das = hs + d.L * CN, *gh = das + d.L * CN, *gAl = gh + CN, *gDl = gAl + CN;
-      scan_row(d, b, vx, vd, vA, vB, vC, vD, (T*)nullptr, hs, CN, das);
-      std::fill(gh, gh + CN, T(0));
-      for (int64_t t = d.L - 1; t >= 0; --t) {  // gh holds dL/dh_t from later steps
-        const int64_t r = b * d.L + t;
-        const T *xr = vx + r * Ch, *dr = vd + r * Ch, *Br = vB + r * N, *Cr = vC + r * N;
-        const T *h = hs + t * CN, *hp = t ? h - CN : nullptr, *da = das + t * CN;
-        for (int64_t c = 0; c < Ch; ++c) {
-          const T gy = go[r * Ch + c], xv = xr[c], dv = dr[c];
-          const T* Ac = vA + c * N;
-          T gxa = gy * vD[c], gda = 0;
-          gDl[c] += gy * xv;
-          const int64_t Nv = N - N % kW;
-          const VecT gyv(gy), dvv(dv), xvv(xv), dxv(dv * xv);
-          VecT gxv(T(0)), gdv(T(0));
-          for (int64_t n = 0; n < Nv; n += kW) {
-            const int64_t i = c * N + n;
-            const VecT Bn = VecT::load_unaligned(Br + n), dan = VecT::load_unaligned(da + i);
-            const VecT prev = hp ? VecT::load_unaligned(hp + i) : VecT(T(0));
-            const VecT gt = xsimd::fma(gyv, VecT::load_unaligned(Cr + n), VecT::load_unaligned(gh + i));
-            if (gC) xsimd::fma(gyv, VecT::load_unaligned(h + i), VecT::load_unaligned(gC + r * N + n)).store_unaligned(gC + r * N + n);
-            gxv = xsimd::fma(gt, Bn, gxv);
-            gdv = xsimd::fma(gt, VecT::load_unaligned(Ac + n) * dan * prev + Bn * xvv, gdv);
-            xsimd::fma(gt * dvv, dan * prev, VecT::load_unaligned(gAl + i)).store_unaligned(gAl + i);
-            if (gB) xsimd::fma(gt, dxv, VecT::load_unaligned(gB + r * N + n)).store_unaligned(gB + r * N + n);
-            (gt * dan).store_unaligned(gh + i);
-          }
-          if (Nv) gxa += dv * xsimd::hadd(gxv), gda += xsimd::hadd(gdv);
-          for (int64_t n = Nv; n < N; ++n) {
-            const int64_t i = c * N + n;
-            const T gt = gh[i] + gy * Cr[n], prev = hp ? hp[i] : T(0);  // dL/dh_t in full
-            if (gC) gC[r * N + n] += gy * h[i];
-            gxa += gt * dv * Br[n];
-            gda += gt * (Ac[n] * da[i] * prev + Br[n] * xv);
-            gAl[i] += gt * dv * da[i] * prev;
-            if (gB) gB[r * N + n] += gt * dv * xv;
-            gh[i] = gt * da[i];
-          }
-          if (gx) gx[r * Ch + c] += gxa;
-          if (gdl) gdl[r * Ch + c] += gda;
-        }
-      }
+      reverse_row(d, b, in, out.grad, gr, hs, hs + d.L * CN, hs + 2 * d.L * CN, hs + 2 * d.L * CN + CN,
+                  hs + 2 * d.L * CN + 2 * CN);
     }
-    for (int th = 0; th < threads; ++th) {
-      const T* gAl = work + th * per + 2 * d.L * CN + CN;
+    for (int th = 0; th < threads; ++th) {  // the threads' dA and dD, in a fixed order
+      const T* own = work + th * per + 2 * d.L * CN + CN;
       if (gA)
-        for (int64_t i = 0; i < CN; ++i) gA[i] += gAl[i];
+        for (int64_t i = 0; i < CN; ++i) gA[i] += own[i];
       if (gD)
-        for (int64_t c = 0; c < Ch; ++c) gD[c] += gAl[CN + c];
+        for (int64_t c = 0; c < d.Ch; ++c) gD[c] += own[CN + c];
     }
   });
   return y;
