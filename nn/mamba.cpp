@@ -98,45 +98,60 @@ typename MambaMixer<T>::State MambaMixer<T>::zero_state(int64_t batch) const {
   return s;
 }
 
+namespace {
+
+// The convolution's newest output for each (row, channel) from the kept K-1 inputs `win` and the
+// new input (column c of xz's first half), as causal_conv1d's last position; then the window
+// moves on by one.
 template <class T>
-Tensor<T> MambaMixer<T>::step(Graph<T>& g, const Tensor<T>& u, State& s) {
-  const int64_t ED = config.inner(), N = config.d_state, K = config.d_conv, Bt = u.shape()[0];
-  if (u.ndim() != 3 || u.shape()[1] != 1 || (int64_t)s.ssm.size() != Bt * ED * N)
-    throw Error(fmt::format("MambaMixer::step: input {} needs [B, 1, {}] and a state for B rows", u.shape().str(),
-                            config.d_model));
-  Tensor<T> xz = in_proj.forward(g, u);
-  // The conv over the kept K-1 inputs and the new one, as causal_conv1d's last position.
-  Tensor<T> xc = g.zeros({Bt, 1, ED});
-  const T *xv = xz.data(), *w = conv_weight.value.data();
-  T* pc = xc.mutable_data();
+void conv_step(int64_t Bt, int64_t ED, int64_t K, const T* xz, const T* w, const T* bias, T* win_all, T* out) {
   for (int64_t b = 0; b < Bt; ++b)
     for (int64_t c = 0; c < ED; ++c) {
-      T* win = s.conv.data() + (b * ED + c) * (K - 1);
-      const T xn = xv[b * 2 * ED + c];
-      T acc = conv_bias.value[c];
+      T* win = win_all + (b * ED + c) * (K - 1);
+      const T xn = xz[b * 2 * ED + c];
+      T acc = bias[c];
       for (int64_t k = 0; k < K - 1; ++k) acc += w[c * K + k] * win[k];
-      pc[b * ED + c] = acc + w[c * K + K - 1] * xn;
+      out[b * ED + c] = acc + w[c * K + K - 1] * xn;
       for (int64_t k = 0; k + 1 < K - 1; ++k) win[k] = win[k + 1];
       if (K > 1) win[K - 2] = xn;
     }
-  Tensor<T> x = silu(xc), delta, B, C;
-  ssm_inputs(g, x, delta, B, C);
-  Tensor<T> A = -exp(A_log.bind(g));
-  // One step of the recurrence, as selective_scan's loop body.
-  Tensor<T> y = g.zeros({Bt, 1, ED});
-  const T *px = x.data(), *pd = delta.data(), *pA = A.data(), *pB = B.data(), *pC = C.data();
-  T* py = y.mutable_data();
+}
+
+// One position of the recurrence for each (row, channel), as selective_scan's loop body:
+// h = exp(delta A) h + delta B x, y = C . h + D x.
+template <class T>
+void ssm_step(int64_t Bt, int64_t ED, int64_t N, const T* x, const T* delta, const T* A, const T* B, const T* C,
+              const T* D, T* h_all, T* y) {
   for (int64_t b = 0; b < Bt; ++b)
     for (int64_t c = 0; c < ED; ++c) {
-      const T dv = pd[b * ED + c], dx = dv * px[b * ED + c];
-      T* h = s.ssm.data() + (b * ED + c) * N;
+      const T dv = delta[b * ED + c], dx = dv * x[b * ED + c];
+      T* h = h_all + (b * ED + c) * N;
       T acc = 0;
       for (int64_t n = 0; n < N; ++n) {
-        h[n] = std::exp(dv * pA[c * N + n]) * h[n] + dx * pB[b * N + n];
-        acc += pC[b * N + n] * h[n];
+        h[n] = std::exp(dv * A[c * N + n]) * h[n] + dx * B[b * N + n];
+        acc += C[b * N + n] * h[n];
       }
-      py[b * ED + c] = acc + D.value[c] * px[b * ED + c];
+      y[b * ED + c] = acc + D[c] * x[b * ED + c];
     }
+}
+
+}  // namespace
+
+template <class T>
+Tensor<T> MambaMixer<T>::step(Graph<T>& g, const Tensor<T>& u, State& s) {
+  const int64_t ED = config.inner(), N = config.d_state, K = config.d_conv;
+  const int64_t Bt = u.ndim() == 3 ? u.shape()[0] : 0;
+  if (u.ndim() != 3 || u.shape()[1] != 1 || u.shape()[2] != config.d_model || (int64_t)s.ssm.size() != Bt * ED * N)
+    throw Error(fmt::format("MambaMixer::step: input {} needs [B, 1, {}] and a state for B rows", u.shape().str(),
+                            config.d_model));
+  Tensor<T> xz = in_proj.forward(g, u);
+  Tensor<T> xc = g.zeros({Bt, 1, ED});
+  conv_step(Bt, ED, K, xz.data(), conv_weight.value.data(), conv_bias.value.data(), s.conv.data(), xc.mutable_data());
+  Tensor<T> x = silu(xc), delta, B, C;
+  ssm_inputs(g, x, delta, B, C);
+  Tensor<T> A = -exp(A_log.bind(g)), y = g.zeros({Bt, 1, ED});
+  ssm_step(Bt, ED, N, x.data(), delta.data(), A.data(), B.data(), C.data(), D.value.data(), s.ssm.data(),
+           y.mutable_data());
   return out_proj.forward(g, y * silu(columns(xz, ED, ED)));
 }
 
