@@ -84,6 +84,26 @@ template <class T> Tensor<T> dropout(const Tensor<T>& x, double p, Rng& rng, boo
 // head's pair (i, i + Dh/2) by angle (first_pos + t) * base^(-2i/Dh).
 template <class T> Tensor<T> rotary(const Tensor<T>& x, int heads, double base, int64_t first_pos);
 
+// ---- ops/activations.cpp: Mamba's activations, as PyTorch's. silu(x) = x sigmoid(x);
+// softplus(x) = log(1 + e^x), and x itself above 20 (F.softplus's threshold).
+template <class T> Tensor<T> silu(const Tensor<T>& x);
+template <class T> Tensor<T> softplus(const Tensor<T>& x);
+
+// ---- ops/rms_norm.cpp: over the last axis, x / sqrt(mean(x^2) + eps) * weight (no bias)
+template <class T> Tensor<T> rms_norm(const Tensor<T>& x, const Tensor<T>& weight, double eps = 1e-5);
+
+// ---- ops/causal_conv1d.cpp: depthwise convolution over time, causal (nn.Conv1d with groups = C,
+// padding K-1, cut to L outputs). x [B, L, C], weight [C, 1, K], bias [C] or undefined -> [B, L, C];
+// y[b, t, c] = bias[c] + sum_k weight[c, 0, k] x[b, t-K+1+k, c], x before t = 0 taken as 0.
+template <class T> Tensor<T> causal_conv1d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias);
+
+// ---- ops/selective_scan.cpp: Mamba's S6 recurrence, sequential, fused. x, delta [Bt, L, Ch];
+// A [Ch, N]; B, C [Bt, L, N]; D [Ch] -> y [Bt, L, Ch], with h_{-1} = 0 and
+//   h_t = exp(delta_t A) * h_{t-1} + delta_t B_t x_t,   y_t = C_t . h_t + D x_t   (per channel).
+template <class T>
+Tensor<T> selective_scan(const Tensor<T>& x, const Tensor<T>& delta, const Tensor<T>& A, const Tensor<T>& B,
+                         const Tensor<T>& C, const Tensor<T>& D);
+
 // ---- ops/attention.cpp: fused scaled dot-product attention over packed heads.
 // q [B, Tq, H*Dh], k and v [B, Tk, H*Dh] -> out [B, Tq, H*Dh]; scores scaled by 1/sqrt(Dh).
 // Query i has position i + query_offset, key j position j. causal: query i sees keys

@@ -10,6 +10,7 @@ namespace attn {
 
 const ModelFamily& transformer_family();
 const ModelFamily& gpt_family();
+const ModelFamily& mamba_family();
 const ModelFamily& lstm_family();
 const ModelFamily& lstm_attn_family();
 const ModelFamily& gru_family();
@@ -20,7 +21,7 @@ const ModelFamily& rnn_attn_family();
 const std::vector<const ModelFamily*>& model_families() {
   static const std::vector<const ModelFamily*> all = {&transformer_family(), &gpt_family(),      &lstm_family(),
                                                       &lstm_attn_family(),   &gru_family(),      &gru_attn_family(),
-                                                      &rnn_family(),         &rnn_attn_family()};
+                                                      &rnn_family(),         &rnn_attn_family(), &mamba_family()};
   return all;
 }
 

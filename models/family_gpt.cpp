@@ -17,7 +17,7 @@ namespace {
 std::vector<FieldSpec> gpt_fields() {
   std::vector<FieldSpec> f = width_fields();
   f.push_back(int_field("layers", 2,
-                        "Layers (gpt: Transformer blocks; recurrent families: layers of the encoder and of the decoder)", 1));
+                        "Layers (gpt: Transformer blocks; mamba: Mamba blocks; recurrent families: layers of the encoder and of the decoder)", 1));
   for (FieldSpec& s : block_fields("gelu")) f.push_back(s);
   for (FieldSpec& s : position_fields("Positions")) f.push_back(s);
   f.push_back(bool_field("tie_output", false, "The output projection reuses the token embedding"));

@@ -35,8 +35,10 @@ bool reads_streams(const ModelConfig& c) { return c.resolved_format() == "lm"; }
 
 }  // namespace
 
-void add_model_case(std::vector<GradCase>& out, const std::string& op, const std::string& name, const ModelConfig& c) {
+void add_model_case(std::vector<GradCase>& out, const std::string& op, const std::string& name, const ModelConfig& c,
+                    const std::function<void(Seq2SeqModel<double>&)>& adjust) {
   auto m = std::shared_ptr<Seq2SeqModel<double>>(make_model<double>(c, 5));
+  if (adjust) adjust(*m);
   GradCase gc;
   gc.op = op;
   gc.name = name;

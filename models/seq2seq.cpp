@@ -1,5 +1,8 @@
 #include "models/seq2seq.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
 #include <type_traits>
 
 #include "models/family.hpp"

@@ -54,6 +54,11 @@ Tensor<T> LayerNorm<T>::forward(Graph<T>& g, const Tensor<T>& x) {
   return layer_norm(x, weight.bind(g), bias.bind(g), eps);
 }
 
+template <class T>
+RMSNorm<T>::RMSNorm(int64_t dim, double eps) : weight(this->add_parameter("weight", {dim})), eps(eps) {
+  init_constant(weight, 1.0);
+}
+
 Activation parse_activation(const std::string& s) {
   if (s == "relu") return Activation::relu;
   if (s == "gelu") return Activation::gelu;
@@ -78,6 +83,7 @@ std::vector<T> sinusoidal_table(int64_t first, int64_t len, int64_t dim) {
   template class Linear<T>;       \
   template class Embedding<T>;    \
   template class LayerNorm<T>;    \
+  template class RMSNorm<T>;      \
   template class Dropout<T>;      \
   template std::vector<T> sinusoidal_table(int64_t, int64_t, int64_t);
 ATTN_INSTANTIATE(float)

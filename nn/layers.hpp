@@ -1,4 +1,4 @@
-// The basic layers: Linear, Embedding, LayerNorm, Dropout, FeedForward, sinusoidal positions.
+// The basic layers: Linear, Embedding, LayerNorm, RMSNorm, Dropout, FeedForward, sinusoidal positions.
 #pragma once
 #include <string>
 
@@ -36,6 +36,16 @@ class LayerNorm : public Module<T> {
   Tensor<T> forward(Graph<T>& g, const Tensor<T>& x);
   Parameter<T>& weight;
   Parameter<T>& bias;
+  double eps;
+};
+
+// RMS norm over the last axis; weight 1, eps 1e-5, no bias, as mamba_ssm's RMSNorm.
+template <class T>
+class RMSNorm : public Module<T> {
+ public:
+  explicit RMSNorm(int64_t dim, double eps = 1e-5);
+  Tensor<T> forward(Graph<T>& g, const Tensor<T>& x) { return rms_norm(x, weight.bind(g), eps); }
+  Parameter<T>& weight;
   double eps;
 };
 

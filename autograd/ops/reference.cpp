@@ -219,4 +219,40 @@ Values rotary(const Values& x, int64_t B, int64_t T, int64_t D, int64_t H, doubl
   return flat(out);
 }
 
+Values rms_norm(const Values& x, const Values& w, int64_t D, double eps) {
+  const Array X = arr(x, Dims{x.size() / size_t(D), size_t(D)});
+  const Array ms = xt::mean(xt::square(X), {1}, xt::keep_dims);
+  return flat(X / xt::sqrt(ms + eps) * arr(w, Dims{size_t(D)}));
+}
+
+Values causal_conv1d(const Values& x, const Values& w, const Values& b, int64_t B, int64_t L, int64_t C, int64_t K) {
+  const Array X = arr(x, Dims{size_t(B), size_t(L), size_t(C)});
+  const Array W = arr(w, Dims{size_t(C), size_t(K)});
+  const Array padded = xt::concatenate(xt::xtuple(Array(xt::zeros<double>({size_t(B), size_t(K - 1), size_t(C)})), X), 1);
+  Array y = xt::zeros<double>(X.shape());
+  for (size_t k = 0; k < size_t(K); ++k) {
+    const Array wk = xt::view(W, xt::all(), k);
+    y += xt::view(padded, xt::all(), xt::range(k, k + size_t(L)), xt::all()) * wk;
+  }
+  if (!b.empty()) y += arr(b, Dims{size_t(C)});
+  return flat(y);
+}
+
+Values selective_scan(const Values& x, const Values& delta, const Values& A, const Values& Bm, const Values& Cm,
+                      const Values& D, int64_t B, int64_t L, int64_t Ch, int64_t N) {
+  const size_t b = size_t(B), l = size_t(L), c = size_t(Ch), n = size_t(N);
+  const Array X = arr(x, Dims{b, l, c, 1}), Dl = arr(delta, Dims{b, l, c, 1});
+  const Array dA = xt::exp(Dl * arr(A, Dims{c, n}));                     // [B, L, Ch, N]
+  const Array dBx = Dl * arr(Bm, Dims{b, l, 1, n}) * X;                  // [B, L, Ch, N]
+  const Array Cv = arr(Cm, Dims{b, l, n});
+  Array h = xt::zeros<double>({b, c, n});
+  Array y = xt::zeros<double>({b, l, c});
+  for (size_t t = 0; t < l; ++t) {
+    h = Array(xt::view(dA, xt::all(), t, xt::all(), xt::all())) * h + xt::view(dBx, xt::all(), t, xt::all(), xt::all());
+    const Array Ct = xt::view(Cv, xt::all(), xt::range(t, t + 1), xt::all());  // [B, 1, N]
+    xt::view(y, xt::all(), t, xt::all()) = xt::sum(h * Ct, {2});
+  }
+  return flat(y + arr(x, Dims{b, l, c}) * arr(D, Dims{c}));
+}
+
 }  // namespace attn::ref

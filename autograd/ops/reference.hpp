@@ -56,4 +56,14 @@ Values attention(const Values& q, const Values& k, const Values& v, const Attent
 // block rotation matrix R(t) with R's plane (i, i + Dh/2) turned by (first_pos + t) / base^(2i/Dh).
 Values rotary(const Values& x, int64_t B, int64_t T, int64_t D, int64_t H, double base, int64_t first_pos);
 
+// RMS norm over rows of D: x / sqrt(mean(x^2) + eps) * w.
+Values rms_norm(const Values& x, const Values& w, int64_t D, double eps);
+// Causal depthwise convolution of x [B, L, C] by w [C, 1, K] plus b [C] (empty: no bias), as
+// nn.Conv1d(groups=C, padding=K-1) cut to the first L outputs.
+Values causal_conv1d(const Values& x, const Values& w, const Values& b, int64_t B, int64_t L, int64_t C, int64_t K);
+// Mamba's selective scan, x and delta [B, L, Ch], A [Ch, N], Bm and Cm [B, L, N], D [Ch], as
+// mamba_ssm's selective_scan_ref: exp(delta A) and delta B x for all steps, then the loop over t.
+Values selective_scan(const Values& x, const Values& delta, const Values& A, const Values& Bm, const Values& Cm,
+                      const Values& D, int64_t B, int64_t L, int64_t Ch, int64_t N);
+
 }  // namespace attn::ref

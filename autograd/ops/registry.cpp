@@ -19,6 +19,9 @@ constexpr OpFile kOpFiles[] = {
     {add_matmul_ops, add_matmul_cases},           {add_reduce_ops, add_reduce_cases},
     {add_rotary_ops, add_rotary_cases},           {add_shape_ops, add_shape_cases},
     {add_softmax_ops, add_softmax_cases},
+    // Mamba's ops, after the ones above so that the earlier listing keeps its order.
+    {add_activations_ops, add_activations_cases}, {add_rms_norm_ops, add_rms_norm_cases},
+    {add_causal_conv1d_ops, add_causal_conv1d_cases}, {add_selective_scan_ops, add_selective_scan_cases},
 };
 
 }  // namespace

@@ -10,7 +10,9 @@ namespace attn {
 #define ATTN_OP_FILE(file)                                \
   void add_##file##_ops(std::vector<const OpDef*>& ops); \
   void add_##file##_cases(std::vector<GradCase>& out);
+ATTN_OP_FILE(activations)
 ATTN_OP_FILE(attention)
+ATTN_OP_FILE(causal_conv1d)
 ATTN_OP_FILE(cross_entropy)
 ATTN_OP_FILE(elementwise)
 ATTN_OP_FILE(embedding)
@@ -18,7 +20,9 @@ ATTN_OP_FILE(layer_norm)
 ATTN_OP_FILE(mask)
 ATTN_OP_FILE(matmul)
 ATTN_OP_FILE(reduce)
+ATTN_OP_FILE(rms_norm)
 ATTN_OP_FILE(rotary)
+ATTN_OP_FILE(selective_scan)
 ATTN_OP_FILE(shape)
 ATTN_OP_FILE(softmax)
 #undef ATTN_OP_FILE

@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(models_json_lists_the_families_with_fields_and_capabilities
   std::vector<std::string> names;
   for (const auto& f : j) names.push_back(f["name"]);
   BOOST_TEST((names == std::vector<std::string>{"transformer", "gpt", "lstm", "lstm-attn", "gru", "gru-attn", "rnn",
-                                                "rnn-attn"}));
+                                                "rnn-attn", "mamba"}));
   for (const auto& f : j) {
     BOOST_TEST_CONTEXT(f["name"]) {
       BOOST_TEST(!f["description"].get<std::string>().empty());
@@ -68,12 +68,12 @@ BOOST_AUTO_TEST_CASE(models_json_lists_the_families_with_fields_and_capabilities
       for (const auto& field : f["fields"])
         for (const char* k : {"name", "flag", "type", "default", "help"}) BOOST_TEST(field.contains(k), k);
       const auto& c = f["capabilities"];
-      // gpt reads streams only; the recurrent families without attention both layouts.
+      // gpt and mamba read streams only; the recurrent families without attention both layouts.
       const std::string name = f["name"];
       const bool both = name == "lstm" || name == "gru" || name == "rnn";
-      BOOST_TEST(c["formats"] == (name == "gpt" ? nlohmann::json::array({"lm"})
-                                  : both        ? nlohmann::json::array({"seq2seq", "lm"})
-                                                : nlohmann::json::array({"seq2seq"})));
+      BOOST_TEST(c["formats"] == (name == "gpt" || name == "mamba" ? nlohmann::json::array({"lm"})
+                                  : both                           ? nlohmann::json::array({"seq2seq", "lm"})
+                                                                   : nlohmann::json::array({"seq2seq"})));
       for (const char* k : {"decoding", "attention_maps", "bounded_positions"}) BOOST_TEST(c.contains(k), k);
     }
   }
@@ -88,12 +88,15 @@ BOOST_AUTO_TEST_CASE(models_json_lists_the_families_with_fields_and_capabilities
   BOOST_TEST(j[3]["capabilities"]["attention_maps"][0]["keys"] == "source");
   for (int i : {4, 6}) BOOST_TEST(j[i]["capabilities"]["attention_maps"].empty());
   for (int i : {5, 7}) BOOST_TEST(j[i]["capabilities"]["attention_maps"][0]["keys"] == "source");
+  BOOST_TEST(j[8]["capabilities"]["decoding"] == "recurrent-state");
+  BOOST_TEST(j[8]["capabilities"]["attention_maps"].empty());
   const auto text = attnlab("models");
   BOOST_TEST(text.code == 0);
   BOOST_TEST(contains(text.out, "lstm-attn: "));
   BOOST_TEST(contains(text.out, "gru: "));
   BOOST_TEST(contains(text.out, "rnn-attn: "));
   BOOST_TEST(contains(text.out, "gpt: "));
+  BOOST_TEST(contains(text.out, "mamba: "));
 }
 
 // The rule: a family's name is compared only in models/family_*.cpp. A new comparison anywhere

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/checkpoint.hpp"
+#include "models/family.hpp"
 
 using namespace attn;
 namespace fs = std::filesystem;
@@ -117,6 +118,7 @@ void check_parity(const ModelConfig& c, double smoothing) {
   Rng rng(42);
   std::vector<int> targets;
   const bool stream = c.resolved_format() == "lm";
+  const bool ssm = c.type == "mamba";
   SeqBatch b = make_batch(rng, B, S, T, c.src_vocab, targets);
   if (stream) b = add_streams(b, rng, c.src_vocab, targets);
   auto m64 = make_model<double>(c, 3);
@@ -145,14 +147,18 @@ void check_parity(const ModelConfig& c, double smoothing) {
   // bound of tests/float_bounds.hpp. The longest path has `depth` sublayers (a Transformer's
   // attention, feed-forward and norm blocks, or an LSTM's time steps times layers); gradients run
   // that path forward and back, twice the depth. n is the longest reduction.
-  // A recurrent model's steps: source and target, or the stream.
+  // A recurrent model's steps: source and target, or the stream. Mamba's scan is a recurrence
+  // too: one rounding per position on top of each block's norm, in_proj, conv, x_proj, dt_proj,
+  // gate and out_proj.
   const bool recurrent = c.fields.count("hidden") == 1;
   const int64_t steps = stream ? b.len : S + T, rows = stream ? B * b.len : B * T;
   const int depth = recurrent ? int(steps) * (int)c.integer("layers") + 4
+                    : ssm     ? (int(b.len) + 7) * (int)c.integer("layers") + 2
                     : stream  ? 2 * (int)c.integer("layers") + 2
                               : 2 * (int)c.integer("enc_layers") + 3 * (int)c.integer("dec_layers") + 3;
   // (an LSTM's gate pre-activation sums input and hidden: 2 * hidden terms)
   const int64_t n = recurrent ? std::max({2 * c.integer("hidden"), steps, rows})
+                    : ssm     ? std::max({c.integer("expand") * c.integer("d_model"), b.len, B * b.len})
                     : stream  ? std::max({c.integer("d_model"), c.integer("ff"), b.len, B * b.len})
                               : std::max({c.integer("d_model"), c.integer("ff"), S, T, B * T});
   auto m32 = load_model<float>(ckpt);
@@ -215,6 +221,21 @@ BOOST_AUTO_TEST_CASE(gpt_matches_pytorch) {
   check_parity(gpt("none"), 0.0);
   check_parity(gpt("rope").set("rope_base", 100.0), 0.0);
   check_parity(gpt("alibi").set("tie_output", true), 0.1);
+}
+
+// mamba against tests/torch/mamba_twin.py (the sequential scan in plain torch): selective, with
+// dt_rank auto (1); then time-invariant (--ssm-lti), tied, with a wider dt_rank unused by it.
+ModelConfig mamba() {
+  ModelConfig c = ModelConfig::defaults("mamba");
+  c.src_vocab = c.tgt_vocab = 11;
+  c.set("d_model", 8).set("layers", 2).set("d_state", 4).set("d_conv", 3).set("expand", 2);
+  return c;
+}
+
+BOOST_AUTO_TEST_CASE(mamba_matches_pytorch) {
+  check_parity(mamba(), 0.0);
+  check_parity(mamba().set("d_conv", 4).set("dt_rank", 3).set("d_state", 9), 0.1);  // vectors and a remainder
+  check_parity(mamba().set("ssm_lti", true).set("tie_output", true), 0.1);
 }
 
 BOOST_AUTO_TEST_CASE(lstm_matches_pytorch) {

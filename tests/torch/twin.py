@@ -6,7 +6,8 @@ Usage: twin.py CHECKPOINT BATCH_JSON OUT [--dtype f64|f32]
 Builds the model that the checkpoint's metadata describes out of PyTorch modules
 (nn.Transformer for "transformer"; nn.TransformerEncoderLayer under a causal mask for "gpt";
 nn.LSTM, nn.GRU or nn.RNN for "lstm", "gru", "rnn" and their "-attn" variants, encoder-decoders
-or, with "format": "lm", one stack over the stream), loads the
+or, with "format": "lm", one stack over the stream; mamba_twin.py's sequential scan for "mamba"),
+loads the
 checkpoint's tensors with load_state_dict(strict=True) after reading them with numpy alone,
 runs one training-mode forward and backward on the batch (cross-entropy with ignore_index),
 and writes the logits, the loss and every parameter's gradient ("grad.<name>") to OUT as a
@@ -22,6 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from mamba_twin import MambaLM
 
 DTYPES = {"F32": np.float32, "F64": np.float64}
 
@@ -245,7 +248,7 @@ class RecurrentLM(nn.Module):
 def make_twin(c):
     if c["type"] in CELLS and c.get("format") == "lm":
         return RecurrentLM(c)
-    return {"transformer": Seq2Seq, "gpt": CausalLM}.get(c["type"], RecurrentSeq2Seq)(c)
+    return {"transformer": Seq2Seq, "gpt": CausalLM, "mamba": MambaLM}.get(c["type"], RecurrentSeq2Seq)(c)
 
 
 def main():
