@@ -5,6 +5,7 @@
 // state equals the teacher-forced forward; a 4,096-token stream runs backward with memory linear
 // in its length; the CLI trains, evaluates, samples and benches them.
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "models/checkpoint.hpp"
@@ -120,6 +121,10 @@ BOOST_AUTO_TEST_CASE(the_cli_trains_evaluates_samples_and_benches_them) {
     BOOST_TEST(e.code == 0, e.err);
     const auto p = attnlab("predict --checkpoint " + run + "/best.safetensors --input '3 4 <bos>' --sample 5 --seed 1");
     BOOST_TEST(p.code == 0, p.err);
+    const auto no_maps = attnlab("predict --checkpoint " + run + "/best.safetensors --input '3 4' --attention " + t / "maps");
+    BOOST_TEST(no_maps.code == 2);
+    BOOST_TEST(attn_test::contains(no_maps.err, "has no attention maps"), no_maps.err);
+    BOOST_TEST(!std::filesystem::exists(t / "maps"));
     const auto b = attnlab(std::string("bench --arch gpt --model ") + type +
                            " --steps 1 --warmup 0 --no-peak --threads 1 --batch 2 --seq-len 7 --vocab 9 --hidden 8");
     BOOST_TEST_REQUIRE(b.code == 0, b.err);

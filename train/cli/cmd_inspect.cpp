@@ -1,6 +1,7 @@
 // `attnlab eval` and `attnlab predict`: a look inside a trained model, from its checkpoint alone
 // (the vocabulary and the data config are in its metadata).
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <cctype>
 #include <filesystem>
@@ -192,6 +193,13 @@ int run_predict(const PredictArgs& a) {
   Graph<float> g;
   NoGrad<float> ng(g);
   std::vector<int> out;
+  if (!a.attention.empty() && model_family(mc.type).caps.attention.empty()) {
+    std::vector<std::string> with;
+    for (const ModelFamily* f : model_families())
+      if (!f->caps.attention.empty()) with.push_back(f->name);
+    throw UsageError(fmt::format("--attention: a {} model has no attention maps (families with them: {})", mc.type,
+                                 fmt::join(with, ", ")));
+  }
   if (positional) {  // labels at fixed positions (text windows, aligned copy): the argmax at each
     b.tokens = src;
     b.len = (int64_t)src.size();
