@@ -51,6 +51,7 @@ MambaMixer<T>::MambaMixer(const MambaMixerConfig& c, Rng& rng)
   }
   init_dt_bias(dt_bias, c, rng);
   for (int64_t i = 0; i < ED * N; ++i) A_log.value[i] = T(std::log(double(i % N + 1)));  // S4D-real: A = -(n+1)
+  A_log.no_weight_decay = D.no_weight_decay = true;  // as the reference's _no_weight_decay
   init_constant(D, 1.0);
   if (c.lti) {  // S4D's init for the time-invariant B and C: B = 1, C ~ N(0, 1)
     B_lti = &this->add_parameter("B", {N});

@@ -15,6 +15,7 @@ template <class T>
 struct Parameter {
   Shape shape;
   std::vector<T> value, grad;
+  bool no_weight_decay = false;  // the optimiser's weight decay skips it (Mamba's A_log and D)
   Tensor<T> bind(Graph<T>& g) { return g.external(shape, value.data(), grad.data()); }
   // The elements from `offset` on, as a leaf of shape `s` (no copy): a block of a packed weight.
   Tensor<T> bind_at(Graph<T>& g, int64_t offset, const Shape& s);

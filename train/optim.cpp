@@ -64,11 +64,12 @@ double BasicOptimizer<T>::clip_grad_norm(double max_norm) {
 template <class T>
 void BasicOptimizer<T>::step(double lr) {
   ++t_;
-  const T a = T(lr), wd = T(c_.weight_decay), b1 = T(c_.beta1), b2 = T(c_.beta2);
+  const T a = T(lr), decay = T(c_.weight_decay), b1 = T(c_.beta1), b2 = T(c_.beta2);
   const T eps = T(c_.eps), mom = T(c_.momentum);
   const T bc1 = T(1.0 - std::pow(c_.beta1, double(t_))), bc2 = T(1.0 - std::pow(c_.beta2, double(t_)));
   for (size_t k = 0; k < params_.size(); ++k) {
     Parameter<T>& p = *params_[k].second;
+    const T wd = p.no_weight_decay ? T(0) : decay;
     T *w = p.value.data(), *g = p.grad.data(), *m = m_[k].data(), *v = v_[k].data();
     const int64_t n = (int64_t)p.value.size();
     if (c_.name == "sgd") {

@@ -190,7 +190,9 @@ Tensor<T> selective_scan(const Tensor<T>& x, const Tensor<T>& delta, const Tenso
                        g.node(iB).value, g.node(iC).value, g.node(iD).value};
     const int64_t per = 2 * d.L * CN + 2 * CN + d.Ch;  // per thread: states, exps, dh, dA, dD
     T* work = g.workspace(threads * per);
-    std::fill(work, work + threads * per, T(0));
+    // States and exps are overwritten by each row's scan and dh is cleared per row; only the
+    // per-thread dA and dD sums start at zero.
+    for (int th = 0; th < threads; ++th) std::fill(work + th * per + 2 * d.L * CN + CN, work + (th + 1) * per, T(0));
 #pragma omp parallel for num_threads(threads) if (d.Bt > 1 && d.Bt * d.L * CN > kParallelMin)
     for (int64_t b = 0; b < d.Bt; ++b) {
       T* hs = work + omp_get_thread_num() * per;

@@ -306,3 +306,28 @@ BOOST_AUTO_TEST_CASE(a_resume_from_saved_state_is_exact) {
     BOOST_TEST_CONTEXT(k.id << " float32") { check_resume<float>(k); }
   }
 }
+
+// A parameter marked no_weight_decay (Mamba's A_log and D, as the reference's _no_weight_decay)
+// is left alone by the decay: with a zero gradient, AdamW and SGD move it not at all, while an
+// unmarked twin shrinks by the factor the decay gives in one step.
+BOOST_AUTO_TEST_CASE(weight_decay_skips_parameters_marked_no_weight_decay) {
+  for (const char* name : {"adamw", "adam", "sgd"}) {
+    Parameter<double> kept, decayed;
+    for (Parameter<double>* p : {&kept, &decayed}) {
+      p->shape = Shape({2});
+      p->value = {1.0, -2.0};
+      p->grad = {0.0, 0.0};
+    }
+    kept.no_weight_decay = true;
+    OptimConfig c;
+    c.name = name;
+    c.weight_decay = 0.1;
+    BasicOptimizer<double> opt(c, NamedParameters<double>{{"kept", &kept}, {"decayed", &decayed}});
+    opt.step(0.01);
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST((kept.value == std::vector<double>{1.0, -2.0}));
+      BOOST_TEST(std::fabs(decayed.value[0]) < 1.0);
+      BOOST_TEST(std::fabs(decayed.value[1]) < 2.0);
+    }
+  }
+}
