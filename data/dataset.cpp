@@ -312,6 +312,18 @@ const std::vector<Example>& Dataset::examples(Split s) const {
   return s == Split::Valid ? valid_ : test_;
 }
 
+std::vector<Example> Dataset::eval_examples(Split s, size_t limit) const {
+  const std::vector<Example>& all = examples(s);
+  if (limit == 0 || limit >= all.size()) return all;
+  std::vector<uint64_t> picked(limit);
+  for (uint64_t i = 0; i < limit; ++i) picked[i] = permute(i, all.size(), mix64(0x5ca1ab1e));
+  std::sort(picked.begin(), picked.end());
+  std::vector<Example> out;
+  out.reserve(limit);
+  for (uint64_t i : picked) out.push_back(all[i]);
+  return out;
+}
+
 size_t Dataset::size(Split s) const {
   if (s == Split::Train) return files_ ? files_->train.size() : 0;
   return examples(s).size();
@@ -331,8 +343,8 @@ Batch Dataset::batch(const std::vector<Example>& examples, bool for_training) co
   return b;
 }
 
-Chance Dataset::chance(Split s) const {
-  if (text_) return text_chance(s);
+Chance Dataset::chance(Split s, size_t limit) const {
+  if (text_) return text_chance(s, limit);
   if (!files_) return task(s)->chance();
   // Position-wise and whole-sequence modes of train.tsv targets, scored on the split.
   std::vector<std::map<int, size_t>> pos;
@@ -351,7 +363,7 @@ Chance Dataset::chance(Split s) const {
   std::vector<int> guess;
   for (const auto& m : pos) guess.push_back(mode(m));
   const std::vector<int> seq_guess = mode(whole);
-  const auto& eval = s == Split::Train ? files_->train : examples(s);
+  const std::vector<Example> eval = s == Split::Train ? files_->train : eval_examples(s, limit);
   size_t hits = 0, tokens = 0, seq_hits = 0;
   for (const auto& e : eval) {
     for (size_t j = 0; j < e.tgt.size(); ++j) hits += j < guess.size() && guess[j] == e.tgt[j];
@@ -368,12 +380,12 @@ Chance Dataset::chance(Split s) const {
 
 // The best position-blind guess, the most frequent training token, scored on the split's labels;
 // beside it the unigram model's cross-entropy, what a model that ignores context reaches.
-Chance Dataset::text_chance(Split s) const {
+Chance Dataset::text_chance(Split s, size_t limit) const {
   const TextCorpus& t = *text_;
   std::vector<double> freq(vocab_.size(), 0.0);
   for (size_t i = 0; i < t.train_end; ++i) freq[t.ids[i]] += 1;
   const int mode = int(std::max_element(freq.begin(), freq.end()) - freq.begin());
-  const auto& eval = s == Split::Train ? std::vector<Example>{t.window(0)} : examples(s);
+  const std::vector<Example> eval = s == Split::Train ? std::vector<Example>{t.window(0)} : eval_examples(s, limit);
   double hits = 0, n = 0, xent = 0;
   for (const auto& e : eval)
     for (int y : e.labels) {

@@ -104,15 +104,19 @@ class Dataset {
   // Example `index` of a split; valid/test need index < size(split). Thread-safe.
   Example example(Split s, uint64_t index) const;
   const std::vector<Example>& examples(Split s) const;  // valid or test (train: std::logic_error)
+  // What an evaluation of at most `limit` examples scores (0: all): the whole split, or a fixed
+  // pseudo-random subset kept in file order. The first `limit` would be biased wherever a file
+  // is sorted (SCAN's test file is); the subset is the same for every seed and model.
+  std::vector<Example> eval_examples(Split s, size_t limit) const;
   size_t size(Split s) const;                            // 0 for the infinite task train stream
   // Training examples step*B .. step*B+B-1, batched in the config's format.
   Batch train_batch(uint64_t step, int batch_size) const;
   // `examples` batched in the config's format; evaluation's streams put the loss on the target.
   Batch batch(const std::vector<Example>& examples, bool for_training) const;
 
-  // Chance level on a split. For file datasets: the best position-wise guess fitted on train.tsv
-  // and scored on the split (not exact).
-  Chance chance(Split s) const;
+  // Chance level on a split, scored on eval_examples(s, limit). For file datasets: the best
+  // position-wise guess fitted on train.tsv (not exact).
+  Chance chance(Split s, size_t limit = 0) const;
   SplitStats stats(Split s) const;
   // Longest source / target (without BOS/EOS) any split can produce.
   size_t max_src_len() const;
@@ -120,7 +124,7 @@ class Dataset {
 
  private:
   Example generate(Split s, uint64_t index) const;
-  Chance text_chance(Split s) const;
+  Chance text_chance(Split s, size_t limit) const;
   Split owner(const std::vector<int>& src) const;
 
   DataConfig cfg_;

@@ -50,6 +50,11 @@ std::vector<std::tuple<int, int, double, int64_t>> EvalResult::distance_bins(int
   return out;
 }
 
+std::string EvalResult::describe_examples() const {
+  if (split_examples <= examples) return fmt::format("{} examples", examples);
+  return fmt::format("{} of {} examples, a fixed random subset", examples, split_examples);
+}
+
 nlohmann::json EvalResult::to_json(const std::string& p) const {
   nlohmann::json j;
   j[p + "token_accuracy"] = token_accuracy();
@@ -59,6 +64,7 @@ nlohmann::json EvalResult::to_json(const std::string& p) const {
   j[p + "loss"] = loss;
   if (dependent_loss >= 0) j[p + "dependent_loss"] = dependent_loss;
   j[p + "examples"] = examples;
+  if (split_examples > examples) j[p + "split_examples"] = split_examples;
   j[p + "chance_token"] = chance.token;
   j[p + "chance_sequence"] = chance.sequence;
   nlohmann::json d = nlohmann::json::object();
@@ -114,10 +120,11 @@ std::vector<std::vector<int>> argmax_at_labels(const Tensor<T>& logits, const da
 
 template <class T>
 EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split split, size_t limit, int batch_size) {
-  const std::vector<data::Example>& all = ds.examples(split);
-  const size_t n = limit ? std::min(limit, all.size()) : all.size();
+  const std::vector<data::Example> all = ds.eval_examples(split, limit);
+  const size_t n = all.size();
   EvalResult r;
-  r.chance = ds.chance(split);
+  r.chance = ds.chance(split, limit);
+  r.split_examples = (int64_t)ds.size(split);
   const bool was_training = model.training();
   model.eval();
   Graph<T> g;

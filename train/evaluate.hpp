@@ -20,6 +20,7 @@ Interval wilson(int64_t k, int64_t n, double z = 1.96);
 
 struct EvalResult {
   int64_t examples = 0;
+  int64_t split_examples = 0;  // the split's size; more than `examples` when a subset was scored
   int64_t tokens = 0, tokens_correct = 0;
   int64_t sequences_correct = 0;
   double loss = 0;  // teacher-forced cross-entropy per target token (EOS included)
@@ -34,6 +35,8 @@ struct EvalResult {
   std::map<int, LengthCounts> by_length;  // source length -> counts, for length generalisation
   data::Chance chance;
 
+  // "3920 examples", or "1000 of 3920 examples, a fixed random subset".
+  std::string describe_examples() const;
   double token_accuracy() const { return tokens ? double(tokens_correct) / tokens : 0.0; }
   double sequence_accuracy() const { return examples ? double(sequences_correct) / examples : 0.0; }
   Interval token_interval() const { return wilson(tokens_correct, tokens); }

@@ -75,7 +75,7 @@ void print_test(const EvalResult& test, const ModelConfig& mc, const data::Datas
                 int64_t params, const std::string& out) {
   const Interval sci = test.sequence_interval(), tci = test.token_interval();
   fmt::print("{} on {}: {} steps in {:.1f} s, {} parameters\n", mc.type, ds.config().describe(), st.step, wall, params);
-  fmt::print("test ({} examples, best checkpoint from step {}):\n", test.examples, st.best_step);
+  fmt::print("test ({}, best checkpoint from step {}):\n", test.describe_examples(), st.best_step);
   fmt::print("  sequence accuracy {:.4f}  95% CI [{:.4f}, {:.4f}]   chance {:.4f}\n", test.sequence_accuracy(), sci.lo,
              sci.hi, test.chance.sequence);
   fmt::print("  token accuracy    {:.4f}  95% CI [{:.4f}, {:.4f}]   chance {:.4f}\n", test.token_accuracy(), tci.lo, tci.hi,

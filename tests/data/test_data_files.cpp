@@ -165,6 +165,41 @@ BOOST_AUTO_TEST_CASE(dataset_over_files_reports_overlap_and_shuffles_each_epoch)
   BOOST_TEST(ds.max_tgt_len() == 1u);
 }
 
+// A sorted test file (100 lines of t0, then 100 of t1): a limited evaluation must not score
+// the first lines only, and chance must be scored on the same subset.
+BOOST_AUTO_TEST_CASE(limited_evaluation_scores_a_fixed_spread_subset) {
+  TempDir t;
+  std::string test, all_sources;  // all in one training line, so that none is <unk>
+  for (int i = 0; i < 200; ++i) {
+    test += "s" + std::to_string(1000 + i) + "\tt" + std::to_string(i / 100) + "\n";
+    all_sources += "s" + std::to_string(1000 + i) + " ";
+  }
+  t.write("train.tsv", all_sources + "\tt0\nb\tt0\nc\tt1\n");
+  t.write("valid.tsv", "a\tt0\n");
+  t.write("test.tsv", test);
+  const Dataset ds(file_config(t.dir.string(), 5)), other_seed(file_config(t.dir.string(), 6));
+  const std::vector<Example> sub = ds.eval_examples(Split::Test, 50);
+  BOOST_TEST(sub.size() == 50u);
+  std::vector<std::string> src;
+  int late = 0, t0 = 0;
+  for (const auto& e : sub) {
+    src.push_back(ds.vocab().decode(e.src));
+    late += ds.vocab().decode(e.tgt) == "t1";
+  }
+  t0 = 50 - late;
+  BOOST_TEST(std::is_sorted(src.begin(), src.end()));  // file order, so no repeats either
+  BOOST_TEST((std::adjacent_find(src.begin(), src.end()) == src.end()));
+  BOOST_TEST(late > 10);  // the first 50 lines would give 0
+  BOOST_TEST(late < 40);
+  std::vector<std::string> src_other;
+  for (const auto& e : other_seed.eval_examples(Split::Test, 50)) src_other.push_back(other_seed.vocab().decode(e.src));
+  BOOST_TEST(src == src_other);
+  BOOST_TEST(ds.chance(Split::Test, 50).token == t0 / 50.0);  // the guess is t0
+  BOOST_TEST(ds.chance(Split::Test).token == 0.5);
+  BOOST_TEST(ds.eval_examples(Split::Test, 200).size() == 200u);
+  BOOST_TEST(ds.eval_examples(Split::Test, 0).size() == 200u);
+}
+
 // ---- text corpora (data/text_corpus.hpp)
 
 BOOST_AUTO_TEST_CASE(text_corpus_names_whitespace_and_splits_by_position) {

@@ -107,7 +107,7 @@ int run_eval(const EvalArgs& a) {
     return 0;
   }
   const Interval s = r.sequence_interval(), t = r.token_interval();
-  fmt::print("{} on {} ({} split, {} examples)\n", l.model->config.type, ds->config().describe(), a.split, r.examples);
+  fmt::print("{} on {} ({} split, {})\n", l.model->config.type, ds->config().describe(), a.split, r.describe_examples());
   fmt::print("  sequence accuracy {:.4f}  95% CI [{:.4f}, {:.4f}]   chance {:.4f}\n", r.sequence_accuracy(), s.lo, s.hi,
              r.chance.sequence);
   fmt::print("  token accuracy    {:.4f}  95% CI [{:.4f}, {:.4f}]   chance {:.4f}\n", r.token_accuracy(), t.lo, t.hi,
