@@ -1,0 +1,259 @@
+// `attnlab sweep --collect`: a sweep folder's finished runs into results.csv and accuracy plots.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <numeric>
+
+#include "train/cli/cli.hpp"
+#include "train/cli/sweep.hpp"
+#include "train/plot.hpp"
+#include "train/run_files.hpp"
+#include "train/sweep_key.hpp"
+
+namespace attn::cli {
+
+namespace {
+
+// One finished run as collect reads it.
+struct Result {
+  std::string model, value;
+  int seed;
+  std::string id;
+  nlohmann::json s;  // its summary.json
+};
+
+double num(const nlohmann::json& s, const char* key) { return s.at(key).get<double>(); }
+
+// The columns of results.csv after model, NAME and seed, each read from a run's summary.json.
+struct Column {
+  const char* name;
+  std::function<std::string(const Result&)> get;
+};
+
+std::vector<Column> result_columns(const std::string& vary) {
+  auto field = [](const char* key) { return [key](const Result& r) { return fmt::format("{}", num(r.s, key)); }; };
+  auto ci = [](const char* key, int i) { return [key, i](const Result& r) { return fmt::format("{}", r.s.at(key).at(i).get<double>()); }; };
+  auto integer = [](const char* key) { return [key](const Result& r) { return fmt::format("{}", r.s.at(key).get<int64_t>()); }; };
+  std::vector<Column> cols = {
+      {"test_sequence_accuracy", field("test_sequence_accuracy")},
+      {"seq_ci_lo", ci("test_sequence_accuracy_ci", 0)},
+      {"seq_ci_hi", ci("test_sequence_accuracy_ci", 1)},
+      {"test_token_accuracy", field("test_token_accuracy")},
+      {"tok_ci_lo", ci("test_token_accuracy_ci", 0)},
+      {"tok_ci_hi", ci("test_token_accuracy_ci", 1)},
+      {"chance_sequence", field("test_chance_sequence")},
+      {"chance_token", field("test_chance_token")},
+      {"params", integer("params")},
+      {"lr", field("lr")},
+      {"steps", integer("steps")},
+      {"best_step", integer("best_step")},
+      {"seconds", [](const Result& r) { return fmt::format("{:.1f}", num(r.s, "wall_seconds")); }},
+      {"run", [](const Result& r) { return "runs/" + r.id; }},
+  };
+  // The swept setting already has its column: --vary lr must not write lr twice.
+  if (vary == "lr") cols.erase(std::find_if(cols.begin(), cols.end(), [](const Column& c) { return c.name == std::string("lr"); }));
+  return cols;
+}
+
+void write_results_csv(const std::string& dir, const std::string& vary, const std::vector<Result>& results) {
+  const std::vector<Column> cols = result_columns(vary);
+  std::string text = "model," + vary + ",seed";
+  for (const Column& c : cols) text += std::string(",") + c.name;
+  text += "\n";
+  for (const Result& r : results) {
+    text += fmt::format("{},{},{}", r.model, r.value, r.seed);
+    for (const Column& c : cols) text += "," + c.get(r);
+    text += "\n";
+  }
+  write_text_atomic(dir + "/results.csv", text);
+}
+
+// The x axis of the plots: numeric values where they are, on a log scale when all are positive;
+// otherwise the values as categories at 0, 1, ... with their text as tic labels.
+struct Axis {
+  std::vector<double> x;  // position of each value
+  PlotSpec spec;
+};
+
+bool parse_number(const std::string& s, double& out) {
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return !s.empty() && end == s.c_str() + s.size() && std::isfinite(out);
+}
+
+Axis value_axis(const std::vector<std::string>& values) {
+  Axis a;
+  bool numeric = true;
+  for (const std::string& v : values) {
+    double x = 0;
+    numeric = numeric && parse_number(v, x);
+    a.x.push_back(x);
+  }
+  if (!numeric)
+    for (size_t i = 0; i < values.size(); ++i) a.x[i] = (double)i;
+  for (size_t i = 0; i < values.size(); ++i) a.spec.xtics.push_back({a.x[i], values[i]});
+  const auto [lo, hi] = std::minmax_element(a.x.begin(), a.x.end());
+  if (!numeric) {
+    a.spec.connect = false;  // a line between categories would suggest values between them
+    a.spec.xmin = -0.5;
+    a.spec.xmax = values.size() - 0.5;
+  } else if (*lo > 0) {
+    a.spec.logx = true;
+    a.spec.xmin = *lo / 1.25;
+    a.spec.xmax = *hi * 1.25;
+  } else {
+    const double m = *hi > *lo ? (*hi - *lo) * 0.05 : 0.5;
+    a.spec.xmin = *lo - m;
+    a.spec.xmax = *hi + m;
+  }
+  return a;
+}
+
+// "3" or "2-3": how many of something each point has.
+std::string count_range(const std::vector<size_t>& counts) {
+  const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+  return *lo == *hi ? std::to_string(*lo) : fmt::format("{}-{}", *lo, *hi);
+}
+
+// What the error bars of a plot are. With several seeds a point is the mean over the seeds and its
+// bar runs from the lowest to the highest of them; with one seed the bar is the run's own 95%
+// Wilson interval (test_*_accuracy_ci in summary.json) over its test examples or their tokens.
+std::string bars_meaning(const std::string& which, int seeds, const std::vector<Result>& results,
+                         const std::vector<size_t>& runs_per_point) {
+  if (seeds > 1)
+    return fmt::format("points: mean over {} seeds; bars: lowest to highest of those seeds", count_range(runs_per_point));
+  std::vector<size_t> examples;
+  for (const Result& r : results) examples.push_back(r.s.at("test_examples").get<size_t>());
+  return which == "sequence" ? fmt::format("bars: 95% Wilson interval over {} test examples", count_range(examples))
+                             : fmt::format("bars: 95% Wilson interval over the test tokens of {} examples", count_range(examples));
+}
+
+using RunsByValue = std::vector<std::vector<const Result*>>;  // value index -> its runs
+
+std::map<std::string, RunsByValue> runs_by_model(const std::vector<std::string>& values, const std::vector<Result>& results) {
+  std::map<std::string, RunsByValue> by_model;
+  for (const Result& r : results) {
+    RunsByValue& per_value = by_model[r.model];
+    per_value.resize(values.size());
+    const size_t i = std::find(values.begin(), values.end(), r.value) - values.begin();
+    if (i == values.size()) throw UsageError(fmt::format("sweep.json: run {} has value '{}', not one of \"values\"", r.id, r.value));
+    per_value[i].push_back(&r);
+  }
+  return by_model;
+}
+
+// One model's points: the mean of `acc` over its runs at each value, with bars from the lowest
+// to the highest run, or from the run's own interval when `own_ci` and it is the only one. `dx`
+// shifts the points so that models do not hide each other on a categorical axis.
+Series model_series(const std::string& model, const RunsByValue& per_value, const Axis& axis, const std::string& acc,
+                    bool own_ci, double dx, std::vector<size_t>& runs_per_point) {
+  Series line{model, {}, {}, {}, {}};
+  for (size_t i = 0; i < per_value.size(); ++i) {
+    const auto& runs = per_value[i];
+    if (runs.empty()) continue;
+    std::vector<double> v;
+    for (const Result* r : runs) v.push_back(num(r->s, acc.c_str()));
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    const bool ci = own_ci && runs.size() == 1;
+    line.x.push_back(axis.x[i] + dx);
+    line.y.push_back(std::accumulate(v.begin(), v.end(), 0.0) / v.size());
+    line.lo.push_back(ci ? runs[0]->s.at(acc + "_ci").at(0).get<double>() : *lo);
+    line.hi.push_back(ci ? runs[0]->s.at(acc + "_ci").at(1).get<double>() : *hi);
+    runs_per_point.push_back(runs.size());
+  }
+  return line;
+}
+
+// The chance level at each value that has a run, as a dashed line.
+Series chance_series(const std::string& which, const std::vector<std::string>& values, const std::vector<Result>& results,
+                     const Axis& axis) {
+  std::map<size_t, double> chance;
+  for (const Result& r : results)
+    chance[std::find(values.begin(), values.end(), r.value) - values.begin()] = num(r.s, ("test_chance_" + which).c_str());
+  Series c{"chance", {}, {}, {}, {}};
+  for (const auto& [i, y] : chance) {
+    c.x.push_back(axis.x[i]);
+    c.y.push_back(y);
+  }
+  c.dashed = true;
+  return c;
+}
+
+// Accuracy (and its bars) against the swept value: one line per model, chance dashed.
+void plot_accuracy(const std::string& png, const std::string& which, const nlohmann::json& sweep,
+                   const std::vector<Result>& results) {
+  const std::vector<std::string> values = sweep["values"];
+  const int seeds = sweep["seeds"];
+  Axis axis = value_axis(values);
+  const auto by_model = runs_by_model(values, results);
+  std::vector<Series> lines;
+  std::vector<size_t> runs_per_point;
+  double dx = axis.spec.connect ? 0.0 : -0.04 * (by_model.size() - 1);
+  for (const auto& [model, per_value] : by_model) {
+    lines.push_back(model_series(model, per_value, axis, "test_" + which + "_accuracy", seeds == 1, dx, runs_per_point));
+    if (!axis.spec.connect) dx += 0.08;
+  }
+  lines.push_back(chance_series(which, values, results, axis));
+  PlotSpec& spec = axis.spec;
+  spec.title = fmt::format("{}: test {} accuracy", sweep["task"].get<std::string>(), which);
+  spec.subtitle = bars_meaning(which, seeds, results, runs_per_point);
+  spec.xlabel = sweep["vary"].get<std::string>();
+  spec.ylabel = which + " accuracy";
+  spec.ymin = 0;
+  spec.ymax = 1.02;
+  spec.keep_script = true;
+  plot_lines(png, spec, lines);
+}
+
+// The run's folder must hold the config its name stands for (unless sweep.json predates hashes).
+void check_run_config(const std::string& dir, const nlohmann::json& r) {
+  if (!r.contains("config_hash")) return;
+  const std::string folder = dir + "/runs/" + r["id"].get<std::string>();
+  std::ifstream in(folder + "/config.json");
+  nlohmann::json stored;
+  try {
+    stored = result_config(TrainArgs::from_json(nlohmann::json::parse(in)));
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("{}/config.json: cannot be read as a run's config: {}", folder, e.what()));
+  }
+  if (config_hash(stored) != r["config_hash"].get<std::string>())
+    throw UsageError(fmt::format("{}: its config.json does not match the hash in its name (edited by hand?); "
+                                 "remove the folder and run the sweep again",
+                                 folder));
+}
+
+}  // namespace
+
+int collect(const std::string& dir) {
+  std::ifstream in(dir + "/sweep.json");
+  if (!in) throw UsageError(fmt::format("{}: no sweep.json (not a sweep folder)", dir));
+  const nlohmann::json sweep = nlohmann::json::parse(in);
+  const std::string name = sweep["vary"];
+  std::vector<Result> results;
+  int missing = 0;
+  for (const auto& r : sweep["runs"]) {
+    const std::string id = r["id"];
+    std::ifstream sf(dir + "/runs/" + id + "/summary.json");
+    if (!sf) {
+      ++missing;
+      continue;
+    }
+    check_run_config(dir, r);
+    results.push_back({r["model"], r["value"], r["seed"], id, nlohmann::json::parse(sf)});
+  }
+  write_results_csv(dir, name, results);
+  if (!results.empty()) {
+    plot_accuracy(fmt::format("{}/accuracy_vs_{}.png", dir, name), "sequence", sweep, results);
+    plot_accuracy(fmt::format("{}/token_accuracy_vs_{}.png", dir, name), "token", sweep, results);
+  }
+  fmt::print("collected {} runs ({} missing) into {}/results.csv and {}/accuracy_vs_{}.png\n", results.size(), missing, dir,
+             dir, name);
+  return missing ? 1 : 0;
+}
+
+}  // namespace attn::cli
