@@ -308,6 +308,7 @@ Example Dataset::example(Split s, uint64_t index) const {
 
 const std::vector<Example>& Dataset::examples(Split s) const {
   if (s == Split::Train) throw std::logic_error("Dataset::examples: the train split is a stream; use example()");
+  if (s == Split::Test) ++*test_reads_;
   if (files_) return s == Split::Valid ? files_->valid : files_->test;
   return s == Split::Valid ? valid_ : test_;
 }
@@ -326,7 +327,8 @@ std::vector<Example> Dataset::eval_examples(Split s, size_t limit) const {
 
 size_t Dataset::size(Split s) const {
   if (s == Split::Train) return files_ ? files_->train.size() : 0;
-  return examples(s).size();
+  if (files_) return (s == Split::Valid ? files_->valid : files_->test).size();  // a count is not a read
+  return (s == Split::Valid ? valid_ : test_).size();
 }
 
 Batch Dataset::train_batch(uint64_t step, int batch_size) const {

@@ -17,6 +17,7 @@
 // reported, not removed. Training order: a fresh pseudo-random permutation of train.tsv each
 // epoch (index i is in epoch i / n).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
@@ -108,6 +109,8 @@ class Dataset {
   // pseudo-random subset kept in file order. The first `limit` would be biased wherever a file
   // is sorted (SCAN's test file is); the subset is the same for every seed and model.
   std::vector<Example> eval_examples(Split s, size_t limit) const;
+  // How often the test split's examples were read: a run that must not see test checks 0.
+  int test_reads() const { return *test_reads_; }
   size_t size(Split s) const;                            // 0 for the infinite task train stream
   // Training examples step*B .. step*B+B-1, batched in the config's format.
   Batch train_batch(uint64_t step, int batch_size) const;
@@ -135,6 +138,8 @@ class Dataset {
   std::optional<FileDataset> files_;
   std::optional<TextCorpus> text_;
   std::vector<Example> valid_, test_;
+  // Behind a pointer so that Dataset stays movable; atomic because example() is thread-safe.
+  std::unique_ptr<std::atomic<int>> test_reads_ = std::make_unique<std::atomic<int>>(0);
 };
 
 }  // namespace attn::data

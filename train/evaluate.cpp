@@ -55,7 +55,7 @@ std::string EvalResult::describe_examples() const {
   return fmt::format("{} of {} examples, a fixed random subset", examples, split_examples);
 }
 
-nlohmann::json EvalResult::to_json(const std::string& p) const {
+nlohmann::json EvalResult::to_json(const std::string& p, bool per_example) const {
   nlohmann::json j;
   j[p + "token_accuracy"] = token_accuracy();
   j[p + "token_accuracy_ci"] = {token_interval().lo, token_interval().hi};
@@ -65,6 +65,12 @@ nlohmann::json EvalResult::to_json(const std::string& p) const {
   if (dependent_loss >= 0) j[p + "dependent_loss"] = dependent_loss;
   j[p + "examples"] = examples;
   if (split_examples > examples) j[p + "split_examples"] = split_examples;
+  if (per_example) {
+    std::string correct;
+    for (uint8_t c : example_correct) correct += c ? '1' : '0';
+    j[p + "per_example"] = {{"sequence_correct", correct}, {"tokens_correct", example_tokens_correct},
+                            {"tokens", example_tokens}};
+  }
   j[p + "chance_token"] = chance.token;
   j[p + "chance_sequence"] = chance.sequence;
   nlohmann::json d = nlohmann::json::object();
@@ -161,8 +167,10 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
       r.sequences_correct += seq_ok;
       by_len.examples += 1;
       by_len.sequences_correct += seq_ok;
+      int right = 0;
       for (size_t j = 0; j < w.tokens.size(); ++j) {
         const bool ok = j < p.size() && p[j] == w.tokens[j];
+        right += ok;
         r.tokens_correct += ok;
         by_len.tokens_correct += ok;
         const int d = w.distance[j];
@@ -174,6 +182,9 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
       }
       r.tokens += (int64_t)w.tokens.size();
       by_len.tokens += (int64_t)w.tokens.size();
+      r.example_correct.push_back(seq_ok);
+      r.example_tokens.push_back((int)w.tokens.size());
+      r.example_tokens_correct.push_back(right);
     }
     r.examples += (int64_t)chunk.size();
   }

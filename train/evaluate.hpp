@@ -33,6 +33,10 @@ struct EvalResult {
     int64_t examples = 0, sequences_correct = 0, tokens = 0, tokens_correct = 0;
   };
   std::map<int, LengthCounts> by_length;  // source length -> counts, for length generalisation
+  // Per example, in evaluation order: the replicates the study's bootstrap and paired tests
+  // resample (whole sequences, never single tokens).
+  std::vector<uint8_t> example_correct;
+  std::vector<int> example_tokens_correct, example_tokens;
   data::Chance chance;
 
   // "3920 examples", or "1000 of 3920 examples, a fixed random subset".
@@ -43,7 +47,8 @@ struct EvalResult {
   Interval sequence_interval() const { return wilson(sequences_correct, examples); }
   // Accuracy by distance, merged into at most `bins` ranges of equal width.
   std::vector<std::tuple<int, int, double, int64_t>> distance_bins(int bins = 8) const;  // lo, hi, acc, n
-  nlohmann::json to_json(const std::string& prefix) const;
+  // With `per_example`: each example's sequence and token correctness (summary.json, eval --json).
+  nlohmann::json to_json(const std::string& prefix, bool per_example = false) const;
 };
 
 // Evaluates the first `limit` examples of a split (all when limit is 0).

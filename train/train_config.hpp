@@ -73,6 +73,9 @@ using RealList = std::vector<double>;
   X(int64_t, seed,                                                                                                \
     int_field("seed", 1, "Seed for data, initialisation and dropout", 0, INT64_MAX).in("Training"))               \
   X(int64_t, threads, int_field("threads", 2, "Threads (OpenMP and BLAS)", 1, 256).in("Training").extends())      \
+  X(bool, skip_test,                                                                                              \
+    bool_field("skip_test", false, "Never read the test split (tuning runs: selection sees validation only)")     \
+        .in("Training"))                                                                                          \
   X(bool, detect_anomaly,                                                                                         \
     bool_field("detect_anomaly", false, "Name the first op that produces NaN or Inf (slow)").in("Training").extends()) \
   X(std::string, max_memory,                                                                                      \

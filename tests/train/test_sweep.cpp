@@ -4,7 +4,10 @@
 // `attnlab sweep` results that cannot mislead: run folders named by a hash of their config, no
 // stale reuse, one column per setting, best_step in every table, categorical axes, and error bars
 // that say what they are. Tiny models, so each run takes a second or two.
+#include <fmt/core.h>
+
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "data/task.hpp"
@@ -198,4 +201,62 @@ BOOST_AUTO_TEST_CASE(categorical_values_get_a_categorical_axis) {
   BOOST_TEST(contains(csv, ",sinusoidal,"));
   const auto cols = header(csv);
   BOOST_TEST((std::find(cols.begin(), cols.end(), "best_step") != cols.end()));
+}
+
+// --tune-lr: every trial runs at one value without reading test (the dataset counts its test
+// reads), the rate is the one with the best mean validation accuracy (ties: lower loss),
+// recomputed here from the trials' own summaries, and only the grid's runs read test.
+BOOST_AUTO_TEST_CASE(tuning_reads_validation_only_and_the_grid_uses_its_choice) {
+  TempDir t;
+  const std::string sweep = kTiny + "--vary length=3,4,5 --tune-lr 0.00001,0.003 --tune-seeds 2 --out " + t / "sw";
+  const Run r = attnlab(sweep);
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  BOOST_TEST(folders(t / "sw/tune") == 4u);
+  std::map<double, std::pair<double, double>> sums;  // lr -> (accuracy, loss) summed over seeds
+  for (const auto& e : fs::directory_iterator(t / "sw/tune")) {
+    if (!e.is_directory()) continue;
+    const auto s = nlohmann::json::parse(slurp(e.path() / "summary.json"));
+    BOOST_TEST(s["test_split_reads"].get<int>() == 0);
+    BOOST_TEST(!s.contains("test_sequence_accuracy"));
+    const auto cfg = nlohmann::json::parse(slurp(e.path() / "config.json"));
+    BOOST_TEST(cfg["task_opt"].dump() == "[\"length=4\"]");  // the middle value
+    sums[s["lr"].get<double>()].first += s["best_val_sequence_accuracy"].get<double>();
+    sums[s["lr"].get<double>()].second += s["best_val_loss"].get<double>();
+  }
+  BOOST_TEST_REQUIRE(sums.size() == 2u);
+  const auto [lo, hi] = std::pair{sums.begin()->second, sums.rbegin()->second};
+  const double want = hi.first > lo.first || (hi.first == lo.first && hi.second < lo.second) ? 0.003 : 0.00001;
+  const auto tuning = nlohmann::json::parse(slurp(t / "sw/tuning.json"));
+  BOOST_TEST(tuning["models"]["transformer"]["chosen_lr"].get<double>() == want);
+  BOOST_TEST(tuning["at"] == "4");
+  for (const auto& e : fs::directory_iterator(t / "sw/runs")) {
+    if (!e.is_directory()) continue;
+    const auto s = nlohmann::json::parse(slurp(e.path() / "summary.json"));
+    BOOST_TEST(s["lr"].get<double>() == want);
+    BOOST_TEST(s["test_split_reads"].get<int>() > 0);
+    BOOST_TEST(s["test_per_example"]["sequence_correct"].get<std::string>().size() == 50u);
+  }
+  // Again: the trials are reused, not rerun; a second sweep takes the saved rates.
+  const Run again = attnlab(sweep);
+  BOOST_TEST(count(again.err, "reused") == 7u, again.err);
+  const Run from = attnlab(kTiny + "--vary length=3,4 --lr-from " + t / "sw/tuning.json" + " --out " + t / "sw2");
+  BOOST_TEST_REQUIRE(from.code == 0, from.err);
+  BOOST_TEST(!fs::exists(t / "sw2/tune"));
+  BOOST_TEST(nlohmann::json::parse(slurp(t / "sw2/sweep.json"))["model_lr"] == fmt::format("transformer={}", want));
+}
+
+BOOST_AUTO_TEST_CASE(tuning_refuses_what_would_bypass_it) {
+  TempDir t;
+  const std::string base = kTiny + "--vary length=3,4 --tune-lr 0.001,0.003 --out " + t / "sw";
+  for (const std::string& extra : {" --model-lr transformer=0.001", " --tune-at 9", " --shard 1/2", " --tune-seeds 0"}) {
+    const Run r = attnlab(base + extra);
+    BOOST_TEST(r.code == 2, extra << ": " << r.err);
+    BOOST_TEST(!fs::exists(t / "sw/tune"), extra);
+  }
+  const Run one = attnlab(kTiny + "--vary length=3,4 --tune-lr 0.001 --out " + t / "sw");
+  BOOST_TEST(one.code == 2);
+  BOOST_TEST(contains(one.err, "at least two rates"), one.err);
+  const Run missing = attnlab(kTiny + "--vary length=3,4 --lr-from " + t / "none.json" + " --out " + t / "sw");
+  BOOST_TEST(missing.code == 2);
+  BOOST_TEST(contains(missing.err, "none.json: cannot be read"), missing.err);
 }

@@ -99,7 +99,7 @@ int run_eval(const EvalArgs& a) {
                                  need, limit));
   const EvalResult r = evaluate(*l.model, *ds, split, (size_t)a.examples);
   if (a.json) {
-    nlohmann::json j = r.to_json("");
+    nlohmann::json j = r.to_json("", true);
     j["split"] = a.split;
     j["data"] = ds->config().describe();
     j["checkpoint"] = a.checkpoint;

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 #include "data/task.hpp"
@@ -44,14 +45,6 @@ std::vector<std::string> split_list(const std::string& s) {
 }
 
 namespace {
-
-struct Run {
-  std::string model, value;
-  int seed;
-  TrainArgs args;
-  nlohmann::json key;  // result_config(args): what the folder's hash covers
-  std::string hash, id;
-};
 
 bool is_model_field(const std::string& key) {
   for (const ModelFamily* f : model_families())
@@ -151,6 +144,23 @@ std::map<std::string, double> parse_model_lr(const std::string& text) {
   return model_lr;
 }
 
+}  // namespace
+
+Run make_run(const SweepArgs& a, const std::string& model, const std::string& name, const std::string& value, int seed,
+             std::optional<double> lr) {
+  Run r{model, value, seed, with_value(for_model(a.train, model), name, value), {}, {}, {}};
+  if (lr) r.args.lr = *lr;
+  r.args.seed = seed;
+  r.args.quiet = true;
+  r.args.validate();
+  r.key = result_config(r.args);
+  r.hash = config_hash(r.key);
+  r.id = run_folder_name(model, name == "lr" ? value : r.args.skip_test ? fmt::format("lr{}", r.args.lr) : value, seed, r.hash);
+  return r;
+}
+
+namespace {
+
 // Every run of the grid with its resolved arguments and folder name; checks them all first.
 std::vector<Run> make_grid(const SweepArgs& a, const std::string& name, const std::vector<std::string>& values) {
   const std::vector<std::string> models = checked_list("--models", a.models);
@@ -164,17 +174,9 @@ std::vector<Run> make_grid(const SweepArgs& a, const std::string& name, const st
   std::vector<Run> grid;
   for (const auto& m : models)
     for (const auto& v : values)
-      for (int s = 0; s < a.seeds; ++s) {
-        Run r{m, v, (int)a.train.seed + s, with_value(for_model(a.train, m), name, v), {}, {}, {}};
-        if (model_lr.count(m)) r.args.lr = model_lr.at(m);
-        r.args.seed = r.seed;
-        r.args.quiet = true;
-        r.args.validate();
-        r.key = result_config(r.args);
-        r.hash = config_hash(r.key);
-        r.id = run_folder_name(m, v, r.seed, r.hash);
-        grid.push_back(std::move(r));
-      }
+      for (int s = 0; s < a.seeds; ++s)
+        grid.push_back(make_run(a, m, name, v, (int)a.train.seed + s,
+                                model_lr.count(m) ? std::optional<double>(model_lr.at(m)) : std::nullopt));
   return grid;
 }
 
@@ -183,15 +185,16 @@ void write_sweep_json(const SweepArgs& a, const std::string& name, const std::ve
   nlohmann::json sweep = {{"vary", name}, {"values", values}, {"models", split_list(a.models)}, {"seeds", a.seeds},
                           {"task", a.train.data_dir.empty() ? a.train.task : a.train.data_dir},
                           {"runs", nlohmann::json::array()}};
+  if (!a.model_lr.empty()) sweep["model_lr"] = a.model_lr;
   for (const Run& r : grid)
     sweep["runs"].push_back({{"id", r.id}, {"model", r.model}, {"value", r.value}, {"seed", r.seed}, {"config_hash", r.hash}});
   RunFiles(a.out).write_json("sweep.json", sweep);
 }
 
 // Starts `attnlab train` for run `r` in its folder; returns the child's pid.
-pid_t start_run(const std::string& out, const Run& r) {
-  const std::string dir = out + "/runs/" + r.id, request = out + "/runs/" + r.id + ".json";
-  RunFiles(out + "/runs").write_json(r.id + ".json", r.args.to_json());
+pid_t start_run(const std::string& runs_dir, const Run& r) {
+  const std::string dir = runs_dir + "/" + r.id, request = runs_dir + "/" + r.id + ".json";
+  RunFiles(runs_dir).write_json(r.id + ".json", r.args.to_json());
   std::fflush(stdout);  // else the child would write the parent's buffered output again
   std::fflush(stderr);
   const pid_t pid = fork();
@@ -206,6 +209,54 @@ pid_t start_run(const std::string& out, const Run& r) {
   }
   if (pid < 0) throw std::runtime_error(fmt::format("sweep: cannot start a process for {}", r.id));
   return pid;
+}
+
+
+// Checks the folders of the runs `mine` before anything starts.
+std::map<size_t, Found> inspect_runs(const std::string& runs_dir, const std::vector<Run>& grid, const std::vector<size_t>& mine) {
+  std::map<size_t, Found> found;
+  for (size_t i : mine) found[i] = inspect_run_folder(runs_dir + "/" + grid[i].id, grid[i].key);
+  if (mine.empty()) return found;
+  std::error_code ec;
+  fs::create_directories(runs_dir, ec);
+  if (ec) throw UsageError(fmt::format("sweep: {}: {}", runs_dir, ec.message()));
+  return found;
+}
+
+// Runs `mine` of `grid`, `jobs` at a time, reusing finished folders; returns the failures.
+size_t launch(const std::string& runs_dir, const std::vector<Run>& grid, const std::vector<size_t>& mine,
+              std::map<size_t, Found> found, int jobs, const char* what) {
+  std::map<pid_t, size_t> running;
+  size_t next = 0, done = 0, failed = 0;
+  auto reap = [&] {
+    int status = 0;
+    const pid_t pid = wait(&status);
+    if (pid <= 0) return;
+    const size_t i = running[pid];
+    running.erase(pid);
+    ++done;
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    failed += !ok;
+    fmt::print(stderr, "{}: [{}/{}] {} {}\n", what, done, mine.size(), grid[i].id, ok ? "done" : "FAILED (see its .log)");
+  };
+  while (next < mine.size() || !running.empty()) {
+    while (next < mine.size() && (int)running.size() < jobs) {
+      const size_t i = mine[next++];
+      if (found[i] == Found::Finished) {
+        ++done;
+        fmt::print(stderr, "{}: [{}/{}] {} reused: a finished run with the same config\n", what, done, mine.size(), grid[i].id);
+        continue;
+      }
+      if (found[i] == Found::Unfinished) {
+        fmt::print(stderr, "{}: {}: an unfinished earlier attempt with the same config; starting it over\n", what, grid[i].id);
+        std::error_code ec;
+        fs::remove_all(runs_dir + "/" + grid[i].id, ec);
+      }
+      running[start_run(runs_dir, grid[i])] = i;
+    }
+    if (!running.empty()) reap();
+  }
+  return failed;
 }
 
 }  // namespace
@@ -223,49 +274,30 @@ int run_sweep(const SweepArgs& a) {
   if (std::sscanf(a.shard.c_str(), "%d/%d", &k, &n) != 2 || n < 1 || k < 1 || k > n)
     throw UsageError(fmt::format("sweep: --shard '{}' is not k/n with 1 <= k <= n", a.shard));
   // Check every run's configuration, and every folder of this shard, before anything starts.
-  const std::vector<Run> grid = make_grid(a, name, values);
-  std::vector<size_t> mine;
-  std::map<size_t, Found> found;
-  for (size_t i = 0; i < grid.size(); ++i)
-    if ((int)(i % n) == k - 1) {
-      mine.push_back(i);
-      found[i] = inspect_run_folder(a.out + "/runs/" + grid[i].id, grid[i].key);
-    }
-  std::error_code ec;
-  fs::create_directories(a.out + "/runs", ec);
-  if (ec) throw UsageError(fmt::format("sweep: --out {}: {}", a.out, ec.message()));
-  write_sweep_json(a, name, values, grid);
-  fmt::print(stderr, "sweep: {} runs in the grid, {} in shard {}/{}, {} at a time\n", grid.size(), mine.size(), k, n, a.jobs);
-  std::map<pid_t, size_t> running;
-  size_t next = 0, done = 0, failed = 0;
-  auto reap = [&] {
-    int status = 0;
-    const pid_t pid = wait(&status);
-    if (pid <= 0) return;
-    const size_t i = running[pid];
-    running.erase(pid);
-    ++done;
-    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    failed += !ok;
-    fmt::print(stderr, "sweep: [{}/{}] {} {}\n", done, mine.size(), grid[i].id, ok ? "done" : "FAILED (see its .log)");
-  };
-  while (next < mine.size() || !running.empty()) {
-    while (next < mine.size() && (int)running.size() < a.jobs) {
-      const size_t i = mine[next++];
-      const std::string dir = a.out + "/runs/" + grid[i].id;
-      if (found[i] == Found::Finished) {
-        ++done;
-        fmt::print(stderr, "sweep: [{}/{}] {} reused: a finished run with the same config\n", done, mine.size(), grid[i].id);
-        continue;
-      }
-      if (found[i] == Found::Unfinished) {
-        fmt::print(stderr, "sweep: {}: an unfinished earlier attempt with the same config; starting it over\n", grid[i].id);
-        fs::remove_all(dir, ec);
-      }
-      running[start_run(a.out, grid[i])] = i;
-    }
-    if (!running.empty()) reap();
+  const Tuning tuning = plan_tuning(a, name, values);
+  if (!tuning.grid.empty() && n > 1)
+    throw UsageError("sweep: --tune-lr runs on one machine; tune first, then shard with --lr-from DIR/tuning.json");
+  std::vector<size_t> all_tune(tuning.grid.size());
+  std::iota(all_tune.begin(), all_tune.end(), 0);
+  const auto tune_found = inspect_runs(a.out + "/tune", tuning.grid, all_tune);
+  SweepArgs chosen = a;
+  if (!tuning.grid.empty()) {
+    fmt::print(stderr, "sweep: tuning the learning rate on validation: {} runs at {}={}, {} at a time\n", tuning.grid.size(),
+               name, tuning.at, a.jobs);
+    if (launch(a.out + "/tune", tuning.grid, all_tune, tune_found, a.jobs, "tune"))
+      throw UsageError(fmt::format("sweep: a tuning run failed (see {}/tune/*.log); nothing else was started", a.out));
+    chosen.model_lr = choose_learning_rates(a.out, tuning);
+  } else if (!a.lr_from.empty()) {
+    chosen.model_lr = read_tuning(a.lr_from, checked_list("--models", a.models));
   }
+  const std::vector<Run> grid = make_grid(chosen, name, values);
+  std::vector<size_t> mine;
+  for (size_t i = 0; i < grid.size(); ++i)
+    if ((int)(i % n) == k - 1) mine.push_back(i);
+  const auto found = inspect_runs(a.out + "/runs", grid, mine);
+  write_sweep_json(chosen, name, values, grid);
+  fmt::print(stderr, "sweep: {} runs in the grid, {} in shard {}/{}, {} at a time\n", grid.size(), mine.size(), k, n, a.jobs);
+  const size_t failed = launch(a.out + "/runs", grid, mine, found, a.jobs, "sweep");
   if (n == 1) collect(a.out);
   else fmt::print(stderr, "sweep: shard {}/{} finished; merge with: attnlab sweep --collect {}\n", k, n, a.out);
   return failed ? 1 : 0;
@@ -287,6 +319,10 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--jobs", a->jobs, "Runs at a time (split --threads between them)")->capture_default_str()->group("Sweep");
   cmd->add_option("--shard", a->shard, "k/n: run only every n-th run from the k-th")->capture_default_str()->group("Sweep");
   cmd->add_option("--collect", a->collect, "Merge finished runs of the sweep in DIR into results.csv and plots")->group("Sweep");
+  cmd->add_option("--tune-lr", a->tune_lr, "r1,r2,...: choose each model's rate on validation first (DIR/tuning.json)")->group("Tuning");
+  cmd->add_option("--tune-at", a->tune_at, "The swept value tuning runs at (default: the middle one)")->group("Tuning");
+  cmd->add_option("--tune-seeds", a->tune_seeds, "Seeds per tuning trial")->capture_default_str()->group("Tuning");
+  cmd->add_option("--lr-from", a->lr_from, "Use the rates chosen in an earlier tuning.json")->group("Tuning");
   cmd->callback([a, &exit_code] { exit_code = run_sweep(*a); });
 }
 

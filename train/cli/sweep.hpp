@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,8 +17,38 @@ struct SweepArgs {
   TrainArgs train;
   std::string vary, models = fmt::format("{}", fmt::join(model_family_names(), ",")), out, shard = "1/1", collect;
   std::string model_lr;  // "transformer=0.001,lstm=0.003": a learning rate per model
-  int seeds = 1, jobs = 1;
+  // Learning-rate tuning on validation (sweep_tune.cpp): the grid, the swept value it runs at
+  // (default: the middle one) and its seeds; or the rates of an earlier tuning.json.
+  std::string tune_lr, tune_at, lr_from;
+  int seeds = 1, jobs = 1, tune_seeds = 2;
 };
+
+// One run of a grid: its resolved arguments and its folder name.
+struct Run {
+  std::string model, value;
+  int seed;
+  TrainArgs args;
+  nlohmann::json key;  // result_config(args): what the folder's hash covers
+  std::string hash, id;
+};
+// The run of `model` at `name`=`value` with `seed`, at learning rate `lr` if given. A run that
+// skips test (a tuning run) is named by its rate instead of the value.
+Run make_run(const SweepArgs& a, const std::string& model, const std::string& name, const std::string& value, int seed,
+             std::optional<double> lr);
+
+// The tuning grid: every model at every rate of --tune-lr and every tuning seed, at one value,
+// with test never read. Empty without --tune-lr.
+struct Tuning {
+  std::vector<Run> grid;
+  std::string at;  // the swept value it runs at
+  std::vector<std::string> rates;
+};
+Tuning plan_tuning(const SweepArgs& a, const std::string& name, const std::vector<std::string>& values);
+// Reads the finished tuning runs of DIR/tune, writes DIR/tuning.json and returns "model=lr,...":
+// the highest mean best validation sequence accuracy, ties to the lower mean validation loss.
+std::string choose_learning_rates(const std::string& dir, const Tuning& t);
+// The chosen rates of an earlier tuning.json, as "model=lr,..."; every model must be there.
+std::string read_tuning(const std::string& path, const std::vector<std::string>& models);
 
 // "a, b,c" -> {"a", "b", "c"}: empty items and spaces dropped.
 std::vector<std::string> split_list(const std::string& s);
