@@ -97,9 +97,14 @@ std::string lines_script(const PlotSpec& spec, const std::vector<Series>& series
   std::string plots, data;
   for (const Series& se : series) {
     if (se.x.empty()) continue;
-    const bool bars = !se.lo.empty();
-    plots += fmt::format("{}'-' using 1:2{} with {} title {}{}", plots.empty() ? "plot " : ", ", bars ? ":3:4" : "",
-                         bars ? (spec.connect ? "yerrorlines" : "yerrorbars") : "lines", label(se.title), se.dashed ? " dashtype 2 lw 2" : " lw 2");
+    const bool bars = !se.lo.empty() && !se.points;
+    const std::string color = se.color > 0 ? fmt::format(" lc {}", se.color) : "";
+    if (se.points)
+      plots += fmt::format("{}'-' using 1:2 with points pt 7 ps 0.5{} notitle", plots.empty() ? "plot " : ", ", color);
+    else
+      plots += fmt::format("{}'-' using 1:2{} with {} title {}{}{}", plots.empty() ? "plot " : ", ", bars ? ":3:4" : "",
+                           bars ? (spec.connect ? "yerrorlines" : "yerrorbars") : "lines", label(se.title),
+                           se.dashed ? " dashtype 2 lw 2" : " lw 2", color);
     for (size_t i = 0; i < se.x.size(); ++i)
       data += bars ? fmt::format("{} {} {} {}\n", se.x[i], se.y[i], se.lo[i], se.hi[i]) : fmt::format("{} {}\n", se.x[i], se.y[i]);
     data += "e\n";

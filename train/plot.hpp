@@ -11,6 +11,8 @@ struct Series {
   std::vector<double> x, y;
   std::vector<double> lo{}, hi{};  // optional: error bars from lo[i] to hi[i] (absolute, not half-widths)
   bool dashed = false;
+  bool points = false;  // small dots, no line and no key entry: e.g. each seed beside the mean
+  int color = 0;        // gnuplot line colour index; 0: the next one
 };
 
 // A tic mark at `x` with its own text: the values of a categorical axis, or chosen numeric ones.

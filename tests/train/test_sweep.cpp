@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -173,11 +174,20 @@ BOOST_AUTO_TEST_CASE(vary_lr_has_one_lr_column_and_every_table_has_best_step) {
   BOOST_TEST(cols[1] == "lr");
   const auto best = std::find(cols.begin(), cols.end(), "best_step");
   BOOST_TEST_REQUIRE((best != cols.end()), csv);
-  // Numeric values keep a numeric (log) axis with a tic at each value; one seed: Wilson bars.
+  // Numeric values keep a numeric (log) axis with a tic at each value; bootstrap bars.
   const std::string gp = slurp(t / "sw/accuracy_vs_lr.gp");
   BOOST_TEST(contains(gp, "set logscale x"), gp);
   BOOST_TEST(contains(gp, "set xtics (\"0.001\" 0.001, \"0.003\" 0.003)"), gp);
-  BOOST_TEST(contains(gp, "95% Wilson interval over 50 test examples"), gp);
+  BOOST_TEST(contains(gp, "bars: 95% bootstrap over seeds and test sequences"), gp);
+  // Runs from before per-example results: one seed keeps its own Wilson interval.
+  for (const auto& e : fs::directory_iterator(t / "sw/runs")) {
+    if (!e.is_directory()) continue;
+    auto s = nlohmann::json::parse(slurp(e.path() / "summary.json"));
+    s.erase("test_per_example");
+    std::ofstream(e.path() / "summary.json") << s.dump();
+  }
+  BOOST_TEST_REQUIRE(attnlab("sweep --collect " + t / "sw").code == 0);
+  BOOST_TEST(contains(slurp(t / "sw/accuracy_vs_lr.gp"), "95% Wilson interval over 50 test examples"));
   BOOST_TEST(contains(slurp(t / "sw/token_accuracy_vs_lr.gp"), "95% Wilson interval over the test tokens of 50 examples"));
   const Run bad = attnlab(kTiny + "--vary lr=0.001 --model-lr transformer=0.003 --out " + t / "sw2");
   BOOST_TEST(bad.code == 2, bad.err);
@@ -195,7 +205,8 @@ BOOST_AUTO_TEST_CASE(categorical_values_get_a_categorical_axis) {
   BOOST_TEST(!contains(gp, "logscale x"), gp);
   BOOST_TEST(contains(gp, "using 1:2:3:4 with yerrorbars"), gp);  // no line between categories
   BOOST_TEST(!contains(gp, "yerrorlines"), gp);
-  BOOST_TEST(contains(gp, "points: mean over 2 seeds; bars: lowest to highest of those seeds"), gp);
+  BOOST_TEST(contains(gp, "points: mean over 2 seeds (dots: each seed); bars: 95% bootstrap over seeds and test sequences"), gp);
+  BOOST_TEST(count(gp, "with points") == 1u, gp);  // every seed drawn
   const std::string csv = slurp(t / "sw/results.csv");
   BOOST_TEST(header(csv)[1] == "pos");
   BOOST_TEST(contains(csv, ",sinusoidal,"));
@@ -236,6 +247,12 @@ BOOST_AUTO_TEST_CASE(tuning_reads_validation_only_and_the_grid_uses_its_choice) 
     BOOST_TEST(s["test_split_reads"].get<int>() > 0);
     BOOST_TEST(s["test_per_example"]["sequence_correct"].get<std::string>().size() == 50u);
   }
+  // The sweep wrote its report: the tuning trials, every cell, D50 and the paired tests.
+  const std::string report = slurp(t / "sw/report.md");
+  BOOST_TEST(contains(report, fmt::format("| transformer | {} (chosen) |", want)), report);
+  BOOST_TEST(count(report, "| transformer | ") == 2u + 3u + 1u, report);  // two trials, three cells, D50
+  BOOST_TEST(contains(report, "## D50"), report);
+  BOOST_TEST(!contains(report, "## Paired comparisons"), report);  // one model: no pairs
   // Again: the trials are reused, not rerun; a second sweep takes the saved rates.
   const Run again = attnlab(sweep);
   BOOST_TEST(count(again.err, "reused") == 7u, again.err);
@@ -243,6 +260,17 @@ BOOST_AUTO_TEST_CASE(tuning_reads_validation_only_and_the_grid_uses_its_choice) 
   BOOST_TEST_REQUIRE(from.code == 0, from.err);
   BOOST_TEST(!fs::exists(t / "sw2/tune"));
   BOOST_TEST(nlohmann::json::parse(slurp(t / "sw2/sweep.json"))["model_lr"] == fmt::format("transformer={}", want));
+  // A run without per-example results (as before they were recorded) cannot be reported.
+  for (const auto& e : fs::directory_iterator(t / "sw2/runs")) {
+    if (!e.is_directory()) continue;
+    auto s = nlohmann::json::parse(slurp(e.path() / "summary.json"));
+    s.erase("test_per_example");
+    std::ofstream(e.path() / "summary.json") << s.dump();
+    break;
+  }
+  const Run old = attnlab("report " + t / "sw2");
+  BOOST_TEST(old.code == 2);
+  BOOST_TEST(contains(old.err, "without per-example results"), old.err);
 }
 
 BOOST_AUTO_TEST_CASE(tuning_refuses_what_would_bypass_it) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "train/cli/options.hpp"
+#include "train/stats.hpp"
 #include "train/train_config.hpp"
 
 namespace attn::cli {
@@ -56,9 +57,32 @@ inline std::string join(const std::vector<std::string>& v, const char* sep = ", 
   return fmt::format("{}", fmt::join(v, sep));
 }
 
+// One finished run as collect reads it.
+struct Result {
+  std::string model, value;
+  int seed;
+  std::string id;
+  nlohmann::json s;  // its summary.json
+};
+// The finished runs of sweep folder `dir` (each checked against its folder's hash); `missing`
+// counts those without a summary.json.
+std::vector<Result> read_results(const std::string& dir, const nlohmann::json& sweep, int& missing);
+
+// A cell's runs as the bootstrap resamples them (each run's test_per_example), when they all
+// have per-example results (runs before they were recorded do not).
+bool all_per_example(const std::vector<const Result*>& runs);
+Cell sequence_cell(const std::vector<const Result*>& runs);
+TokenCell token_cell(const std::vector<const Result*>& runs);
+// The bootstrap's own seed, fixed so that a report is the same each time it is written.
+constexpr uint64_t kStatsSeed = 20261202;
+
 // Runs the grid (or only collects, with --collect); the exit code.
 int run_sweep(const SweepArgs& a);
-// Merges the finished runs of sweep folder `dir` into results.csv and plots; 1 if any is missing.
-int collect(const std::string& dir);
+// Merges the finished runs of sweep folder `dir` into results.csv and plots, and report.md when
+// `report` and every run has per-example results; 1 if any run is missing.
+int collect(const std::string& dir, bool report = true);
+// DIR/report.md (sweep_report.cpp); UsageError when a run lacks per-example results.
+void write_report(const std::string& dir);
+nlohmann::json read_sweep_json(const std::string& dir);
 
 }  // namespace attn::cli

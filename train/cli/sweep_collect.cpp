@@ -19,14 +19,6 @@ namespace attn::cli {
 
 namespace {
 
-// One finished run as collect reads it.
-struct Result {
-  std::string model, value;
-  int seed;
-  std::string id;
-  nlohmann::json s;  // its summary.json
-};
-
 double num(const nlohmann::json& s, const char* key) { return s.at(key).get<double>(); }
 
 // The columns of results.csv after model, NAME and seed, each read from a run's summary.json.
@@ -120,13 +112,17 @@ std::string count_range(const std::vector<size_t>& counts) {
   return *lo == *hi ? std::to_string(*lo) : fmt::format("{}-{}", *lo, *hi);
 }
 
-// What the error bars of a plot are. With several seeds a point is the mean over the seeds and its
-// bar runs from the lowest to the highest of them; with one seed the bar is the run's own 95%
-// Wilson interval (test_*_accuracy_ci in summary.json) over its test examples or their tokens.
-std::string bars_meaning(const std::string& which, int seeds, const std::vector<Result>& results,
+// What the error bars of a plot are. Runs with per-example results get a 95% bootstrap interval
+// over seeds and, within each, test sequences, with each seed drawn as a dot; older runs keep
+// the lowest-to-highest seed range, or with one seed its own Wilson interval.
+std::string bars_meaning(const std::string& which, bool bootstrap, const std::vector<Result>& results,
                          const std::vector<size_t>& runs_per_point) {
-  if (seeds > 1)
-    return fmt::format("points: mean over {} seeds; bars: lowest to highest of those seeds", count_range(runs_per_point));
+  const std::string seeds = count_range(runs_per_point);
+  if (bootstrap)
+    return fmt::format("points: mean over {} seeds (dots: each seed); bars: 95% bootstrap over seeds and test sequences",
+                       seeds);
+  if (*std::max_element(runs_per_point.begin(), runs_per_point.end()) > 1)
+    return fmt::format("points: mean over {} seeds; bars: lowest to highest of those seeds", seeds);
   std::vector<size_t> examples;
   for (const Result& r : results) examples.push_back(r.s.at("test_examples").get<size_t>());
   return which == "sequence" ? fmt::format("bars: 95% Wilson interval over {} test examples", count_range(examples))
@@ -147,11 +143,12 @@ std::map<std::string, RunsByValue> runs_by_model(const std::vector<std::string>&
   return by_model;
 }
 
-// One model's points: the mean of `acc` over its runs at each value, with bars from the lowest
-// to the highest run, or from the run's own interval when `own_ci` and it is the only one. `dx`
-// shifts the points so that models do not hide each other on a categorical axis.
-Series model_series(const std::string& model, const RunsByValue& per_value, const Axis& axis, const std::string& acc,
-                    bool own_ci, double dx, std::vector<size_t>& runs_per_point) {
+// One model's points: the mean of `which` accuracy over its runs at each value, with bars as
+// bars_meaning says, and each seed as a dot in `dots`. `dx` shifts the points so that models do
+// not hide each other on a categorical axis.
+Series model_series(const std::string& model, const RunsByValue& per_value, const Axis& axis, const std::string& which,
+                    double dx, std::vector<size_t>& runs_per_point, Series& dots) {
+  const std::string acc = "test_" + which + "_accuracy";
   Series line{model, {}, {}, {}, {}};
   for (size_t i = 0; i < per_value.size(); ++i) {
     const auto& runs = per_value[i];
@@ -159,11 +156,20 @@ Series model_series(const std::string& model, const RunsByValue& per_value, cons
     std::vector<double> v;
     for (const Result* r : runs) v.push_back(num(r->s, acc.c_str()));
     const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-    const bool ci = own_ci && runs.size() == 1;
+    Interval bar{*lo, *hi};
+    if (all_per_example(runs))
+      bar = which == "sequence" ? bootstrap_over_seeds(sequence_cell(runs), kStatsSeed)
+                                : bootstrap_over_seeds(token_cell(runs), kStatsSeed);
+    else if (runs.size() == 1)
+      bar = {runs[0]->s.at(acc + "_ci").at(0).get<double>(), runs[0]->s.at(acc + "_ci").at(1).get<double>()};
     line.x.push_back(axis.x[i] + dx);
     line.y.push_back(std::accumulate(v.begin(), v.end(), 0.0) / v.size());
-    line.lo.push_back(ci ? runs[0]->s.at(acc + "_ci").at(0).get<double>() : *lo);
-    line.hi.push_back(ci ? runs[0]->s.at(acc + "_ci").at(1).get<double>() : *hi);
+    line.lo.push_back(bar.lo);
+    line.hi.push_back(bar.hi);
+    for (double y : v) {
+      dots.x.push_back(axis.x[i] + dx);
+      dots.y.push_back(y);
+    }
     runs_per_point.push_back(runs.size());
   }
   return line;
@@ -184,6 +190,36 @@ Series chance_series(const std::string& which, const std::vector<std::string>& v
   return c;
 }
 
+}  // namespace
+
+bool all_per_example(const std::vector<const Result*>& runs) {
+  return std::all_of(runs.begin(), runs.end(), [](const Result* r) { return r->s.contains("test_per_example"); });
+}
+
+Cell sequence_cell(const std::vector<const Result*>& runs) {
+  Cell cell;
+  for (const Result* r : runs) {
+    SeedRun run;
+    for (char c : r->s.at("test_per_example").at("sequence_correct").get<std::string>()) run.push_back(c == '1');
+    cell.push_back(std::move(run));
+  }
+  return cell;
+}
+
+TokenCell token_cell(const std::vector<const Result*>& runs) {
+  TokenCell cell;
+  for (const Result* r : runs) {
+    const auto& pe = r->s.at("test_per_example");
+    const std::vector<int> right = pe.at("tokens_correct"), tokens = pe.at("tokens");
+    TokenRun run;
+    for (size_t i = 0; i < tokens.size(); ++i) run.push_back({right.at(i), tokens[i]});
+    cell.push_back(std::move(run));
+  }
+  return cell;
+}
+
+namespace {
+
 // Accuracy (and its bars) against the swept value: one line per model, chance dashed.
 void plot_accuracy(const std::string& png, const std::string& which, const nlohmann::json& sweep,
                    const std::vector<Result>& results) {
@@ -191,17 +227,25 @@ void plot_accuracy(const std::string& png, const std::string& which, const nlohm
   const int seeds = sweep["seeds"];
   Axis axis = value_axis(values);
   const auto by_model = runs_by_model(values, results);
-  std::vector<Series> lines;
+  std::vector<Series> lines, seed_dots;
   std::vector<size_t> runs_per_point;
   double dx = axis.spec.connect ? 0.0 : -0.04 * (by_model.size() - 1);
+  bool bootstrap = true;
   for (const auto& [model, per_value] : by_model) {
-    lines.push_back(model_series(model, per_value, axis, "test_" + which + "_accuracy", seeds == 1, dx, runs_per_point));
+    Series dots;
+    dots.points = true;
+    dots.color = (int)lines.size() + 1;
+    lines.push_back(model_series(model, per_value, axis, which, dx, runs_per_point, dots));
+    lines.back().color = dots.color;
+    seed_dots.push_back(dots);
+    for (const auto& runs : per_value) bootstrap = bootstrap && (runs.empty() || all_per_example(runs));
     if (!axis.spec.connect) dx += 0.08;
   }
+  if (seeds > 1) lines.insert(lines.end(), seed_dots.begin(), seed_dots.end());
   lines.push_back(chance_series(which, values, results, axis));
   PlotSpec& spec = axis.spec;
   spec.title = fmt::format("{}: test {} accuracy", sweep["task"].get<std::string>(), which);
-  spec.subtitle = bars_meaning(which, seeds, results, runs_per_point);
+  spec.subtitle = bars_meaning(which, bootstrap, results, runs_per_point);
   spec.xlabel = sweep["vary"].get<std::string>();
   spec.ylabel = which + " accuracy";
   spec.ymin = 0;
@@ -229,13 +273,9 @@ void check_run_config(const std::string& dir, const nlohmann::json& r) {
 
 }  // namespace
 
-int collect(const std::string& dir) {
-  std::ifstream in(dir + "/sweep.json");
-  if (!in) throw UsageError(fmt::format("{}: no sweep.json (not a sweep folder)", dir));
-  const nlohmann::json sweep = nlohmann::json::parse(in);
-  const std::string name = sweep["vary"];
+std::vector<Result> read_results(const std::string& dir, const nlohmann::json& sweep, int& missing) {
   std::vector<Result> results;
-  int missing = 0;
+  missing = 0;
   for (const auto& r : sweep["runs"]) {
     const std::string id = r["id"];
     std::ifstream sf(dir + "/runs/" + id + "/summary.json");
@@ -246,13 +286,34 @@ int collect(const std::string& dir) {
     check_run_config(dir, r);
     results.push_back({r["model"], r["value"], r["seed"], id, nlohmann::json::parse(sf)});
   }
+  return results;
+}
+
+nlohmann::json read_sweep_json(const std::string& dir) {
+  std::ifstream in(dir + "/sweep.json");
+  if (!in) throw UsageError(fmt::format("{}: no sweep.json (not a sweep folder)", dir));
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("{}/sweep.json: not JSON ({})", dir, e.what()));
+  }
+}
+
+int collect(const std::string& dir, bool report) {
+  const nlohmann::json sweep = read_sweep_json(dir);
+  const std::string name = sweep["vary"];
+  int missing = 0;
+  const std::vector<Result> results = read_results(dir, sweep, missing);
   write_results_csv(dir, name, results);
   if (!results.empty()) {
     plot_accuracy(fmt::format("{}/accuracy_vs_{}.png", dir, name), "sequence", sweep, results);
     plot_accuracy(fmt::format("{}/token_accuracy_vs_{}.png", dir, name), "token", sweep, results);
   }
-  fmt::print("collected {} runs ({} missing) into {}/results.csv and {}/accuracy_vs_{}.png\n", results.size(), missing, dir,
-             dir, name);
+  const bool reportable = report && !results.empty() &&
+                          std::all_of(results.begin(), results.end(), [](const Result& r) { return r.s.contains("test_per_example"); });
+  if (reportable) write_report(dir);
+  fmt::print("collected {} runs ({} missing) into {}/results.csv and {}/accuracy_vs_{}.png{}\n", results.size(), missing, dir,
+             dir, name, reportable ? fmt::format(", and {}/report.md", dir) : "");
   return missing ? 1 : 0;
 }
 
