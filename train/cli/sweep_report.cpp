@@ -54,11 +54,14 @@ std::string protocol(const nlohmann::json& sweep, const std::vector<Result>& res
                      "([tuning.json](tuning.json)):\n\n| model | lr | mean best val seq acc | mean best val loss |\n|---|---|---|---|\n",
                      sweep["vary"].get<std::string>(), tj["at"].get<std::string>(), join(tj["rates"].get<std::vector<std::string>>()),
                      tj["selection"].get<std::string>());
-    for (const auto& [m, v] : tj["models"].items())
-      for (const auto& row : v["trials"])
+    for (const auto& [m, v] : tj["models"].items()) {
+      const auto& trials = v["trials"];
+      const bool edge = v["chosen_lr"] == trials.front()["lr"] || v["chosen_lr"] == trials.back()["lr"];
+      for (const auto& row : trials)
         t += fmt::format("| {} | {}{} | {:.4f} | {:.4f} |\n", m, row["lr"].get<double>(),
-                         row["lr"] == v["chosen_lr"] ? " (chosen)" : "", row["val_sequence_accuracy"].get<double>(),
-                         row["val_loss"].get<double>());
+                         row["lr"] != v["chosen_lr"] ? "" : edge ? " (chosen, at the grid's edge)" : " (chosen)",
+                         row["val_sequence_accuracy"].get<double>(), row["val_loss"].get<double>());
+    }
     t += "\n";
   } else {
     t += fmt::format("- Learning rates given, not tuned here: {}.\n", sweep.value("model_lr", fmt::format("{}", s.at("lr").get<double>())));

@@ -3,6 +3,7 @@
 // grid's runs then read it once, in their final evaluation.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -59,6 +60,11 @@ Tuning plan_tuning(const SweepArgs& a, const std::string& name, const std::vecto
   if (a.tune_seeds < 1) throw UsageError("sweep: --tune-seeds must be positive");
   t.rates = split_list(a.tune_lr);
   if (t.rates.size() < 2) throw UsageError("sweep: --tune-lr needs at least two rates");
+  std::sort(t.rates.begin(), t.rates.end(), [](const std::string& x, const std::string& y) { return parse_rate(x) < parse_rate(y); });
+  if (std::adjacent_find(t.rates.begin(), t.rates.end(), [](const std::string& x, const std::string& y) {
+        return parse_rate(x) == parse_rate(y);
+      }) != t.rates.end())
+    throw UsageError(fmt::format("sweep: --tune-lr {} lists a rate twice", a.tune_lr));
   t.at = a.tune_at.empty() ? values[(values.size() - 1) / 2] : a.tune_at;
   if (std::find(values.begin(), values.end(), t.at) == values.end())
     throw UsageError(fmt::format("sweep: --tune-at {} is not one of the swept values", t.at));
