@@ -122,6 +122,36 @@ LoopState resume_state(const TrainArgs& args, const RunOptions& opt, const RunFi
 
 }  // namespace
 
+double RunTimeEstimate::total() const { return (double)steps * step_seconds + (double)evaluations * eval_seconds; }
+
+RunTimeEstimate estimate_run_time(const TrainArgs& args) {
+  args.validate();
+  const std::unique_ptr<data::Dataset> ds = make_dataset(args);
+  const ModelConfig mc = args.model_config(*ds);
+  check_memory(args, DataShape{(size_t)ds->vocab().size(), ds->max_src_len(), ds->max_tgt_len()});
+  set_num_threads((int)args.threads);
+  auto model = make_model<float>(mc, (uint64_t)args.seed);
+  Optimizer optim(args.optim_config(), model->named_parameters());
+  Graph<float> g;
+  model->train();
+  const StepSettings settings{args.accumulate, args.clip_norm, args.label_smoothing, false};
+  const int measured = 3;
+  Clock::time_point t0;
+  for (int i = 0; i <= measured; ++i) {
+    if (i == 1) t0 = Clock::now();  // step 0 warms caches and the arena
+    train_step(*model, optim, g, ds->train_batch((uint64_t)i, (int)args.batch), settings, args.lr);
+  }
+  RunTimeEstimate e;
+  e.step_seconds = seconds_since(t0) / measured;
+  const size_t sample = std::min<size_t>(32, ds->size(data::Split::Valid));
+  t0 = Clock::now();
+  evaluate(*model, *ds, data::Split::Valid, sample);
+  e.eval_seconds = seconds_since(t0) * (double)std::min<size_t>(args.eval_examples, ds->size(data::Split::Valid)) / sample;
+  e.steps = args.steps;
+  e.evaluations = args.steps / args.eval_every + (args.skip_test ? 0 : 1);
+  return e;
+}
+
 std::vector<std::string> resume_conflicts(const TrainArgs& stored, const TrainArgs& requested,
                                           const std::vector<std::string>& given) {
   std::vector<std::string> out;

@@ -24,6 +24,16 @@ struct RunOutcome {
 
 RunOutcome run_training(const TrainArgs& args, const RunOptions& opt);
 
+// A run's wall time predicted from measurements of its own model and data on this machine: a few
+// training steps (after one warm-up step) and one validation pass over a few examples, scaled to
+// its budget, its evaluations and its test. Writes nothing.
+struct RunTimeEstimate {
+  double step_seconds = 0, eval_seconds = 0;  // one step; one full validation or test pass
+  double total() const;
+  int64_t steps = 0, evaluations = 0;
+};
+RunTimeEstimate estimate_run_time(const TrainArgs& args);
+
 // The flags of `given` that would change a finished part of the run in `stored` (its model, data,
 // seed or optimiser): only fields declared extends_run may differ on resume.
 std::vector<std::string> resume_conflicts(const TrainArgs& stored, const TrainArgs& requested,

@@ -288,3 +288,19 @@ BOOST_AUTO_TEST_CASE(tuning_refuses_what_would_bypass_it) {
   BOOST_TEST(missing.code == 2);
   BOOST_TEST(contains(missing.err, "none.json: cannot be read"), missing.err);
 }
+
+// --plan measures and runs nothing; --max-hours refuses a grid whose estimate is longer.
+BOOST_AUTO_TEST_CASE(plan_runs_nothing_and_max_hours_refuses) {
+  TempDir t;
+  const std::string sweep = kTiny + "--vary length=3,4 --seeds 2 --tune-lr 0.001,0.003 --out " + t / "sw";
+  const Run p = attnlab(sweep + " --plan");
+  BOOST_TEST_REQUIRE(p.code == 0, p.err);
+  BOOST_TEST(contains(p.out, "4 tuning runs and 4 grid runs"), p.out);
+  BOOST_TEST(contains(p.out, "transformer tuning at length=3"), p.out);  // the lower middle of two values
+  BOOST_TEST(contains(p.out, "estimated wall time:"), p.out);
+  BOOST_TEST(!fs::exists(t / "sw"));
+  const Run r = attnlab(sweep + " --max-hours 0.0000001");
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(contains(r.err, "is over --max-hours"), r.err);
+  BOOST_TEST(!fs::exists(t / "sw"));
+}

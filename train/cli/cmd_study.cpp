@@ -20,7 +20,8 @@ const char* const kTuningGrid = "0.0001,0.0003,0.001,0.003";
 
 struct StudyArgs {
   std::string out = "runs/study", shard = "1/1", lr_from, tasks = "copy-memory,associative-recall";
-  bool quick = false, collect = false;
+  bool quick = false, collect = false, plan = false;
+  double max_hours = 0;
   // Two one-thread runs at a time use 2 cores about 1.3x better than one two-thread run.
   int jobs = 2, threads = 1;
 };
@@ -52,6 +53,8 @@ SweepArgs study_sweep(const StudyArgs& s, const std::string& task, const std::st
   a.jobs = s.jobs;
   a.shard = s.shard;
   a.out = s.out + "/" + task;
+  a.plan = s.plan;
+  a.max_hours = s.max_hours;
   return a;
 }
 
@@ -70,6 +73,8 @@ void add_study_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", s->threads, "Threads per run")->capture_default_str();
   cmd->add_option("--shard", s->shard, "k/n: this machine's share of each sweep")->capture_default_str();
   cmd->add_flag("--collect", s->collect, "Only merge finished runs into results.csv and plots");
+  cmd->add_flag("--plan", s->plan, "Print each task's runs and a time estimate measured on this machine; run nothing");
+  cmd->add_option("--max-hours", s->max_hours, "Refuse a task whose estimate is longer (0: no limit)");
   cmd->callback([s, &exit_code] {
     int rc = 0;
     const std::vector<std::string> tasks = split_list(s->tasks);

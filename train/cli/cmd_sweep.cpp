@@ -22,6 +22,7 @@
 #include "train/cli/cli.hpp"
 #include "train/cli/options.hpp"
 #include "train/cli/sweep.hpp"
+#include "train/run.hpp"
 #include "train/run_files.hpp"
 #include "train/sweep_key.hpp"
 #include "train/train_config.hpp"
@@ -259,6 +260,35 @@ size_t launch(const std::string& runs_dir, const std::vector<Run>& grid, const s
   return failed;
 }
 
+// Predicted seconds of the runs not yet finished, one measurement per (model, value), printed
+// as a table; the learning rate does not change a step's time.
+double plan(const std::vector<Run>& runs, const std::map<size_t, Found>& found, const char* what) {
+  struct Row {
+    RunTimeEstimate e;
+    int runs = 0;
+  };
+  std::map<std::string, Row> rows;
+  std::vector<std::string> order;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (found.count(i) && found.at(i) == Found::Finished) continue;
+    const std::string key = fmt::format("{} {}{}={}", runs[i].model, runs[i].args.skip_test ? "tuning at " : "", what, runs[i].value);
+    if (!rows.count(key)) {
+      fmt::print(stderr, "plan: measuring {} ...\n", key);
+      rows[key].e = estimate_run_time(runs[i].args);
+      order.push_back(key);
+    }
+    ++rows[key].runs;
+  }
+  double total = 0;
+  for (const std::string& k : order) {
+    const Row& r = rows.at(k);
+    fmt::print("  {:<36} {:>3} runs  {:>8.3f} s/step  {:>7.2f} s/eval  {:>8.0f} s\n", k, r.runs, r.e.step_seconds,
+               r.e.eval_seconds, r.runs * r.e.total());
+    total += r.runs * r.e.total();
+  }
+  return total;
+}
+
 }  // namespace
 
 int run_sweep(const SweepArgs& a) {
@@ -279,6 +309,28 @@ int run_sweep(const SweepArgs& a) {
     throw UsageError("sweep: --tune-lr runs on one machine; tune first, then shard with --lr-from DIR/tuning.json");
   std::vector<size_t> all_tune(tuning.grid.size());
   std::iota(all_tune.begin(), all_tune.end(), 0);
+  if (a.plan || a.max_hours > 0) {
+    const std::vector<Run> grid = make_grid(a, name, values);
+    std::map<size_t, Found> done, tune_done;
+    for (size_t i = 0; i < grid.size(); ++i)
+      if ((int)(i % n) == k - 1) done[i] = inspect_run_folder(a.out + "/runs/" + grid[i].id, grid[i].key);
+    for (size_t i : all_tune) tune_done[i] = inspect_run_folder(a.out + "/tune/" + tuning.grid[i].id, tuning.grid[i].key);
+    std::vector<Run> mine;  // this shard's runs, as `done` indexes them
+    std::map<size_t, Found> mine_done;
+    for (const auto& [i, f] : done) {
+      mine_done[mine.size()] = f;
+      mine.push_back(grid[i]);
+    }
+    fmt::print("{} tuning runs and {} grid runs in shard {}/{} ({} of the grid), measured on this machine:\n",
+               tuning.grid.size(), mine.size(), k, n, grid.size());
+    const double seconds = (plan(tuning.grid, tune_done, name.c_str()) + plan(mine, mine_done, name.c_str())) / a.jobs;
+    fmt::print("estimated wall time: {:.1f} h with --jobs {} (if parallel runs do not slow each other; finished runs "
+               "count 0)\n", seconds / 3600, a.jobs);
+    if (a.max_hours > 0 && seconds > a.max_hours * 3600)
+      throw UsageError(fmt::format("sweep: the estimate, {:.1f} h, is over --max-hours {}; use fewer --seeds, values or "
+                                   "--steps, or shard it", seconds / 3600, a.max_hours));
+    if (a.plan) return 0;
+  }
   const auto tune_found = inspect_runs(a.out + "/tune", tuning.grid, all_tune);
   SweepArgs chosen = a;
   if (!tuning.grid.empty()) {
@@ -322,6 +374,8 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--tune-lr", a->tune_lr, "r1,r2,...: choose each model's rate on validation first (DIR/tuning.json)")->group("Tuning");
   cmd->add_option("--tune-at", a->tune_at, "The swept value tuning runs at (default: the middle one)")->group("Tuning");
   cmd->add_option("--tune-seeds", a->tune_seeds, "Seeds per tuning trial")->capture_default_str()->group("Tuning");
+  cmd->add_flag("--plan", a->plan, "Print the grid, its runs and a time estimate measured on this machine; run nothing")->group("Sweep");
+  cmd->add_option("--max-hours", a->max_hours, "Refuse a grid whose estimate is longer (0: no limit)")->group("Sweep");
   cmd->add_option("--lr-from", a->lr_from, "Use the rates chosen in an earlier tuning.json")->group("Tuning");
   cmd->callback([a, &exit_code] { exit_code = run_sweep(*a); });
 }

@@ -22,6 +22,8 @@ struct SweepArgs {
   // (default: the middle one) and its seeds; or the rates of an earlier tuning.json.
   std::string tune_lr, tune_at, lr_from;
   int seeds = 1, jobs = 1, tune_seeds = 2;
+  bool plan = false;       // print the runs and a measured time estimate; run nothing
+  double max_hours = 0;    // refuse a longer estimate (0: no limit)
 };
 
 // One run of a grid: its resolved arguments and its folder name.
