@@ -276,7 +276,7 @@ BOOST_AUTO_TEST_CASE(tuning_reads_validation_only_and_the_grid_uses_its_choice) 
 BOOST_AUTO_TEST_CASE(tuning_refuses_what_would_bypass_it) {
   TempDir t;
   const std::string base = kTiny + "--vary length=3,4 --tune-lr 0.001,0.003 --out " + t / "sw";
-  for (const std::string& extra : {" --model-lr transformer=0.001", " --tune-at 9", " --shard 1/2", " --tune-seeds 0"}) {
+  for (const char* extra : {" --model-lr transformer=0.001", " --tune-at 9", " --shard 1/2", " --tune-seeds 0"}) {
     const Run r = attnlab(base + extra);
     BOOST_TEST(r.code == 2, extra << ": " << r.err);
     BOOST_TEST(!fs::exists(t / "sw/tune"), extra);
