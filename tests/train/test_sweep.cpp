@@ -304,3 +304,67 @@ BOOST_AUTO_TEST_CASE(plan_runs_nothing_and_max_hours_refuses) {
   BOOST_TEST(contains(r.err, "is over --max-hours"), r.err);
   BOOST_TEST(!fs::exists(t / "sw"));
 }
+
+// kTiny without its --models.
+const std::string kTinyAnyModel = kTiny.substr(0, kTiny.find("--models"));
+
+// A variant is a family with fixed settings under its own name: its runs carry those settings,
+// its folder and plot label carry the name, and a tuned rate is reused only for the same definition.
+BOOST_AUTO_TEST_CASE(a_variant_is_a_named_family_with_fixed_settings) {
+  TempDir t;
+  const std::string sweep = kTinyAnyModel + "--vary length=3,4 --models transformer,narrow --variant narrow=transformer:ff=8:heads=1 " +
+                            "--tune-lr 0.001,0.003 --tune-seeds 1 --out " + t / "sw";
+  const Run r = attnlab(sweep);
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  size_t narrow = 0;
+  for (const auto& e : fs::directory_iterator(t / "sw/runs")) {
+    if (!e.is_directory()) continue;
+    const auto cfg = nlohmann::json::parse(slurp(e.path() / "config.json"));
+    BOOST_TEST(cfg["model"] == "transformer");
+    const bool is_narrow = e.path().filename().string().rfind("narrow_", 0) == 0;
+    narrow += is_narrow;
+    BOOST_TEST(cfg["ff"].get<int>() == (is_narrow ? 8 : 32));
+    BOOST_TEST(cfg["heads"].get<int>() == (is_narrow ? 1 : 2));
+  }
+  BOOST_TEST(narrow == 2u);
+  const auto tuning = nlohmann::json::parse(slurp(t / "sw/tuning.json"));
+  BOOST_TEST(tuning["models"]["narrow"]["definition"] == "transformer:ff=8:heads=1");
+  BOOST_TEST(contains(slurp(t / "sw/results.csv"), "narrow,3,1"));
+  BOOST_TEST(contains(slurp(t / "sw/report.md"), "`narrow` is `transformer:ff=8:heads=1`"));
+  // The same name with another definition does not take the rate tuned for the first one.
+  const Run other = attnlab(kTinyAnyModel + "--vary length=3 --models narrow --variant narrow=transformer:ff=16 --lr-from " +
+                            t / "sw/tuning.json" + " --out " + t / "sw2");
+  BOOST_TEST(other.code == 2);
+  BOOST_TEST(contains(other.err, "narrow was tuned as 'transformer:ff=8:heads=1', not 'transformer:ff=16'"), other.err);
+  BOOST_TEST(!fs::exists(t / "sw2"));
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_variant_is_refused_before_anything_runs) {
+  TempDir t;
+  const std::string base = kTinyAnyModel + "--vary length=3 --out " + t / "sw ";
+  const std::pair<const char*, const char*> cases[] = {
+      {"--models x --variant x=nosuch", "'nosuch' is not a model family"},
+      {"--models x --variant x=transformer:hidden=3", "hidden is not a setting of transformer"},
+      {"--models x --variant x=transformer:ff", "is not NAME=FAMILY"},
+      {"--models lstm --variant lstm=transformer", "the name is a model family's"},
+      {"--models X --variant X=transformer", "lower-case letters"},
+      {"--models x --variant x=transformer --variant x=transformer:ff=8", "defined twice"},
+      {"--models x --variant x=transformer:ff=wide", "--variant x: 'wide' is not a valid value"},
+      {"--models y --variant x=transformer", "'y' is neither a model family"},
+  };
+  for (const auto& [flags, message] : cases) {
+    const Run r = attnlab(base + flags);
+    BOOST_TEST(r.code == 2, flags << ": " << r.err);
+    BOOST_TEST(contains(r.err, message), flags << ": " << r.err);
+    BOOST_TEST(!fs::exists(t / "sw"), flags);
+  }
+}
+
+// --plan reads --lr-from before it measures anything.
+BOOST_AUTO_TEST_CASE(plan_checks_lr_from_first) {
+  TempDir t;
+  const Run r = attnlab(kTiny + "--vary length=3 --plan --lr-from " + t / "none.json --out " + t / "sw");
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(contains(r.err, "none.json: cannot be read"), r.err);
+  BOOST_TEST(!contains(r.err, "plan: measuring"), r.err);
+}

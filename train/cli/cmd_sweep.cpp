@@ -53,13 +53,29 @@ bool is_model_field(const std::string& key) {
   return false;
 }
 
-// The given model settings that the run's family has; run_sweep checks that each belongs to
-// at least one swept family.
-TrainArgs for_model(TrainArgs a, const std::string& model) {
-  a.model = model;
-  const ModelFamily& f = model_family(model);
+// Sets train flag or model field `key` (JSON spelling) to `value`, parsed as its field's kind.
+TrainArgs with_setting(TrainArgs a, const std::string& key, const std::string& flag, const std::string& value) {
+  nlohmann::json j = a.to_json();
+  try {
+    j[key] = j[key].is_string() ? nlohmann::json(value) : nlohmann::json::parse(value);
+    return TrainArgs::from_json(j);
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("{}: '{}' is not a valid value ({})", flag, value, e.what()));
+  }
+}
+
+// The run's family with the given model settings it has (run_sweep checks that each belongs to
+// at least one swept family), and a variant's own settings on top.
+TrainArgs for_model(const SweepArgs& s, const std::string& model) {
+  TrainArgs a = s.train;
+  const std::vector<Variant> variants = parse_variants(s.variants);
+  const Variant* v = find_variant(variants, model);
+  a.model = v ? v->family : model;
+  const ModelFamily& f = model_family(a.model);
   for (auto it = a.model_fields.begin(); it != a.model_fields.end();)
     it = find_field(f.fields, it->first) ? std::next(it) : a.model_fields.erase(it);
+  if (v)
+    for (const auto& [field, value] : v->fields) a = with_setting(a, field, "--variant " + v->name, value);
   return a;
 }
 
@@ -76,18 +92,12 @@ TrainArgs with_value(TrainArgs a, const std::string& name, const std::string& va
   std::string key = name;
   for (char& c : key)
     if (c == '-') c = '_';
-  nlohmann::json j = a.to_json();
+  const nlohmann::json j = a.to_json();
   // A model setting applies to the families that have it (run_sweep checks that one does).
   if (!j.contains(key) && !find_field(TrainArgs::specs(), key) && is_model_field(key)) return a;
   if (!j.contains(key)) throw UsageError(fmt::format("--vary {}: neither a knob of task '{}' nor a train flag", name, a.task));
-  try {
-    j[key] = j[key].is_string() ? nlohmann::json(value) : nlohmann::json::parse(value);
-  } catch (const std::exception&) {
-    throw UsageError(fmt::format("--vary {}: '{}' is not a valid value", name, value));
-  }
-  return TrainArgs::from_json(j);
+  return with_setting(a, key, "--vary " + name, value);
 }
-
 
 
 // What an existing run folder means for a run: nothing there, a finished run with the same
@@ -149,7 +159,7 @@ std::map<std::string, double> parse_model_lr(const std::string& text) {
 
 Run make_run(const SweepArgs& a, const std::string& model, const std::string& name, const std::string& value, int seed,
              std::optional<double> lr) {
-  Run r{model, value, seed, with_value(for_model(a.train, model), name, value), {}, {}, {}};
+  Run r{model, value, seed, with_value(for_model(a, model), name, value), {}, {}, {}};
   if (lr) r.args.lr = *lr;
   r.args.seed = seed;
   r.args.quiet = true;
@@ -168,9 +178,16 @@ std::vector<Run> make_grid(const SweepArgs& a, const std::string& name, const st
   const std::map<std::string, double> model_lr = parse_model_lr(a.model_lr);
   if (name == "lr" && !model_lr.empty()) throw UsageError("sweep: --vary lr and --model-lr both set the learning rate; give one");
   if (name == "model" || name == "seed") throw UsageError(fmt::format("sweep: --vary {}: use --{}s", name, name));
+  const std::vector<Variant> variants = parse_variants(a.variants);
+  const std::vector<std::string> families = model_family_names();
+  for (const std::string& m : models)
+    if (!find_variant(variants, m) && std::find(families.begin(), families.end(), m) == families.end())
+      throw UsageError(fmt::format("sweep: --models {}: '{}' is neither a model family ({}) nor a --variant", a.models, m,
+                                   join(families)));
+  auto family_of = [&](const std::string& m) { return find_variant(variants, m) ? find_variant(variants, m)->family : m; };
   for (const auto& [field, v] : a.train.model_fields)
     if (std::none_of(models.begin(), models.end(),
-                     [&](const std::string& m) { return find_field(model_family(m).fields, field) != nullptr; }))
+                     [&](const std::string& m) { return find_field(model_family(family_of(m)).fields, field) != nullptr; }))
       throw UsageError(fmt::format("sweep: --{} is not a setting of any of --models {}", field, a.models));
   std::vector<Run> grid;
   for (const auto& m : models)
@@ -187,6 +204,7 @@ void write_sweep_json(const SweepArgs& a, const std::string& name, const std::ve
                           {"task", a.train.data_dir.empty() ? a.train.task : a.train.data_dir},
                           {"runs", nlohmann::json::array()}};
   if (!a.model_lr.empty()) sweep["model_lr"] = a.model_lr;
+  for (const Variant& v : parse_variants(a.variants)) sweep["variants"][v.name] = v.definition;
   for (const Run& r : grid)
     sweep["runs"].push_back({{"id", r.id}, {"model", r.model}, {"value", r.value}, {"seed", r.seed}, {"config_hash", r.hash}});
   RunFiles(a.out).write_json("sweep.json", sweep);
@@ -307,6 +325,9 @@ int run_sweep(const SweepArgs& a) {
   const Tuning tuning = plan_tuning(a, name, values);
   if (!tuning.grid.empty() && n > 1)
     throw UsageError("sweep: --tune-lr runs on one machine; tune first, then shard with --lr-from DIR/tuning.json");
+  // Read an earlier tuning.json before anything is measured or started.
+  const std::string rates_from =
+      a.lr_from.empty() ? "" : read_tuning(a.lr_from, checked_list("--models", a.models), parse_variants(a.variants));
   std::vector<size_t> all_tune(tuning.grid.size());
   std::iota(all_tune.begin(), all_tune.end(), 0);
   if (a.plan || a.max_hours > 0) {
@@ -340,7 +361,7 @@ int run_sweep(const SweepArgs& a) {
       throw UsageError(fmt::format("sweep: a tuning run failed (see {}/tune/*.log); nothing else was started", a.out));
     chosen.model_lr = choose_learning_rates(a.out, tuning);
   } else if (!a.lr_from.empty()) {
-    chosen.model_lr = read_tuning(a.lr_from, checked_list("--models", a.models));
+    chosen.model_lr = rates_from;
   }
   const std::vector<Run> grid = make_grid(chosen, name, values);
   std::vector<size_t> mine;
@@ -365,6 +386,8 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   add_train_options(*cmd, a->train);
   cmd->add_option("--vary", a->vary, "NAME=v1,v2,...: a task knob or a train flag")->group("Sweep");
   cmd->add_option("--models", a->models, "Comma-separated models")->capture_default_str()->group("Sweep");
+  cmd->add_option("--variant", a->variants, "NAME=FAMILY[:FIELD=VALUE...]: a family with fixed settings, usable in "
+                  "--models (repeatable), e.g. lstm-chrono=lstm:chrono-init=1000")->group("Sweep");
   cmd->add_option("--seeds", a->seeds, "Seeds per (model, value), from --seed on")->capture_default_str()->group("Sweep");
   cmd->add_option("--model-lr", a->model_lr, "Learning rate per model, e.g. transformer=0.001,lstm=0.003 (else --lr)")->group("Sweep");
   cmd->add_option("--out", a->out, "Sweep folder")->group("Sweep");

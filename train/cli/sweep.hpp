@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,10 +15,17 @@
 
 namespace attn::cli {
 
+// A named family with fixed settings (sweep_variant.cpp), listed in --models like a family.
+struct Variant {
+  std::string name, family, definition;  // definition: "FAMILY[:FIELD=VALUE...]" as given
+  std::vector<std::pair<std::string, std::string>> fields;  // field (JSON key), value as text
+};
+
 struct SweepArgs {
   TrainArgs train;
   std::string vary, models = fmt::format("{}", fmt::join(model_family_names(), ",")), out, shard = "1/1", collect;
   std::string model_lr;  // "transformer=0.001,lstm=0.003": a learning rate per model
+  std::vector<std::string> variants;  // "NAME=FAMILY[:FIELD=VALUE...]"
   // Learning-rate tuning on validation (sweep_tune.cpp): the grid, the swept value it runs at
   // (default: the middle one) and its seeds; or the rates of an earlier tuning.json.
   std::string tune_lr, tune_at, lr_from;
@@ -25,6 +33,12 @@ struct SweepArgs {
   bool plan = false;       // print the runs and a measured time estimate; run nothing
   double max_hours = 0;    // refuse a longer estimate (0: no limit)
 };
+
+// The --variant texts, checked (a known family, its own fields, a new name); UsageError otherwise.
+std::vector<Variant> parse_variants(const std::vector<std::string>& texts);
+const Variant* find_variant(const std::vector<Variant>& variants, const std::string& name);
+// What `model` of --models stands for: its variant's definition, or the family's name.
+std::string model_definition(const std::vector<Variant>& variants, const std::string& model);
 
 // One run of a grid: its resolved arguments and its folder name.
 struct Run {
@@ -45,13 +59,16 @@ struct Tuning {
   std::vector<Run> grid;
   std::string at;  // the swept value it runs at
   std::vector<std::string> rates;
+  std::map<std::string, std::string> definitions;  // model -> model_definition()
 };
 Tuning plan_tuning(const SweepArgs& a, const std::string& name, const std::vector<std::string>& values);
 // Reads the finished tuning runs of DIR/tune, writes DIR/tuning.json and returns "model=lr,...":
 // the highest mean best validation sequence accuracy, ties to the lower mean validation loss.
 std::string choose_learning_rates(const std::string& dir, const Tuning& t);
-// The chosen rates of an earlier tuning.json, as "model=lr,..."; every model must be there.
-std::string read_tuning(const std::string& path, const std::vector<std::string>& models);
+// The chosen rates of an earlier tuning.json, as "model=lr,..."; every model must be there, and
+// a variant must have the definition it was tuned with.
+std::string read_tuning(const std::string& path, const std::vector<std::string>& models,
+                        const std::vector<Variant>& variants);
 
 // "a, b,c" -> {"a", "b", "c"}: empty items and spaces dropped.
 std::vector<std::string> split_list(const std::string& s);

@@ -41,6 +41,9 @@ std::string protocol(const nlohmann::json& sweep, const std::vector<Result>& res
                    join(sweep["values"].get<std::vector<std::string>>()));
   t += fmt::format("- Models: {}. Seeds per cell: {} (from seed {}).\n", join(sweep["models"].get<std::vector<std::string>>()),
                    sweep["seeds"].get<int>(), sweep["runs"].at(0)["seed"].get<int>());
+  if (sweep.contains("variants"))
+    for (const auto& [name, definition] : sweep["variants"].items())
+      t += fmt::format("- `{}` is `{}`.\n", name, definition.get<std::string>());
   if (cfg.is_object())
     t += fmt::format("- Budget: {} steps of batch {} ({} training examples) for every model; {} validation and test "
                      "examples.\n", cfg.value("steps", 0), cfg.value("batch", 0), cfg.value("steps", 0) * cfg.value("batch", 0),

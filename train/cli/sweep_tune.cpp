@@ -70,10 +70,13 @@ Tuning plan_tuning(const SweepArgs& a, const std::string& name, const std::vecto
     throw UsageError(fmt::format("sweep: --tune-at {} is not one of the swept values", t.at));
   SweepArgs tuning = a;
   tuning.train.skip_test = true;
-  for (const std::string& m : split_list(a.models))
+  const std::vector<Variant> variants = parse_variants(a.variants);
+  for (const std::string& m : split_list(a.models)) {
+    t.definitions[m] = model_definition(variants, m);
     for (const std::string& rate : t.rates)
       for (int s = 0; s < a.tune_seeds; ++s)
         t.grid.push_back(make_run(tuning, m, name, t.at, (int)a.train.seed + s, parse_rate(rate)));
+  }
   return t;
 }
 
@@ -98,7 +101,7 @@ std::string choose_learning_rates(const std::string& dir, const Tuning& t) {
         best_score = s;
       }
     }
-    out["models"][m] = {{"chosen_lr", parse_rate(best)}, {"trials", rows}};
+    out["models"][m] = {{"chosen_lr", parse_rate(best)}, {"definition", t.definitions.at(m)}, {"trials", rows}};
     chosen.push_back(m + "=" + best);
     fmt::print(stderr, "tune: {} lr {} (mean best validation sequence accuracy {:.4f}, loss {:.4f})\n", m, best,
                best_score.accuracy, best_score.loss);
@@ -107,7 +110,8 @@ std::string choose_learning_rates(const std::string& dir, const Tuning& t) {
   return join(chosen, ",");
 }
 
-std::string read_tuning(const std::string& path, const std::vector<std::string>& models) {
+std::string read_tuning(const std::string& path, const std::vector<std::string>& models,
+                        const std::vector<Variant>& variants) {
   std::ifstream in(path);
   if (!in) throw UsageError(fmt::format("sweep: --lr-from {}: cannot be read", path));
   nlohmann::json j;
@@ -120,7 +124,13 @@ std::string read_tuning(const std::string& path, const std::vector<std::string>&
   for (const std::string& m : models) {
     if (!j.contains("models") || !j["models"].contains(m) || !j["models"][m].contains("chosen_lr"))
       throw UsageError(fmt::format("sweep: --lr-from {}: no tuned rate for model {}", path, m));
-    chosen.push_back(fmt::format("{}={}", m, j["models"][m]["chosen_lr"].get<double>()));
+    const nlohmann::json& entry = j["models"][m];
+    // Files from before variants existed name families only, whose definition is the name.
+    const std::string tuned = entry.contains("definition") ? entry["definition"].get<std::string>() : m;
+    if (tuned != model_definition(variants, m))
+      throw UsageError(fmt::format("sweep: --lr-from {}: {} was tuned as '{}', not '{}'", path, m, tuned,
+                                   model_definition(variants, m)));
+    chosen.push_back(fmt::format("{}={}", m, entry["chosen_lr"].get<double>()));
   }
   return join(chosen, ",");
 }
