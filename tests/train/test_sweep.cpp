@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "data/task.hpp"
@@ -367,4 +368,21 @@ BOOST_AUTO_TEST_CASE(plan_checks_lr_from_first) {
   BOOST_TEST(r.code == 2);
   BOOST_TEST(contains(r.err, "none.json: cannot be read"), r.err);
   BOOST_TEST(!contains(r.err, "plan: measuring"), r.err);
+}
+
+// A compound --vary sets its settings in step, one run per listed pair.
+BOOST_AUTO_TEST_CASE(a_compound_vary_moves_settings_together) {
+  TempDir t;
+  const Run r = attnlab(kTiny + "--vary length:alphabet=3:5,4:6 --out " + t / "sw");
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  std::set<std::string> opts;
+  for (const auto& e : fs::directory_iterator(t / "sw/runs"))
+    if (e.is_directory()) opts.insert(nlohmann::json::parse(slurp(e.path() / "config.json"))["task_opt"].dump());
+  BOOST_TEST(opts == (std::set<std::string>{"[\"length=3\",\"alphabet=5\"]", "[\"length=4\",\"alphabet=6\"]"}));
+  BOOST_TEST(contains(slurp(t / "sw/results.csv"), "transformer,3:5,1"));
+  for (const char* bad : {"length:alphabet=3:5,4", "length:seed=3:1", "length:lr=3:0.1", "length:=3:1"}) {
+    const Run b = attnlab(kTiny + "--vary " + bad + " --out " + t / "bad");
+    BOOST_TEST(b.code == 2, bad << ": " << b.err);
+    BOOST_TEST(!fs::exists(t / "bad"), bad);
+  }
 }

@@ -99,6 +99,16 @@ TrainArgs with_value(TrainArgs a, const std::string& name, const std::string& va
   return with_setting(a, key, "--vary " + name, value);
 }
 
+// A compound --vary a:b=1:2,3:4 sets a and b together, for grids whose settings move in step
+// (MQAR's pairs with its length).
+TrainArgs with_values(TrainArgs a, const std::string& name, const std::string& value) {
+  const std::vector<std::string> names = split_on(name, ':'), values = split_on(value, ':');
+  if (names.size() != values.size())
+    throw UsageError(fmt::format("--vary {}: value '{}' has {} parts, not {}", name, value, values.size(), names.size()));
+  for (size_t i = 0; i < names.size(); ++i) a = with_value(a, names[i], values[i]);
+  return a;
+}
+
 
 // What an existing run folder means for a run: nothing there, a finished run with the same
 // config (reused), or an unfinished attempt with the same config (started over). A folder whose
@@ -159,7 +169,7 @@ std::map<std::string, double> parse_model_lr(const std::string& text) {
 
 Run make_run(const SweepArgs& a, const std::string& model, const std::string& name, const std::string& value, int seed,
              std::optional<double> lr) {
-  Run r{model, value, seed, with_value(for_model(a, model), name, value), {}, {}, {}};
+  Run r{model, value, seed, with_values(for_model(a, model), name, value), {}, {}, {}};
   if (lr) r.args.lr = *lr;
   r.args.seed = seed;
   r.args.quiet = true;
@@ -177,7 +187,6 @@ std::vector<Run> make_grid(const SweepArgs& a, const std::string& name, const st
   const std::vector<std::string> models = checked_list("--models", a.models);
   const std::map<std::string, double> model_lr = parse_model_lr(a.model_lr);
   if (name == "lr" && !model_lr.empty()) throw UsageError("sweep: --vary lr and --model-lr both set the learning rate; give one");
-  if (name == "model" || name == "seed") throw UsageError(fmt::format("sweep: --vary {}: use --{}s", name, name));
   const std::vector<Variant> variants = parse_variants(a.variants);
   const std::vector<std::string> families = model_family_names();
   for (const std::string& m : models)
@@ -316,6 +325,11 @@ int run_sweep(const SweepArgs& a) {
   if (eq == std::string::npos || eq == 0) throw UsageError("sweep: --vary takes NAME=v1,v2,...");
   const std::string name = a.vary.substr(0, eq);
   const std::vector<std::string> values = checked_list("--vary", a.vary.substr(eq + 1));
+  for (const std::string& part : split_on(name, ':')) {
+    if (part == "model" || part == "seed") throw UsageError(fmt::format("sweep: --vary {}: use --{}s", part, part));
+    if (part == "lr" && part != name) throw UsageError("sweep: --vary lr cannot be part of a compound --vary");
+    if (part.empty()) throw UsageError(fmt::format("sweep: --vary {}: an empty name", name));
+  }
   if (a.seeds < 1) throw UsageError("sweep: --seeds must be positive");
   if (a.jobs < 1) throw UsageError("sweep: --jobs must be positive");
   int k = 0, n = 0;

@@ -70,6 +70,8 @@ std::string choose_learning_rates(const std::string& dir, const Tuning& t);
 std::string read_tuning(const std::string& path, const std::vector<std::string>& models,
                         const std::vector<Variant>& variants);
 
+// "a:b::c" -> {"a", "b", "", "c"}: every part kept.
+std::vector<std::string> split_on(const std::string& s, char sep);
 // "a, b,c" -> {"a", "b", "c"}: empty items and spaces dropped.
 std::vector<std::string> split_list(const std::string& s);
 inline std::string join(const std::vector<std::string>& v, const char* sep = ", ") {

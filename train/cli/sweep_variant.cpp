@@ -9,8 +9,6 @@
 
 namespace attn::cli {
 
-namespace {
-
 std::vector<std::string> split_on(const std::string& s, char sep) {
   std::vector<std::string> out(1);
   for (char c : s) {
@@ -19,6 +17,8 @@ std::vector<std::string> split_on(const std::string& s, char sep) {
   }
   return out;
 }
+
+namespace {
 
 bool valid_label(const std::string& s) {
   if (s.empty()) return false;
