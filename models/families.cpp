@@ -58,6 +58,8 @@ nlohmann::json describe_families_json() {
   return out;
 }
 
+double state_floats(const ModelConfig& c, double context) { return model_family(c.type).state_floats(c, context); }
+
 int64_t position_limit(const ModelConfig& c) {
   const ModelFamily& f = model_family(c.type);
   return f.position_limit ? f.position_limit(c) : 0;

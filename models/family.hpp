@@ -55,6 +55,10 @@ struct ModelFamily {
   std::function<std::vector<MemoryTerm>(const ModelConfig&, const StepSize&)> step_memory;
   // Forward matmul FLOPs of one step, for `attnlab bench` (optional).
   std::function<double(const ModelConfig&, const StepSize&)> forward_flops;
+  // Floats carried from one decoding step to the next after `context` tokens (source and target
+  // so far): what the model holds to predict the next token. A KV cache grows with context; a
+  // recurrence's state does not.
+  std::function<double(const ModelConfig&, double context)> state_floats;
   // Rows of the position table when caps.bounded_positions, else 0 (unbounded).
   std::function<int64_t(const ModelConfig&)> position_limit;
   // The family's gradcheck cases (whole models at small sizes).
@@ -69,6 +73,8 @@ const std::string& default_model_family();
 std::vector<std::string> model_family_names();
 nlohmann::json describe_families_json();
 
+// The family's state_floats (ModelFamily) for this config.
+double state_floats(const ModelConfig& c, double context);
 // Rows of the model's position table, or 0 when its positions are unbounded.
 int64_t position_limit(const ModelConfig& c);
 // A positive bound on decoding steps for a source of `src_len` tokens: up to the position table

@@ -116,6 +116,9 @@ ModelFamily make_family() {
     return std::make_unique<DecoderOnlyTransformer<double>>(c, options(c), seed);
   };
   f.parameters = parameters;
+  f.state_floats = [](const ModelConfig& c, double context) {  // the KV cache
+    return 2 * (double)c.integer("layers") * (double)c.integer("d_model") * context;
+  };
   f.step_memory = step_memory;
   f.forward_flops = forward_flops;
   f.gradcheck_cases = gradcheck_cases;

@@ -33,6 +33,7 @@ ModelFamily make_family(bool attention) {
   k.cell = "LSTM";
   k.attention = attention;
   k.gates = 4;
+  k.state_vectors = 2;
   // Per token and layer: input and recurrent gate pre-activations, their sum and activations
   // (4h each), the cell, its tanh, the hidden state and the gate products (about 6h).
   k.activation_width = 22;

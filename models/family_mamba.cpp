@@ -135,6 +135,11 @@ ModelFamily make_family() {
     return std::make_unique<MambaLM<double>>(c, options(c), seed);
   };
   f.parameters = parameters;
+  // Per block: the SSM state (ED x N) and the convolution's last K - 1 inputs (ED each).
+  f.state_floats = [](const ModelConfig& c, double) {
+    const Sizes s = sizes(c);
+    return s.layers * s.ED * (s.N + s.K - 1);
+  };
   f.step_memory = step_memory;
   f.forward_flops = forward_flops;
   f.gradcheck_cases = gradcheck_cases;

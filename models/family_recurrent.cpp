@@ -114,6 +114,12 @@ ModelFamily recurrent_family(const RecurrentKind& k) {
   f.make_f32 = [k](const ModelConfig& c, uint64_t seed) { return make(k, c, seed, k.make_f32, k.make_lm_f32); };
   f.make_f64 = [k](const ModelConfig& c, uint64_t seed) { return make(k, c, seed, k.make_f64, k.make_lm_f64); };
   f.parameters = [k](const ModelConfig& c) { return parameters(k, c); };
+  // The decoder's (or the stream's) recurrent state; with attention also the encoder's outputs,
+  // H per source token (at most the context).
+  f.state_floats = [k](const ModelConfig& c, double context) {
+    const double h = (double)c.integer("hidden");
+    return (double)c.integer("layers") * k.state_vectors * h + (k.attention ? h * context : 0);
+  };
   f.step_memory = [k](const ModelConfig& c, const StepSize& n) { return step_memory(k, c, n); };
   f.gradcheck_cases = [k](std::vector<GradCase>& out) { gradcheck_cases(k, out); };
   return f;

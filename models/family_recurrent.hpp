@@ -18,6 +18,7 @@ struct RecurrentKind {
   std::string cell;         // "GRU", for descriptions and gradcheck names
   bool attention = false;
   int gates = 1;            // blocks of H rows in each weight: LSTM 4, GRU 3, RNN 1
+  int state_vectors = 1;    // H-wide vectors a layer carries: LSTM 2 (h and c), GRU and RNN 1
   double activation_width;  // a step's saved activations per token and layer, in multiples of H
   std::vector<FieldSpec> extra_fields;  // after hidden, layers, dropout (and heads)
   std::function<void(const ModelConfig&, RecurrentOptions&)> extra_options;

@@ -130,6 +130,11 @@ ModelFamily make_family() {
     return std::make_unique<Seq2SeqTransformer<double>>(c, options(c), seed);
   };
   f.parameters = parameters;
+  // Each decoder layer's cached keys and values: self-attention's over the target so far,
+  // cross-attention's over the source.
+  f.state_floats = [](const ModelConfig& c, double context) {
+    return 2 * (double)c.integer("dec_layers") * (double)c.integer("d_model") * context;
+  };
   f.step_memory = step_memory;
   f.forward_flops = forward_flops;
   f.gradcheck_cases = gradcheck_cases;

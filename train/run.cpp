@@ -248,6 +248,7 @@ RunOutcome run_training(const TrainArgs& args, const RunOptions& opt) {
   nlohmann::json summary = args.skip_test ? nlohmann::json::object() : test.to_json("test_", true);
   summary.update({{"test_split_reads", ds->test_reads()}, {"steps", st.step}, {"best_step", st.best_step}, {"best_val_sequence_accuracy", st.best},
                   {"best_val_loss", st.best_loss}, {"wall_seconds", wall}, {"params", model->num_parameters()},
+                  {"state_floats", state_floats(mc, double(ds->max_src_len() + 1 + ds->max_tgt_len()))},
                   {"model", mc.type}, {"task", ds->config().describe()}, {"seed", args.seed}, {"lr", args.lr},
                   {"threads", args.threads}, {"machine", machine_json(args.threads)}});
   files.write_json("summary.json", summary);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <cmath>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -145,6 +146,26 @@ BOOST_AUTO_TEST_CASE(every_family_builds_at_its_defaults_and_counts_its_paramete
       std::vector<GradCase> cases;
       f->gradcheck_cases(cases);
       BOOST_TEST(!cases.empty());
+    }
+  }
+}
+
+// The state a decoder carries, at the defaults and 10 tokens of context, worked by hand from
+// each model's definition: a KV cache is 2 x layers x d per token; an LSTM layer carries h and c;
+// an -attn decoder also keeps the encoder's outputs; a Mamba block its ED x N state and the
+// convolution's last K - 1 inputs.
+BOOST_AUTO_TEST_CASE(every_family_states_the_floats_it_carries) {
+  const std::map<std::string, double> want = {
+      {"transformer", 2 * 2 * 64 * 10}, {"gpt", 2 * 2 * 64 * 10},   {"lstm", 2 * 128},
+      {"lstm-attn", 2 * 128 + 128 * 10}, {"gru", 128},            {"gru-attn", 128 + 128 * 10},
+      {"rnn", 128},                      {"rnn-attn", 128 + 128 * 10}, {"mamba", 2 * 128 * (16 + 4 - 1)}};
+  for (const ModelFamily* f : model_families()) {
+    BOOST_TEST_CONTEXT(f->name) {
+      BOOST_TEST_REQUIRE(want.count(f->name) == 1u);  // a new family adds its line here
+      ModelConfig c = ModelConfig::defaults(f->name);
+      c.src_vocab = c.tgt_vocab = 7;
+      f->fit_to_data(c, DataShape{7, 5, 4});
+      BOOST_TEST(state_floats(c, 10) == want.at(f->name));
     }
   }
 }

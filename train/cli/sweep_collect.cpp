@@ -41,6 +41,8 @@ std::vector<Column> result_columns(const std::string& vary) {
       {"chance_sequence", field("test_chance_sequence")},
       {"chance_token", field("test_chance_token")},
       {"params", integer("params")},
+      // At the longest test sequence; runs from before it was recorded leave it empty.
+      {"state_floats", [](const Result& r) { return r.s.contains("state_floats") ? fmt::format("{}", num(r.s, "state_floats")) : std::string(); }},
       {"lr", field("lr")},
       {"steps", integer("steps")},
       {"best_step", integer("best_step")},

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "train/cli/cli.hpp"
 #include "train/cli/sweep.hpp"
@@ -71,6 +72,23 @@ std::string protocol(const nlohmann::json& sweep, const std::vector<Result>& res
   }
   t += fmt::format("- Intervals: 95% bootstrap over seeds and, within each seed, test sequences ({} resamples, seed {}).\n",
                    2000, kStatsSeed);
+  return t + "\n";
+}
+
+// Each model's size: parameters and the floats its decoder carries per step (state_floats in
+// models/family.hpp), as ranges over its runs, since both can change with the swept value.
+std::string size_table(const std::vector<Result>& results) {
+  std::map<std::string, std::pair<std::set<double>, std::set<double>>> sizes;
+  for (const Result& r : results) {
+    sizes[r.model].first.insert(r.s.at("params").get<double>());
+    if (r.s.contains("state_floats")) sizes[r.model].second.insert(r.s["state_floats"].get<double>());
+  }
+  auto range = [](const std::set<double>& v) {
+    if (v.empty()) return std::string("(not recorded)");
+    return *v.begin() == *v.rbegin() ? fmt::format("{:.0f}", *v.begin()) : fmt::format("{:.0f} to {:.0f}", *v.begin(), *v.rbegin());
+  };
+  std::string t = "Model sizes:\n\n| model | parameters | state floats (carried per step, at the longest test sequence) |\n|---|---|---|\n";
+  for (const auto& [model, ps] : sizes) t += fmt::format("| {} | {} | {} |\n", model, range(ps.first), range(ps.second));
   return t + "\n";
 }
 
@@ -209,7 +227,7 @@ void write_report(const std::string& dir) {
   std::string md = fmt::format("# {}: test accuracy against {}\n\nWritten by `attnlab report` from this folder's "
                                "sweep.json and runs/*/summary.json: {} runs, {} missing. Every run is a row of "
                                "[results.csv](results.csv).\n\n", sweep["task"].get<std::string>(), name, results.size(), missing);
-  md += protocol(sweep, results, dir);
+  md += protocol(sweep, results, dir) + size_table(results);
   md += fmt::format("![test sequence accuracy](accuracy_vs_{0}.png)\n\n![test token accuracy](token_accuracy_vs_{0}.png)\n\n", name);
   md += cell_table(dir, sweep, cells) + d50_table(sweep, cells) + paired_table(sweep, cells) + anchor_section(dir);
   write_text_atomic(dir + "/report.md", md);
