@@ -251,7 +251,7 @@ BOOST_AUTO_TEST_CASE(tuning_reads_validation_only_and_the_grid_uses_its_choice) 
   // The sweep wrote its report: the tuning trials, every cell, D50 and the paired tests.
   const std::string report = slurp(t / "sw/report.md");
   BOOST_TEST(contains(report, fmt::format("| transformer | {} (chosen, at the grid's edge) |", want)), report);  // 2 rates
-  BOOST_TEST(count(report, "| transformer | ") == 2u + 3u + 1u, report);  // two trials, three cells, D50
+  BOOST_TEST(count(report, "| transformer | ") == 2u + 1u + 3u + 1u, report);  // two trials, its size, three cells, D50
   BOOST_TEST(contains(report, "## D50"), report);
   BOOST_TEST(!contains(report, "## Paired comparisons"), report);  // one model: no pairs
   // Again: the trials are reused, not rerun; a second sweep takes the saved rates.
@@ -385,4 +385,31 @@ BOOST_AUTO_TEST_CASE(a_compound_vary_moves_settings_together) {
     BOOST_TEST(b.code == 2, bad << ": " << b.err);
     BOOST_TEST(!fs::exists(t / "bad"), bad);
   }
+}
+
+// `study` names its sweeps; gpt's encoding in E1 is the one E0 chose on validation; --lr-from
+// without E0's choice is refused. (E0's file is hand-made; nothing is trained.)
+BOOST_AUTO_TEST_CASE(study_takes_gpt_positions_from_e0) {
+  TempDir t;
+  const Run bad = attnlab("study --only nosuch --out " + t / "st");
+  BOOST_TEST(bad.code == 2);
+  BOOST_TEST(contains(bad.err, "the study's sweeps are e0-gpt-positions, e1-copy-memory"), bad.err);
+  const Run none = attnlab("study --only e1-copy-memory --lr-from " + t / "from --out " + t / "st");
+  BOOST_TEST(none.code == 2);
+  BOOST_TEST(contains(none.err, "no e0-gpt-positions/tuning.json"), none.err);
+  fs::create_directories(t / "from/e0-gpt-positions");
+  auto trial = [](double lr, double acc, double loss) {
+    return nlohmann::json{{"lr", lr}, {"val_sequence_accuracy", acc}, {"val_loss", loss}, {"runs", 2}};
+  };
+  // rope's chosen rate scores highest; alibi's best trial is higher still but not at its chosen rate.
+  const nlohmann::json tuning = {
+      {"models",
+       {{"gpt-learned", {{"chosen_lr", 0.001}, {"trials", {trial(0.001, 0.5, 1.0)}}}},
+        {"gpt-rope", {{"chosen_lr", 0.001}, {"trials", {trial(0.001, 0.9, 1.0), trial(0.003, 0.2, 2.0)}}}},
+        {"gpt-alibi", {{"chosen_lr", 0.003}, {"trials", {trial(0.001, 0.95, 1.0), trial(0.003, 0.8, 0.5)}}}}}}};
+  std::ofstream(t / "from/e0-gpt-positions/tuning.json") << tuning.dump();
+  const Run e1 = attnlab("study --only e1-copy-memory --lr-from " + t / "from --out " + t / "st");
+  BOOST_TEST(contains(e1.err, "gpt with rope positions"), e1.err);
+  BOOST_TEST(e1.code == 2);  // its own tuning.json is not there
+  BOOST_TEST(contains(e1.err, "e1-copy-memory/tuning.json: cannot be read"), e1.err);
 }

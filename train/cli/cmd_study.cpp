@@ -1,61 +1,53 @@
-// `attnlab study`: the headline study as one command, a sweep per task.
+// `attnlab study`: the headline study as one command, a sweep per folder (study_experiments.cpp
+// defines them), run in order.
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <memory>
-#include <utility>
 
 #include "train/cli/cli.hpp"
-#include "train/cli/sweep.hpp"
+#include "train/cli/study.hpp"
 
 namespace attn::cli {
 
-// The headline study as one command: transformer, lstm and lstm-attn against dependency
-// distance on copy-memory (delay) and associative-recall (gap), with one step budget for all,
-// each model's learning rate tuned on validation at the middle distance (or taken from an
-// earlier study's tuning.json), and seeds as replicates.
 namespace {
 
-const char* const kTuningGrid = "0.0001,0.0003,0.001,0.003";
+std::vector<std::string> sweep_names(const std::vector<StudySweep>& sweeps) {
+  std::vector<std::string> names;
+  for (const StudySweep& s : sweeps) names.push_back(s.name);
+  return names;
+}
 
-struct StudyArgs {
-  std::string out = "runs/study", shard = "1/1", lr_from, tasks = "copy-memory,associative-recall";
-  bool quick = false, collect = false, plan = false;
-  double max_hours = 0;
-  // Two one-thread runs at a time use 2 cores about 1.3x better than one two-thread run.
-  int jobs = 2, threads = 1;
-};
+// The study's sweeps that --only selects (all without it), checked.
+std::vector<std::string> selected(const StudyArgs& s) {
+  const std::vector<std::string> all = sweep_names(study_sweeps(s));
+  if (s.only.empty()) return all;
+  const std::vector<std::string> chosen = split_list(s.only);
+  for (const std::string& name : chosen)
+    if (std::find(all.begin(), all.end(), name) == all.end())
+      throw UsageError(fmt::format("study: --only {}: the study's sweeps are {}", name, join(all)));
+  return chosen;
+}
 
-SweepArgs study_sweep(const StudyArgs& s, const std::string& task, const std::string& knob) {
-  SweepArgs a;
-  a.train.task = task;
-  a.models = "transformer,lstm,lstm-attn";  // not the default (every registered family)
-  a.train.batch = 32;
-  a.train.steps = s.quick ? 300 : 500;
-  a.train.eval_every = 250;
-  a.train.eval_examples = s.quick ? 300 : 500;
-  a.train.model_fields["hidden"] = int64_t(128);
-  // Sinusoidal positions: with learned ones the Transformer must also learn a position table
-  // from N(0, 0.02^2) within the budget, and fails past delay 128 for that reason (docs/study.md).
-  a.train.model_fields["pos"] = std::string("sinusoidal");
-  // Multi-query recall small enough to be learned within the budget: 4 pairs over 16 keys and
-  // 16 values, every key queried (chance 1/16 per token).
-  if (task == "associative-recall") a.train.task_opt = {"pairs=4", "queries=4", "keys=16", "values=16"};
-  a.train.threads = s.threads;
-  a.vary = knob + (s.quick ? "=16,64,256" : "=16,32,64,128,256,512");
-  a.seeds = s.quick ? 1 : 5;
-  if (!s.lr_from.empty()) {
-    a.lr_from = s.lr_from + "/" + task + "/tuning.json";
-  } else {
-    a.tune_lr = kTuningGrid;
-    a.tune_seeds = s.quick ? 1 : 2;
+int run_study(const StudyArgs& s) {
+  const std::vector<std::string> chosen = selected(s);
+  int rc = 0;
+  // One sweep at a time, each defined only when it starts: a later sweep can depend on an
+  // earlier one's results (the gpt position encoding chosen on validation).
+  for (const std::string& name : sweep_names(study_sweeps(s))) {
+    if (std::find(chosen.begin(), chosen.end(), name) == chosen.end()) continue;
+    for (const StudySweep& sw : study_sweeps(s)) {
+      if (sw.name != name) continue;
+      fmt::print(stderr, "study: {} ({})\n", sw.name, sw.what);
+      SweepArgs a = sw.args;
+      if (s.collect) {
+        if (a.tune_only) continue;
+        a.collect = a.out;
+      }
+      rc = std::max(rc, run_sweep(a));
+    }
   }
-  a.jobs = s.jobs;
-  a.shard = s.shard;
-  a.out = s.out + "/" + task;
-  a.plan = s.plan;
-  a.max_hours = s.max_hours;
-  return a;
+  return rc;
 }
 
 }  // namespace
@@ -63,31 +55,24 @@ SweepArgs study_sweep(const StudyArgs& s, const std::string& task, const std::st
 void add_study_command(CLI::App& app, int& exit_code) {
   auto s = std::make_shared<StudyArgs>();
   auto* cmd = app.add_subcommand(
-      "study", "The headline study: transformer, lstm and lstm-attn against dependency distance on copy-memory\n"
-               "and associative-recall (docs/study.md). --quick runs a smaller grid");
-  cmd->add_option("--out", s->out, "Study folder (one sweep folder per task inside)")->capture_default_str();
-  cmd->add_flag("--quick", s->quick, "3 distances, 1 seed (1 tuning seed), 300 steps");
-  cmd->add_option("--lr-from", s->lr_from, "An earlier study folder: reuse its tuned rates (DIR/<task>/tuning.json)");
-  cmd->add_option("--tasks", s->tasks, "Which of the study's tasks")->capture_default_str();
+      "study", "The headline study (docs/study.md): the one-stream experiments and the encoder-decoder one,\n"
+               "each model's rate tuned on validation. --quick runs a smaller grid with the committed rates");
+  cmd->add_option("--out", s->out, "Study folder (one sweep folder per experiment inside)")->capture_default_str();
+  cmd->add_flag("--quick", s->quick, "Fewer distances, 1 seed, fewer steps; rates from --lr-from");
+  cmd->add_option("--lr-from", s->lr_from,
+                  "An earlier study folder: reuse its tuned rates (DIR/<sweep>/tuning.json); with --quick the "
+                  "default is docs/study/protocol");
+  cmd->add_option("--only", s->only, "Only these of the study's sweeps (comma-separated; see docs/study.md)");
+  cmd->add_option("--tasks", s->only, "The same as --only (kept for the encoder-decoder sweeps' names)");
   cmd->add_option("--jobs", s->jobs, "Runs at a time")->capture_default_str();
   cmd->add_option("--threads", s->threads, "Threads per run")->capture_default_str();
   cmd->add_option("--shard", s->shard, "k/n: this machine's share of each sweep")->capture_default_str();
-  cmd->add_flag("--collect", s->collect, "Only merge finished runs into results.csv and plots");
-  cmd->add_flag("--plan", s->plan, "Print each task's runs and a time estimate measured on this machine; run nothing");
-  cmd->add_option("--max-hours", s->max_hours, "Refuse a task whose estimate is longer (0: no limit)");
+  cmd->add_flag("--collect", s->collect, "Only merge finished runs into results.csv, plots and reports");
+  cmd->add_flag("--plan", s->plan, "Print each sweep's runs and a time estimate measured on this machine; run nothing");
+  cmd->add_option("--max-hours", s->max_hours, "Refuse a sweep whose estimate is longer (0: no limit)");
   cmd->callback([s, &exit_code] {
-    int rc = 0;
-    const std::vector<std::string> tasks = split_list(s->tasks);
-    for (const std::string& t : tasks)
-      if (t != "copy-memory" && t != "associative-recall")
-        throw UsageError(fmt::format("study: --tasks {}: the study's tasks are copy-memory and associative-recall", t));
-    for (auto [task, knob] : {std::pair{"copy-memory", "delay"}, std::pair{"associative-recall", "gap"}}) {
-      if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) continue;
-      SweepArgs a = study_sweep(*s, task, knob);
-      if (s->collect) a.collect = a.out;
-      rc = std::max(rc, run_sweep(a));
-    }
-    exit_code = rc;
+    if (s->quick && s->lr_from.empty()) s->lr_from = "docs/study/protocol";
+    exit_code = run_study(*s);
   });
 }
 

@@ -345,9 +345,15 @@ int run_sweep(const SweepArgs& a) {
   std::vector<size_t> all_tune(tuning.grid.size());
   std::iota(all_tune.begin(), all_tune.end(), 0);
   if (a.plan || a.max_hours > 0) {
-    const std::vector<Run> grid = make_grid(a, name, values);
+    // The grid at the rates it will run with, where they are known, so that finished runs count 0.
+    SweepArgs at_rates = a;
+    if (!rates_from.empty()) at_rates.model_lr = rates_from;
+    else if (!tuning.grid.empty() && fs::exists(a.out + "/tuning.json"))
+      at_rates.model_lr = read_tuning(a.out + "/tuning.json", checked_list("--models", a.models), parse_variants(a.variants));
+    at_rates.tune_lr.clear();
+    const std::vector<Run> grid = make_grid(at_rates, name, values);
     std::map<size_t, Found> done, tune_done;
-    for (size_t i = 0; i < grid.size(); ++i)
+    for (size_t i = 0; i < grid.size() && !a.tune_only; ++i)
       if ((int)(i % n) == k - 1) done[i] = inspect_run_folder(a.out + "/runs/" + grid[i].id, grid[i].key);
     for (size_t i : all_tune) tune_done[i] = inspect_run_folder(a.out + "/tune/" + tuning.grid[i].id, tuning.grid[i].key);
     std::vector<Run> mine;  // this shard's runs, as `done` indexes them
@@ -374,6 +380,10 @@ int run_sweep(const SweepArgs& a) {
     if (launch(a.out + "/tune", tuning.grid, all_tune, tune_found, a.jobs, "tune"))
       throw UsageError(fmt::format("sweep: a tuning run failed (see {}/tune/*.log); nothing else was started", a.out));
     chosen.model_lr = choose_learning_rates(a.out, tuning);
+    if (a.tune_only) {
+      fmt::print(stderr, "sweep: --tune-only: the choices are in {}/tuning.json; the grid was not run\n", a.out);
+      return 0;
+    }
   } else if (!a.lr_from.empty()) {
     chosen.model_lr = rates_from;
   }
@@ -410,6 +420,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--collect", a->collect, "Merge finished runs of the sweep in DIR into results.csv and plots")->group("Sweep");
   cmd->add_option("--tune-lr", a->tune_lr, "r1,r2,...: choose each model's rate on validation first (DIR/tuning.json)")->group("Tuning");
   cmd->add_option("--tune-at", a->tune_at, "The swept value tuning runs at (default: the middle one)")->group("Tuning");
+  cmd->add_flag("--tune-only", a->tune_only, "Stop after tuning (DIR/tuning.json); run no grid")->group("Tuning");
   cmd->add_option("--tune-seeds", a->tune_seeds, "Seeds per tuning trial")->capture_default_str()->group("Tuning");
   cmd->add_flag("--plan", a->plan, "Print the grid, its runs and a time estimate measured on this machine; run nothing")->group("Sweep");
   cmd->add_option("--max-hours", a->max_hours, "Refuse a grid whose estimate is longer (0: no limit)")->group("Sweep");

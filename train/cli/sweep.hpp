@@ -31,6 +31,7 @@ struct SweepArgs {
   std::string tune_lr, tune_at, lr_from;
   int seeds = 1, jobs = 1, tune_seeds = 2;
   bool plan = false;       // print the runs and a measured time estimate; run nothing
+  bool tune_only = false;  // stop after tuning.json
   double max_hours = 0;    // refuse a longer estimate (0: no limit)
 };
 

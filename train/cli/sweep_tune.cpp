@@ -54,7 +54,10 @@ Score score(const std::string& dir, const Tuning& t, const std::string& model, c
 
 Tuning plan_tuning(const SweepArgs& a, const std::string& name, const std::vector<std::string>& values) {
   Tuning t;
-  if (a.tune_lr.empty()) return t;
+  if (a.tune_lr.empty()) {
+    if (a.tune_only) throw UsageError("sweep: --tune-only needs --tune-lr");
+    return t;
+  }
   if (!a.model_lr.empty() || !a.lr_from.empty() || name == "lr")
     throw UsageError("sweep: --tune-lr chooses the learning rate; it takes neither --model-lr, --lr-from nor --vary lr");
   if (a.tune_seeds < 1) throw UsageError("sweep: --tune-seeds must be positive");

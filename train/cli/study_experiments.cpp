@@ -1,0 +1,150 @@
+// The headline study's sweeps (docs/study.md says why each is set as it is):
+// - e0-gpt-positions: gpt's position encoding, chosen once on validation;
+// - e1-copy-memory, e1-lstm-width: copy memory in one stream (Arjovsky et al. 2016's layout);
+// - copy-memory, associative-recall: the encoder-decoder setting (E4).
+#include <fmt/core.h>
+
+#include <fstream>
+
+#include "train/cli/cli.hpp"
+#include "train/cli/study.hpp"
+
+namespace attn::cli {
+
+namespace {
+
+const char* const kTuningGrid = "0.0001,0.0003,0.001,0.003";
+const char* const kPositions[] = {"learned", "sinusoidal", "rope", "alibi", "none"};
+// Chrono init's T_max: the longest dependency of E1's grid, delay 256 plus the 10 symbols.
+const char* const kChrono = "lstm-chrono=lstm:chrono-init=266";
+
+// Settings every sweep shares: one budget for every model, tuning or rates from --lr-from.
+SweepArgs base(const StudyArgs& s, const std::string& name, const std::string& task) {
+  SweepArgs a;
+  a.train.task = task;
+  a.train.batch = 32;
+  a.train.steps = s.quick ? 300 : 500;
+  a.train.eval_every = 250;
+  a.train.eval_examples = s.quick ? 300 : 500;
+  a.train.threads = s.threads;
+  a.seeds = s.quick ? 1 : 5;
+  if (!s.lr_from.empty()) {
+    a.lr_from = s.lr_from + "/" + name + "/tuning.json";
+  } else {
+    a.tune_lr = kTuningGrid;
+    a.tune_seeds = s.quick ? 1 : 2;
+  }
+  a.jobs = s.jobs;
+  a.shard = s.shard;
+  a.out = s.out + "/" + name;
+  a.plan = s.plan;
+  a.max_hours = s.max_hours;
+  return a;
+}
+
+// E4: transformer, lstm and lstm-attn against distance, encoder-decoder.
+SweepArgs encoder_decoder(const StudyArgs& s, const std::string& task, const std::string& knob) {
+  SweepArgs a = base(s, task, task);
+  a.models = "transformer,lstm,lstm-attn";
+  a.train.model_fields["hidden"] = int64_t(128);
+  // Sinusoidal positions: with learned ones the Transformer must also learn a position table
+  // from N(0, 0.02^2) within the budget, and fails past delay 128 for that reason (docs/study.md).
+  a.train.model_fields["pos"] = std::string("sinusoidal");
+  // Multi-query recall small enough to be learned within the budget: 4 pairs over 16 keys and
+  // 16 values, every key queried (chance 1/16 per token).
+  if (task == "associative-recall") a.train.task_opt = {"pairs=4", "queries=4", "keys=16", "values=16"};
+  a.vary = knob + (s.quick ? "=16,64,256" : "=16,32,64,128,256,512");
+  return a;
+}
+
+// Copy memory in Arjovsky et al.'s one stream, a label at every position.
+SweepArgs copy_memory_stream(const StudyArgs& s, const std::string& name) {
+  SweepArgs a = base(s, name, "copy-memory");
+  a.train.task_opt = {"layout=aligned"};
+  a.train.format = "lm";
+  return a;
+}
+
+// E0: each position encoding a variant of gpt, tuned on validation at delay 64 and not run further.
+SweepArgs gpt_positions(const StudyArgs& s) {
+  SweepArgs a = copy_memory_stream(s, "e0-gpt-positions");
+  std::vector<std::string> names;
+  for (const char* p : kPositions) {
+    names.push_back(fmt::format("gpt-{}", p));
+    a.variants.push_back(fmt::format("gpt-{}=gpt:pos={}", p, p));
+  }
+  a.models = join(names, ",");
+  a.vary = "delay=64";
+  a.tune_only = true;
+  a.lr_from.clear();
+  a.tune_lr = kTuningGrid;
+  a.tune_seeds = 2;
+  return a;
+}
+
+// The encoding E0 chose: the variant whose chosen rate scored highest on validation (ties to
+// the lower loss); empty when E0 has not run.
+std::string chosen_position(const std::string& dir) {
+  std::ifstream in(dir + "/e0-gpt-positions/tuning.json");
+  if (!in) return "";
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object() || !j.contains("models")) throw UsageError(fmt::format("study: {}/e0-gpt-positions/tuning.json is not a tuning file", dir));
+  std::string best;
+  double best_acc = -1, best_loss = 0;
+  for (const char* p : kPositions) {
+    const std::string m = fmt::format("gpt-{}", p);
+    if (!j["models"].contains(m)) continue;
+    for (const auto& t : j["models"][m]["trials"]) {
+      if (t["lr"] != j["models"][m]["chosen_lr"]) continue;
+      const double acc = t["val_sequence_accuracy"], loss = t["val_loss"];
+      if (acc > best_acc || (acc == best_acc && loss < best_loss)) best = p, best_acc = acc, best_loss = loss;
+    }
+  }
+  return best;
+}
+
+// E1: gpt (its chosen encoding), the LSTM with and without chrono init, GRU and Mamba.
+SweepArgs e1_copy_memory(const StudyArgs& s, const std::string& pos) {
+  SweepArgs a = copy_memory_stream(s, "e1-copy-memory");
+  a.models = "gpt,lstm-chrono,lstm,gru,mamba";
+  a.variants = {kChrono};
+  a.train.model_fields["pos"] = pos;
+  a.train.model_fields["hidden"] = int64_t(128);
+  a.vary = s.quick ? "delay=16,64" : "delay=16,64,256";
+  return a;
+}
+
+// E1's width axis: is the LSTM just small? At delay 256, with E1's tuned rate.
+SweepArgs e1_lstm_width(const StudyArgs& s) {
+  SweepArgs a = copy_memory_stream(s, "e1-lstm-width");
+  a.models = "lstm-chrono";
+  a.variants = {kChrono};
+  a.train.task_opt.push_back("delay=256");
+  a.vary = "hidden=64,128,256";
+  a.tune_lr.clear();
+  a.lr_from = (s.lr_from.empty() ? s.out : s.lr_from) + "/e1-copy-memory/tuning.json";
+  // A plan before E1 has tuned: a step's time does not depend on the rate.
+  if (s.plan && !std::ifstream(a.lr_from)) a.lr_from.clear();
+  return a;
+}
+
+}  // namespace
+
+std::vector<StudySweep> study_sweeps(const StudyArgs& s) {
+  std::vector<StudySweep> out;
+  const std::string from = s.lr_from.empty() ? s.out : s.lr_from;
+  if (s.lr_from.empty()) out.push_back({"e0-gpt-positions", "gpt's position encoding, chosen on validation", gpt_positions(s)});
+  std::string pos = chosen_position(from);
+  if (pos.empty()) {
+    if (!s.plan && !s.lr_from.empty())
+      throw UsageError(fmt::format("study: --lr-from {}: no e0-gpt-positions/tuning.json to take gpt's position encoding from", from));
+    pos = "sinusoidal";  // a stand-in until E0 has run: the plan's times do not depend on it
+  }
+  out.push_back({"e1-copy-memory", fmt::format("E1, one stream; gpt with {} positions", pos), e1_copy_memory(s, pos)});
+  if (!s.quick) out.push_back({"e1-lstm-width", "E1's width axis at delay 256", e1_lstm_width(s)});
+  out.push_back({"copy-memory", "E4, encoder-decoder", encoder_decoder(s, "copy-memory", "delay")});
+  out.push_back({"associative-recall", "E4, encoder-decoder", encoder_decoder(s, "associative-recall", "gap")});
+  return out;
+}
+
+}  // namespace attn::cli
