@@ -30,7 +30,8 @@ std::vector<std::vector<int>> greedy_decode_full(Seq2SeqModel<T>& m, Graph<T>& g
                                                  std::vector<std::vector<T>>* step_logits) {
   NoGrad<T> ng(g);
   const int64_t B = src.batch, V = m.config.tgt_vocab;
-  if (const int64_t limit = position_limit(m.config); limit > 0)
+  // A model written outside the registry (its config names no family) has no position table.
+  if (const int64_t limit = m.config.type.empty() ? 0 : position_limit(m.config); limit > 0)
     max_steps = std::min(max_steps, limit);
   SeqBatch b = src;
   std::vector<std::vector<int>> prefix(B, std::vector<int>{bos}), out(B);

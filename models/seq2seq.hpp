@@ -83,7 +83,8 @@ template <class T>
 std::unique_ptr<Seq2SeqModel<T>> make_model(const ModelConfig& c, uint64_t seed);
 
 // Greedy continuation by full recomputation: each step reruns the decoder over the whole
-// prefix. The reference the incremental (cached) decoder is tested against.
+// prefix. The reference the incremental (cached) decoder is tested against, and a decoder for a
+// model written outside the registry (its position limit is then not looked up).
 template <class T>
 std::vector<std::vector<int>> greedy_decode_full(Seq2SeqModel<T>& m, Graph<T>& g, const SeqBatch& src,
                                                  int64_t max_steps, int bos, int eos,

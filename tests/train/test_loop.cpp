@@ -172,6 +172,18 @@ BOOST_AUTO_TEST_CASE(a_model_written_outside_the_project_trains_with_the_loop) {
   BOOST_TEST(st.step < 2000);
 }
 
+// greedy_decode_full, the generic decoder, serves a model whose config names no family.
+BOOST_AUTO_TEST_CASE(greedy_decode_full_serves_a_model_outside_the_registry) {
+  const data::Dataset ds = copy_data(20);
+  Rng rng(6);
+  PositionCopier model((int64_t)ds.vocab().size(), rng);
+  BOOST_TEST_REQUIRE(model.config.type.empty());
+  Graph<float> g;
+  const SeqBatch b = to_seq_batch(ds.batch(ds.examples(data::Split::Valid), false));
+  const auto own = model.greedy_decode(g, b, 7, data::Vocab::BOS, data::Vocab::EOS);
+  BOOST_TEST((greedy_decode_full(model, g, b, 7, data::Vocab::BOS, data::Vocab::EOS) == own));
+}
+
 namespace {
 const std::string kTiny =
     "--task copy --task-opt length=4 --d-model 16 --heads 2 --ff 32 --enc-layers 1 --dec-layers 1 --batch 16 "
