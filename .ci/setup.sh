@@ -8,7 +8,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 
 packages=(cmake g++ make pkg-config ccache libxtensor-dev libxtensor-blas-dev libxsimd-dev
   libopenblas-openmp-dev libfmt-dev libboost-test-dev libcli11-dev nlohmann-json3-dev
-  gnuplot-nox python3-torch python3-numpy)
+  gnuplot-nox python3-torch python3-numpy parallel)
 source .ci/install_missing.sh
 install_missing setup "${packages[@]}"
 

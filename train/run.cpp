@@ -36,12 +36,15 @@ DataShape task_shape(const data::DataConfig& dc) {
           std::max(train->max_tgt_len(), test->max_tgt_len())};
 }
 
+MemoryEstimate step_memory(const TrainArgs& args, const DataShape& shape) {
+  return estimate_training_memory(args.model_config(shape), (args.batch + args.accumulate - 1) / args.accumulate,
+                                  (int64_t)shape.max_src_len, (int64_t)shape.max_tgt_len + 1, (int)args.threads,
+                                  args.optimizer == "sgd" ? 1 : 2);
+}
+
 // Refuses, before anything is allocated or written, a step that cannot fit.
 void check_memory(const TrainArgs& args, const DataShape& shape) {
-  const ModelConfig mc = args.model_config(shape);
-  const MemoryEstimate e = estimate_training_memory(mc, (args.batch + args.accumulate - 1) / args.accumulate, (int64_t)shape.max_src_len,
-                                                    (int64_t)shape.max_tgt_len + 1, (int)args.threads,
-                                                    args.optimizer == "sgd" ? 1 : 2);
+  const MemoryEstimate e = step_memory(args, shape);
   std::string limit;
   double avail = available_memory(&limit);
   if (!args.max_memory.empty() && parse_bytes(args.max_memory) < avail) {
@@ -123,6 +126,11 @@ LoopState resume_state(const TrainArgs& args, const RunOptions& opt, const RunFi
 }  // namespace
 
 double RunTimeEstimate::total() const { return (double)steps * step_seconds + (double)evaluations * eval_seconds; }
+
+double estimate_step_bytes(const TrainArgs& args) {
+  const data::DataConfig dc = args.data_config();
+  return dc.is_file() || dc.is_text() ? 0 : step_memory(args, task_shape(dc)).total();
+}
 
 RunTimeEstimate estimate_run_time(const TrainArgs& args) {
   args.validate();

@@ -33,6 +33,9 @@ struct RunTimeEstimate {
   int64_t steps = 0, evaluations = 0;
 };
 RunTimeEstimate estimate_run_time(const TrainArgs& args);
+// The estimated bytes of one training step (models/memory_estimate.hpp) of a run on a task; 0
+// for file and text data, whose shapes are known only once read.
+double estimate_step_bytes(const TrainArgs& args);
 
 // The flags of `given` that would change a finished part of the run in `stored` (its model, data,
 // seed or optimiser): only fields declared extends_run may differ on resume.

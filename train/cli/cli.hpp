@@ -2,6 +2,8 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace attn::cli {
 
@@ -10,6 +12,11 @@ class UsageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The process's arguments after the program name, which main() sets, for `--emit` to write the
+// same command again (sweep_emit.cpp).
+void set_arguments(std::vector<std::string> args);
+const std::vector<std::string>& arguments();
 
 // Each adds one subcommand to `app`; the callback runs it and sets the exit code through
 // `exit_code`.

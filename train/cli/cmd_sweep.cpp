@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -255,17 +256,22 @@ std::map<size_t, Found> inspect_runs(const std::string& runs_dir, const std::vec
 size_t launch(const std::string& runs_dir, const std::vector<Run>& grid, const std::vector<size_t>& mine,
               std::map<size_t, Found> found, int jobs, const char* what) {
   std::map<pid_t, size_t> running;
-  size_t next = 0, done = 0, failed = 0;
+  size_t next = 0, done = 0, failed = 0, trained = 0;
+  const auto t0 = std::chrono::steady_clock::now();
   auto reap = [&] {
     int status = 0;
     const pid_t pid = wait(&status);
     if (pid <= 0) return;
     const size_t i = running[pid];
     running.erase(pid);
-    ++done;
+    ++done, ++trained;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     failed += !ok;
-    fmt::print(stderr, "{}: [{}/{}] {} {}\n", what, done, mine.size(), grid[i].id, ok ? "done" : "FAILED (see its .log)");
+    // The runs trained so far set the pace of the rest (jobs at a time, as they ran).
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double eta = elapsed / (double)trained * (double)(mine.size() - done);
+    fmt::print(stderr, "{}: [{}/{}] {} {}; {} failed; {:.0f} min elapsed, about {:.0f} min left\n", what, done, mine.size(),
+               grid[i].id, ok ? "done" : "FAILED (see its .log)", failed, elapsed / 60, eta / 60);
   };
   while (next < mine.size() || !running.empty()) {
     while (next < mine.size() && (int)running.size() < jobs) {
@@ -318,6 +324,42 @@ double plan(const std::vector<Run>& runs, const std::map<size_t, Found>& found, 
 
 }  // namespace
 
+std::vector<Run> sweep_grid(const SweepArgs& a) {
+  const auto eq = a.vary.find('=');
+  if (eq == std::string::npos || eq == 0) throw UsageError("sweep: --vary takes NAME=v1,v2,...");
+  SweepArgs at_any_rate = a;
+  at_any_rate.model_lr.clear();
+  return make_grid(at_any_rate, a.vary.substr(0, eq), checked_list("--vary", a.vary.substr(eq + 1)));
+}
+
+namespace {
+
+// --emit: the sweep as a tuning job (when it tunes), shard jobs and a collect job.
+int emit_sweep(const SweepArgs& a, const std::string& name, const std::vector<std::string>& values, const Tuning& tuning) {
+  if (a.plan) throw UsageError("sweep: --emit writes jobs and --plan measures; give one");
+  if (a.shard != "1/1") throw UsageError("sweep: --emit writes every shard's job itself; leave out --shard");
+  if (a.emit_shards < 0) throw UsageError("sweep: --emit-shards must be positive (or 0: one run each)");
+  const std::vector<Run> grid = make_grid(a, name, values);
+  EmitSpec e;
+  e.kind = a.emit;
+  e.out = fs::absolute(a.out).string();
+  e.what = "sweep --emit " + a.emit;
+  e.shards = a.emit_shards > 0 ? std::min<int>(a.emit_shards, (int)grid.size()) : (int)grid.size();
+  if (a.emit_shards > e.shards)
+    fmt::print(stderr, "sweep: --emit-shards {}: the grid has {} runs, so {} shards\n", a.emit_shards, grid.size(), e.shards);
+  e.jobs = a.jobs;
+  e.threads = (int)a.train.threads;
+  std::vector<TrainArgs> runs;
+  for (const Run& r : grid) runs.push_back(r.args);
+  e.bytes = task_memory_bytes(runs);
+  e.tunes = !tuning.grid.empty();
+  e.lr_from_after_tuning = e.out + "/tuning.json";
+  e.collect_args = {"sweep", "--collect", e.out};
+  return emit_jobs(e);
+}
+
+}  // namespace
+
 int run_sweep(const SweepArgs& a) {
   if (!a.collect.empty()) return collect(a.collect);
   if (a.out.empty()) throw UsageError("sweep: --out DIR is required");
@@ -342,6 +384,7 @@ int run_sweep(const SweepArgs& a) {
   // Read an earlier tuning.json before anything is measured or started.
   const std::string rates_from =
       a.lr_from.empty() ? "" : read_tuning(a.lr_from, checked_list("--models", a.models), parse_variants(a.variants));
+  if (!a.emit.empty()) return emit_sweep(a, name, values, tuning);
   std::vector<size_t> all_tune(tuning.grid.size());
   std::iota(all_tune.begin(), all_tune.end(), 0);
   if (a.plan || a.max_hours > 0) {
@@ -424,6 +467,9 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--tune-seeds", a->tune_seeds, "Seeds per tuning trial")->capture_default_str()->group("Tuning");
   cmd->add_flag("--plan", a->plan, "Print the grid, its runs and a time estimate measured on this machine; run nothing")->group("Sweep");
   cmd->add_option("--max-hours", a->max_hours, "Refuse a grid whose estimate is longer (0: no limit)")->group("Sweep");
+  cmd->add_option("--emit", a->emit, "slurm | parallel: write the sweep as cluster jobs in DIR/emit/ and run nothing "
+                  "(docs/cluster.md)")->group("Sweep");
+  cmd->add_option("--emit-shards", a->emit_shards, "--emit: the number of shards (default: one run each)")->group("Sweep");
   cmd->add_option("--lr-from", a->lr_from, "Use the rates chosen in an earlier tuning.json")->group("Tuning");
   cmd->callback([a, &exit_code] { exit_code = run_sweep(*a); });
 }

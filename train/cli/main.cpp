@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
                        ATTNLAB_VERSION, attn::isa_name(), std::getenv("ATTNLAB_ISA") ? std::getenv("ATTNLAB_ISA") : "unset",
                        b.core, b.coretype.empty() ? "unset" : b.coretype, b.threads, b.config);
   });
+  attn::cli::set_arguments(std::vector<std::string>(argv + 1, argv + argc));
   int exit_code = 0;
   attn::cli::add_info_command(app, exit_code);
   attn::cli::add_gradcheck_command(app, exit_code);

@@ -9,7 +9,9 @@ namespace attn::cli {
 
 struct StudyArgs {
   std::string out = "runs/study", shard = "1/1", lr_from, only;
-  bool quick = false, collect = false, plan = false;
+  bool quick = false, collect = false, plan = false, tune_only = false;
+  std::string emit;  // slurm | parallel
+  int emit_shards = 0;
   double max_hours = 0;
   // Two one-thread runs at a time use 2 cores about 1.3x better than one two-thread run.
   int jobs = 2, threads = 1;

@@ -32,6 +32,8 @@ struct SweepArgs {
   int seeds = 1, jobs = 1, tune_seeds = 2;
   bool plan = false;       // print the runs and a measured time estimate; run nothing
   bool tune_only = false;  // stop after tuning.json
+  std::string emit;        // slurm | parallel: write the jobs, run nothing
+  int emit_shards = 0;     // 0: one run per shard
   double max_hours = 0;    // refuse a longer estimate (0: no limit)
 };
 
@@ -97,6 +99,21 @@ Cell sequence_cell(const std::vector<const Result*>& runs);
 TokenCell token_cell(const std::vector<const Result*>& runs);
 // The bootstrap's own seed, fixed so that a report is the same each time it is written.
 constexpr uint64_t kStatsSeed = 20261202;
+
+// --emit: the command as cluster jobs (sweep_emit.cpp), from this process's own arguments.
+struct EmitSpec {
+  std::string kind, out, what;  // slurm | parallel; the folder (scripts go to OUT/emit); "sweep ..."
+  int shards = 1, jobs = 1, threads = 1;
+  double bytes = 0;             // memory per shard task
+  bool tunes = false;           // a tuning job first; the shards then take --lr-from lr_from_after_tuning
+  std::string lr_from_after_tuning;
+  std::vector<std::string> collect_args;  // the collect step's arguments (empty: the shards' with --collect)
+};
+int emit_jobs(const EmitSpec& e);
+// Memory for one task that trains any of `runs`: their largest step estimate with a margin.
+double task_memory_bytes(const std::vector<TrainArgs>& runs);
+// Every run of the sweep's grid (rates as given; tuning is not planned here).
+std::vector<Run> sweep_grid(const SweepArgs& a);
 
 // Runs the grid (or only collects, with --collect); the exit code.
 int run_sweep(const SweepArgs& a);
