@@ -63,6 +63,7 @@ nlohmann::json EvalResult::to_json(const std::string& p, bool per_example) const
   j[p + "sequence_accuracy_ci"] = {sequence_interval().lo, sequence_interval().hi};
   j[p + "loss"] = loss;
   if (dependent_loss >= 0) j[p + "dependent_loss"] = dependent_loss;
+  if (memoryless_loss >= 0) j[p + "memoryless_loss"] = memoryless_loss;
   j[p + "examples"] = examples;
   if (split_examples > examples) j[p + "split_examples"] = split_examples;
   if (per_example) {
@@ -135,6 +136,7 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
   model.eval();
   Graph<T> g;
   double loss_sum = 0, dep_sum = 0;
+  std::map<int, int64_t> dep_values;  // label value -> count, for memoryless_loss
   int64_t loss_tokens = 0, dep_tokens = 0;
   for (size_t start = 0; start < n; start += batch_size) {
     const std::vector<data::Example> chunk(all.begin() + start, all.begin() + std::min(n, start + batch_size));
@@ -152,7 +154,7 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
       const std::vector<int>& dist = b.is_stream() ? b.label_distance : b.distance;
       std::vector<int> dep(y.size(), data::Vocab::PAD);
       for (size_t i = 0; i < y.size(); ++i)
-        if (i < dist.size() && dist[i] >= 0) dep[i] = y[i];
+        if (i < dist.size() && dist[i] >= 0 && y[i] != data::Vocab::PAD) ++dep_values[dep[i] = y[i]];
       const int64_t n_dep = std::count_if(dep.begin(), dep.end(), [](int t) { return t != data::Vocab::PAD; });
       if (n_dep) dep_sum += double(cross_entropy(logits, dep, data::Vocab::PAD).item()) * n_dep;
       dep_tokens += n_dep;
@@ -190,6 +192,13 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
   }
   r.loss = loss_tokens ? loss_sum / loss_tokens : 0.0;
   r.dependent_loss = dep_tokens ? dep_sum / dep_tokens : -1.0;
+  if (dep_tokens) {
+    r.memoryless_loss = 0;
+    for (const auto& [value, count] : dep_values) {
+      const double q = (double)count / (double)dep_tokens;
+      r.memoryless_loss -= q * std::log(q);
+    }
+  }
   model.train(was_training);
   return r;
 }

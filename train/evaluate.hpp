@@ -28,6 +28,9 @@ struct EvalResult {
   // accuracy_by_distance counts them; EOS excluded), the tokens memoryless baselines count;
   // -1 when no label has a distance.
   double dependent_loss = -1;
+  // The loss of the best input-independent guess at those labels: the entropy of their values
+  // over the evaluated examples (on copy memory log 8, Arjovsky et al.'s memoryless baseline).
+  double memoryless_loss = -1;
   std::map<int, std::pair<int64_t, int64_t>> by_distance;  // distance -> (correct, total)
   struct LengthCounts {
     int64_t examples = 0, sequences_correct = 0, tokens = 0, tokens_correct = 0;

@@ -240,3 +240,23 @@ BOOST_AUTO_TEST_CASE(accuracy_by_distance_of_a_fake_copier) {
   BOOST_TEST(r.chance.token == c.token);
   BOOST_TEST(c.token == 1.0 / 8);  // one symbol of 8, blind
 }
+
+// The memoryless baseline is the entropy of the dependent labels' values, counted here from the
+// examples themselves; the fake's uniform logits cost log V at each of them. (float32
+// cross-entropy over V logits: a few roundings of 2^-24 relative.)
+BOOST_AUTO_TEST_CASE(memoryless_loss_is_the_entropy_of_the_dependent_labels) {
+  const data::Dataset ds(
+      data::task_config("copy-memory", {{"symbols", "4"}, {"alphabet", "3"}, {"delay", "2"}}, {}, 7, 30, 30));
+  FakeModel m(ds.vocab().size(), [](const std::vector<int>& src) { return std::vector<int>(src.begin(), src.begin() + 4); });
+  const EvalResult r = evaluate(m, ds, data::Split::Test, 0, 8);
+  std::map<int, double> counts;
+  double n = 0;
+  for (const auto& e : ds.eval_examples(data::Split::Test, 0))
+    for (int t : e.tgt) counts[t] += 1, n += 1;
+  BOOST_TEST_REQUIRE(counts.size() == 3u);  // the three symbols
+  double entropy = 0;
+  for (const auto& [t, c] : counts) entropy -= c / n * std::log(c / n);
+  BOOST_TEST(r.memoryless_loss == entropy, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(r.dependent_loss == std::log((double)ds.vocab().size()), boost::test_tools::tolerance(1e-6));
+  BOOST_TEST(r.to_json("test_").at("test_memoryless_loss").get<double>() == r.memoryless_loss);
+}

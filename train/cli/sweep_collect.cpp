@@ -40,6 +40,7 @@ std::vector<Column> result_columns(const std::string& vary) {
       {"tok_ci_hi", ci("test_token_accuracy_ci", 1)},
       {"chance_sequence", field("test_chance_sequence")},
       {"chance_token", field("test_chance_token")},
+      {"test_dependent_loss", [](const Result& r) { return r.s.contains("test_dependent_loss") ? fmt::format("{}", num(r.s, "test_dependent_loss")) : std::string(); }},
       {"params", integer("params")},
       // At the longest test sequence; runs from before it was recorded leave it empty.
       {"state_floats", [](const Result& r) { return r.s.contains("state_floats") ? fmt::format("{}", num(r.s, "state_floats")) : std::string(); }},
@@ -256,6 +257,50 @@ void plot_accuracy(const std::string& png, const std::string& which, const nlohm
   plot_lines(png, spec, lines);
 }
 
+// The test loss over the labels that depend on the input (test_dependent_loss), against the
+// swept value: each model's mean over seeds and each seed, and the memoryless baseline, the
+// entropy of those labels (test_memoryless_loss: on copy memory log 8 per symbol; Arjovsky et
+// al.'s per-position 10 log 8 / (T + 20) averages it over all T + 20 positions).
+void plot_dependent_loss(const std::string& png, const nlohmann::json& sweep, const std::vector<Result>& results) {
+  const std::vector<std::string> values = sweep["values"];
+  Axis axis = value_axis(values);
+  std::vector<Series> lines, dots;
+  for (const auto& [model, per_value] : runs_by_model(values, results)) {
+    Series line{model, {}, {}, {}, {}}, seeds;
+    seeds.points = true;
+    line.color = seeds.color = (int)lines.size() + 1;
+    for (size_t i = 0; i < per_value.size(); ++i) {
+      double sum = 0;
+      for (const Result* r : per_value[i]) {
+        sum += num(r->s, "test_dependent_loss");
+        seeds.x.push_back(axis.x[i]);
+        seeds.y.push_back(num(r->s, "test_dependent_loss"));
+      }
+      if (per_value[i].empty()) continue;
+      line.x.push_back(axis.x[i]);
+      line.y.push_back(sum / (double)per_value[i].size());
+    }
+    lines.push_back(line);
+    dots.push_back(seeds);
+  }
+  lines.insert(lines.end(), dots.begin(), dots.end());
+  Series memoryless{"memoryless (the labels' entropy)", {}, {}, {}, {}};
+  memoryless.dashed = true;
+  std::map<size_t, double> at;
+  for (const Result& r : results)
+    if (r.s.contains("test_memoryless_loss"))
+      at[std::find(values.begin(), values.end(), r.value) - values.begin()] = num(r.s, "test_memoryless_loss");
+  for (const auto& [i, y] : at) memoryless.x.push_back(axis.x[i]), memoryless.y.push_back(y);
+  if (!at.empty()) lines.push_back(memoryless);
+  PlotSpec& spec = axis.spec;
+  spec.title = fmt::format("{}: test loss on the labels that depend on the input", sweep["task"].get<std::string>());
+  spec.subtitle = "lines: mean over seeds; dots: each seed";
+  spec.xlabel = sweep["vary"].get<std::string>();
+  spec.ylabel = "loss per dependent label (nats)";
+  spec.ymin = 0;
+  plot_lines(png, spec, lines);
+}
+
 // The run's folder must hold the config its name stands for (unless sweep.json predates hashes).
 void check_run_config(const std::string& dir, const nlohmann::json& r) {
   if (!r.contains("config_hash")) return;
@@ -310,6 +355,8 @@ int collect(const std::string& dir, bool report) {
   if (!results.empty()) {
     plot_accuracy(fmt::format("{}/accuracy_vs_{}.png", dir, name), "sequence", sweep, results);
     plot_accuracy(fmt::format("{}/token_accuracy_vs_{}.png", dir, name), "token", sweep, results);
+    if (std::all_of(results.begin(), results.end(), [](const Result& r) { return r.s.contains("test_dependent_loss"); }))
+      plot_dependent_loss(fmt::format("{}/dependent_loss_vs_{}.png", dir, name), sweep, results);
   }
   const bool reportable = report && !results.empty() &&
                           std::all_of(results.begin(), results.end(), [](const Result& r) { return r.s.contains("test_per_example"); });
