@@ -5,11 +5,13 @@
 #include <cstdlib>
 #include <exception>
 #include <new>
+#include <string>
 
 #include "autograd/blas.hpp"
 #include "autograd/isa.hpp"
 #include "autograd/shape.hpp"
 #include "train/cli/cli.hpp"
+#include "train/distributed.hpp"
 #include "train/errors.hpp"
 #include "train/printable.hpp"
 
@@ -19,8 +21,15 @@ using attn::cli::printable;
 #define ATTNLAB_VERSION "dev"
 #endif
 
-int main(int argc, char** argv) {
-  attn::ensure_fast_blas();
+namespace {
+
+int run_command(int argc, char** argv) {
+  // Only a training run splits its work over the ranks; any other command would run N times
+  // over the same files.
+  if (attn::Ranks::world().many() && (argc < 2 || std::string(argv[1]) != "train")) {
+    if (attn::Ranks::world().root()) fmt::print(stderr, "attnlab: error: only `attnlab train` runs under mpirun\n");
+    return 2;
+  }
   CLI::App app{"attnlab: a laboratory for how sequence models learn long-range dependencies"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] {
@@ -78,4 +87,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  attn::ensure_fast_blas();  // may re-exec this process, so it comes before MPI starts
+  attn::start_ranks(argc, argv);
+  return attn::finish_ranks(run_command(argc, argv));
 }
