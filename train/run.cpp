@@ -26,10 +26,12 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // What makes float32 results differ between machines: the same seed gives the same metrics only
-// on the same kernels (docs/reliability.md).
-nlohmann::json machine_json(int64_t threads) {
+// on the same kernels (docs/reliability.md), and, under mpirun, the same rank count.
+nlohmann::json machine_json(int64_t threads, const Ranks& ranks) {
   const BlasInfo b = blas_info();
-  return {{"isa", isa_name()}, {"blas_core", b.core}, {"threads", threads}};
+  nlohmann::json j = {{"isa", isa_name()}, {"blas_core", b.core}, {"threads", threads}};
+  if (ranks.many()) j["ranks"] = ranks.size();
+  return j;
 }
 
 DataShape task_shape(const data::DataConfig& dc) {
@@ -137,7 +139,7 @@ void check_rank_count(const RunFiles& files, const RunOptions& opt, const Ranks&
   } catch (const nlohmann::json::exception&) {
     return;
   }
-  const int trained = stored.value("ranks", 1);
+  const int trained = stored.contains("machine") ? stored["machine"].value("ranks", 1) : 1;
   if (trained != ranks.size())
     throw ConfigError(fmt::format("--resume {}: the run was trained by {} and this is {}; resume it with the same "
                                   "count ({}), since the order in which gradients are summed depends on it",
@@ -240,8 +242,7 @@ RunOutcome run_training(const TrainArgs& args, const RunOptions& opt) {
   } cleanup{files, ckpts, !opt.resume && root};
   LoopState st = opt.resume ? resume_state(args, opt, files, ckpts, *model, optim, ranks) : LoopState{};
   config["attnlab_version"] = "0.1.0";
-  config["machine"] = machine_json(args.threads);
-  if (ranks.many()) config["ranks"] = ranks.size();
+  config["machine"] = machine_json(args.threads, ranks);
   if (root) files.write_json("config.json", config);  // on resume: the budget and evaluation settings may have grown
 
   Evaluation evaluation(*model, *ds, (size_t)args.eval_examples, &ranks);
@@ -293,8 +294,7 @@ RunOutcome run_training(const TrainArgs& args, const RunOptions& opt) {
                   {"best_val_loss", st.best_loss}, {"wall_seconds", wall}, {"params", model->num_parameters()},
                   {"state_floats", state_floats(mc, double(ds->max_src_len() + 1 + ds->max_tgt_len()))},
                   {"model", mc.type}, {"task", ds->config().describe()}, {"seed", args.seed}, {"lr", args.lr},
-                  {"threads", args.threads}, {"machine", machine_json(args.threads)}});
-  if (ranks.many()) summary["ranks"] = ranks.size();
+                  {"threads", args.threads}, {"machine", machine_json(args.threads, ranks)}});
   files.write_json("summary.json", summary);
   files.write_plots(ds->chance(data::Split::Valid));
   if (args.skip_test)
