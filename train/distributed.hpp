@@ -26,10 +26,14 @@ class Ranks {
   // Ends every rank of the job with `code` (an error on one rank must not leave the others
   // waiting in a collective).
   [[noreturn]] void abort(int code) const;
+  // Seconds spent in the collectives above so far, waiting for the other ranks included.
+  double communication_seconds() const { return comm_seconds_; }
 
  private:
   friend void start_ranks(int& argc, char**& argv);
+  friend struct CommTimer;
   int rank_ = 0, size_ = 1;
+  mutable double comm_seconds_ = 0;
 };
 
 // Called first in main: joins the job when this process was started by mpirun (an MPI build

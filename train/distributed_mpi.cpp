@@ -31,18 +31,30 @@ void sum_in_place(T* x, size_t n, MPI_Datatype type) {
 
 }  // namespace
 
+// Adds the lifetime of a collective to communication_seconds().
+struct CommTimer {
+  const Ranks& r;
+  double t0 = MPI_Wtime();
+  ~CommTimer() { r.comm_seconds_ += MPI_Wtime() - t0; }
+};
+
 const Ranks& Ranks::world() { return g_world; }
 
 void Ranks::sum(float* x, size_t n) const {
-  if (many()) sum_in_place(x, n, MPI_FLOAT);
+  if (!many()) return;
+  CommTimer t{*this};
+  sum_in_place(x, n, MPI_FLOAT);
 }
 
 void Ranks::sum(double* x, size_t n) const {
-  if (many()) sum_in_place(x, n, MPI_DOUBLE);
+  if (!many()) return;
+  CommTimer t{*this};
+  sum_in_place(x, n, MPI_DOUBLE);
 }
 
 std::vector<std::string> Ranks::gather(const std::string& mine) const {
   if (!many()) return {mine};
+  CommTimer t{*this};
   std::vector<int> sizes(size_), offsets(size_);
   int n = (int)mine.size();
   MPI_Allgather(&n, 1, MPI_INT, sizes.data(), 1, MPI_INT, MPI_COMM_WORLD);
@@ -59,7 +71,9 @@ std::vector<std::string> Ranks::gather(const std::string& mine) const {
 }
 
 void Ranks::barrier() const {
-  if (many()) MPI_Barrier(MPI_COMM_WORLD);
+  if (!many()) return;
+  CommTimer t{*this};
+  MPI_Barrier(MPI_COMM_WORLD);
 }
 
 void Ranks::abort(int code) const {

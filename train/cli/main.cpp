@@ -39,10 +39,11 @@ std::string who() {
 }
 
 int run_command(int argc, char** argv) {
-  // Only a training run splits its work over the ranks; any other command would run N times
-  // over the same files.
-  if (attn::Ranks::world().many() && (argc < 2 || std::string(argv[1]) != "train")) {
-    if (attn::Ranks::world().root()) fmt::print(stderr, "attnlab: error: only `attnlab train` runs under mpirun\n");
+  // Only a training run (and bench, which times its step) splits its work over the ranks; any
+  // other command would run N times over the same files.
+  if (attn::Ranks::world().many() && (argc < 2 || (std::string(argv[1]) != "train" && std::string(argv[1]) != "bench"))) {
+    if (attn::Ranks::world().root())
+      fmt::print(stderr, "attnlab: error: only `attnlab train` and `attnlab bench` run under mpirun\n");
     return 2;
   }
   CLI::App app{"attnlab: a laboratory for how sequence models learn long-range dependencies"};
