@@ -90,6 +90,7 @@ double accumulate_gradients(Seq2SeqModel<T>& model, Graph<T>& g, const data::Bat
       add_gradients(params, flat);
     }
   } catch (const Error& e) {
+    if (!ranks || !ranks->many()) throw;
     anomaly = e.what();
     totals[0] = NAN;
   }
