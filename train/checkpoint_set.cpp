@@ -59,7 +59,7 @@ void CheckpointSet::remove_partial_writes() const {
     if (e.path().filename().string().find(".tmp") != std::string::npos) fs::remove(e.path(), ec);
 }
 
-LoopState CheckpointSet::load(Seq2SeqModel<float>& model, Optimizer& optim) {
+LoopState CheckpointSet::load(Seq2SeqModel<float>& model, Optimizer& optim, bool repair) {
   namespace fs = std::filesystem;
   const std::string path = files_.path("state.safetensors");
   Checkpoint ck = load_safetensors(path);
@@ -94,6 +94,7 @@ LoopState CheckpointSet::load(Seq2SeqModel<float>& model, Optimizer& optim) {
     throw CheckpointError(fmt::format("'{}': damaged training state in its metadata ({})", path, e.what()));
   }
   written_ = true;
+  if (!repair) return st;
   auto meta = meta_;
   meta["step"] = std::to_string(st.step);
   if (stamp_of_file(files_.path("last.safetensors")) != st.step) save_model(files_.path("last.safetensors"), model, meta);

@@ -37,9 +37,10 @@ class CheckpointSet {
       : files_(files), meta_(std::move(meta)) {}
   // `best`: the weights are the best so far (st.best_step == st.step).
   void save(const Seq2SeqModel<float>& model, const Optimizer& optim, const LoopState& st, bool best);
-  // Restores everything from state.safetensors and repairs last/best when their stamps lag
-  // behind. Throws CheckpointError for a damaged set.
-  LoopState load(Seq2SeqModel<float>& model, Optimizer& optim);
+  // Restores everything from state.safetensors and, with `repair`, rewrites last/best when their
+  // stamps lag behind (the ranks of an MPI run other than the writer only read). Throws
+  // CheckpointError for a damaged set.
+  LoopState load(Seq2SeqModel<float>& model, Optimizer& optim, bool repair = true);
   // Removes the temporary files of writes a kill cut short.
   void remove_partial_writes() const;
   bool written() const { return written_; }

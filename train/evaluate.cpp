@@ -125,8 +125,68 @@ std::vector<std::vector<int>> argmax_at_labels(const Tensor<T>& logits, const da
 
 }  // namespace
 
+namespace {
+
+// What one batch of evaluation gives before it is tallied: its teacher-forced losses summed over
+// tokens, and the predictions.
+struct BatchScore {
+  double loss_sum = 0, dep_sum = 0;
+  int64_t loss_tokens = 0, dep_tokens = 0;
+  std::vector<std::vector<int>> pred;
+  std::map<int, int64_t> dep_values;  // dependent label value -> count, for memoryless_loss
+};
+
 template <class T>
-EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split split, size_t limit, int batch_size) {
+BatchScore score_batch(Seq2SeqModel<T>& model, Graph<T>& g, const data::Batch& b, bool positional) {
+  BatchScore s;
+  {  // teacher-forced loss
+    NoGrad<T> ng(g);
+    g.reset();
+    Tensor<T> logits = model.forward(g, to_seq_batch(b));
+    const auto& y = b.targets();
+    s.loss_tokens = std::count_if(y.begin(), y.end(), [](int t) { return t != data::Vocab::PAD; });
+    s.loss_sum = double(cross_entropy(logits, y, data::Vocab::PAD).item()) * s.loss_tokens;
+    const std::vector<int>& dist = b.is_stream() ? b.label_distance : b.distance;
+    std::vector<int> dep(y.size(), data::Vocab::PAD);
+    for (size_t i = 0; i < y.size(); ++i)
+      if (i < dist.size() && dist[i] >= 0 && y[i] != data::Vocab::PAD) ++s.dep_values[dep[i] = y[i]];
+    s.dep_tokens = std::count_if(dep.begin(), dep.end(), [](int t) { return t != data::Vocab::PAD; });
+    if (s.dep_tokens) s.dep_sum = double(cross_entropy(logits, dep, data::Vocab::PAD).item()) * s.dep_tokens;
+    if (positional) s.pred = argmax_at_labels(logits, b);
+  }
+  if (!positional) s.pred = predict_batch(model, g, b);
+  return s;
+}
+
+// Gives every rank every batch's score: batch j was scored by rank j % ranks. MessagePack keeps
+// the doubles' bits, so the tally below is the one a single process makes.
+void share_scores(std::vector<BatchScore>& scores, const Ranks& ranks) {
+  nlohmann::json mine = nlohmann::json::array();
+  for (size_t j = ranks.rank(); j < scores.size(); j += ranks.size()) {
+    const BatchScore& s = scores[j];
+    mine.push_back({s.loss_sum, s.dep_sum, s.loss_tokens, s.dep_tokens, s.pred,
+                    std::vector<std::pair<int, int64_t>>(s.dep_values.begin(), s.dep_values.end())});
+  }
+  const std::vector<uint8_t> bytes = nlohmann::json::to_msgpack(mine);
+  const std::vector<std::string> all = ranks.gather(std::string(bytes.begin(), bytes.end()));
+  for (int r = 0; r < ranks.size(); ++r) {
+    const nlohmann::json theirs = nlohmann::json::from_msgpack(all[r]);
+    size_t j = r;
+    for (const nlohmann::json& e : theirs) {
+      BatchScore& s = scores[j];
+      s = {e[0].get<double>(), e[1].get<double>(), e[2].get<int64_t>(), e[3].get<int64_t>(),
+           e[4].get<std::vector<std::vector<int>>>(), {}};
+      for (const auto& [value, count] : e[5].get<std::vector<std::pair<int, int64_t>>>()) s.dep_values[value] = count;
+      j += ranks.size();
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split split, size_t limit, int batch_size,
+                    const Ranks* ranks) {
   const std::vector<data::Example> all = ds.eval_examples(split, limit);
   const size_t n = all.size();
   EvalResult r;
@@ -135,47 +195,46 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
   const bool was_training = model.training();
   model.eval();
   Graph<T> g;
+  const int n_ranks = ranks ? ranks->size() : 1, me = ranks ? ranks->rank() : 0;
+  auto chunk_of = [&](size_t j) {
+    return std::vector<data::Example>(all.begin() + j * batch_size, all.begin() + std::min(n, (j + 1) * batch_size));
+  };
+  const size_t n_batches = (n + batch_size - 1) / batch_size;
+  std::vector<BatchScore> scores(n_batches);
+  std::vector<uint8_t> stream(n_batches);
+  for (size_t j = 0; j < n_batches; ++j) {
+    const std::vector<data::Example> chunk = chunk_of(j);
+    const data::Batch b = ds.batch(chunk, false);
+    stream[j] = b.is_stream();
+    if ((int)(j % n_ranks) == me) scores[j] = score_batch(model, g, b, b.is_stream() && chunk.front().has_stream_layout());
+  }
+  if (n_ranks > 1) share_scores(scores, *ranks);
   double loss_sum = 0, dep_sum = 0;
   std::map<int, int64_t> dep_values;  // label value -> count, for memoryless_loss
   int64_t loss_tokens = 0, dep_tokens = 0;
-  for (size_t start = 0; start < n; start += batch_size) {
-    const std::vector<data::Example> chunk(all.begin() + start, all.begin() + std::min(n, start + batch_size));
-    const data::Batch b = ds.batch(chunk, false);
-    const bool positional = b.is_stream() && chunk.front().has_stream_layout();
-    std::vector<std::vector<int>> pred;
-    {  // teacher-forced loss
-      NoGrad<T> ng(g);
-      g.reset();
-      Tensor<T> logits = model.forward(g, to_seq_batch(b));
-      const auto& y = b.targets();
-      const int64_t count = std::count_if(y.begin(), y.end(), [](int t) { return t != data::Vocab::PAD; });
-      loss_sum += double(cross_entropy(logits, y, data::Vocab::PAD).item()) * count;
-      loss_tokens += count;
-      const std::vector<int>& dist = b.is_stream() ? b.label_distance : b.distance;
-      std::vector<int> dep(y.size(), data::Vocab::PAD);
-      for (size_t i = 0; i < y.size(); ++i)
-        if (i < dist.size() && dist[i] >= 0 && y[i] != data::Vocab::PAD) ++dep_values[dep[i] = y[i]];
-      const int64_t n_dep = std::count_if(dep.begin(), dep.end(), [](int t) { return t != data::Vocab::PAD; });
-      if (n_dep) dep_sum += double(cross_entropy(logits, dep, data::Vocab::PAD).item()) * n_dep;
-      dep_tokens += n_dep;
-      if (positional) pred = argmax_at_labels(logits, b);
-    }
-    if (!positional) pred = predict_batch(model, g, b);
+  for (size_t j = 0; j < n_batches; ++j) {
+    const std::vector<data::Example> chunk = chunk_of(j);
+    const BatchScore& s = scores[j];
+    loss_sum += s.loss_sum;
+    loss_tokens += s.loss_tokens;
+    dep_sum += s.dep_sum;
+    dep_tokens += s.dep_tokens;
+    for (const auto& [value, count] : s.dep_values) dep_values[value] += count;
     for (size_t i = 0; i < chunk.size(); ++i) {
-      const Wanted w = wanted(chunk[i], b.is_stream());
-      const std::vector<int>& p = pred[i];
+      const Wanted w = wanted(chunk[i], stream[j]);
+      const std::vector<int>& p = s.pred[i];
       auto& by_len = r.by_length[(int)chunk[i].src.size()];
       const bool seq_ok = p == w.tokens;
       r.sequences_correct += seq_ok;
       by_len.examples += 1;
       by_len.sequences_correct += seq_ok;
       int right = 0;
-      for (size_t j = 0; j < w.tokens.size(); ++j) {
-        const bool ok = j < p.size() && p[j] == w.tokens[j];
+      for (size_t k = 0; k < w.tokens.size(); ++k) {
+        const bool ok = k < p.size() && p[k] == w.tokens[k];
         right += ok;
         r.tokens_correct += ok;
         by_len.tokens_correct += ok;
-        const int d = w.distance[j];
+        const int d = w.distance[k];
         if (d >= 0) {
           auto& bucket = r.by_distance[d];
           bucket.first += ok;
@@ -203,7 +262,7 @@ EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split
   return r;
 }
 
-template EvalResult evaluate(Seq2SeqModel<float>&, const data::Dataset&, data::Split, size_t, int);
+template EvalResult evaluate(Seq2SeqModel<float>&, const data::Dataset&, data::Split, size_t, int, const Ranks*);
 template std::vector<std::vector<int>> predict_batch(Seq2SeqModel<float>&, Graph<float>&, const data::Batch&);
 
 }  // namespace attn

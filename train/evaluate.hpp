@@ -9,6 +9,7 @@
 
 #include "data/dataset.hpp"
 #include "models/seq2seq.hpp"
+#include "train/distributed.hpp"
 
 namespace attn {
 
@@ -54,10 +55,12 @@ struct EvalResult {
   nlohmann::json to_json(const std::string& prefix, bool per_example = false) const;
 };
 
-// Evaluates the first `limit` examples of a split (all when limit is 0).
+// Evaluates the first `limit` examples of a split (all when limit is 0). With `ranks`, every
+// rank must call it: each scores every ranks->size()-th batch and all get the whole result,
+// the one a single process gets.
 template <class T>
 EvalResult evaluate(Seq2SeqModel<T>& model, const data::Dataset& ds, data::Split split, size_t limit,
-                    int batch_size = 100);
+                    int batch_size = 100, const Ranks* ranks = nullptr);
 
 // Decodes one batch greedily; returns the predicted target tokens of each example.
 template <class T>

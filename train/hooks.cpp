@@ -12,7 +12,7 @@ using Clock = std::chrono::steady_clock;
 
 void Evaluation::after_step(LoopContext& c) {
   if (!c.eval_now) return;
-  c.eval = evaluate(model_, ds_, data::Split::Valid, examples_);
+  c.eval = evaluate(model_, ds_, data::Split::Valid, examples_, 100, ranks_);
   const double acc = c.eval->sequence_accuracy(), loss = c.eval->loss;
   LoopState& st = c.state;
   c.best = acc > st.best || (acc == st.best && loss < st.best_loss);
@@ -95,7 +95,7 @@ volatile std::sig_atomic_t g_signal = 0;
 void on_signal(int sig) { g_signal = sig; }
 }  // namespace
 
-SignalGuard::SignalGuard() {
+SignalGuard::SignalGuard(const Ranks* ranks) : ranks_(ranks) {
   g_signal = 0;
   old_int_ = std::signal(SIGINT, on_signal);
   old_term_ = std::signal(SIGTERM, on_signal);
@@ -106,7 +106,14 @@ SignalGuard::~SignalGuard() {
   std::signal(SIGTERM, old_term_);
 }
 
-bool SignalGuard::before_step(LoopContext&) { return g_signal != 0; }
-int SignalGuard::signal() const { return g_signal; }
+bool SignalGuard::before_step(LoopContext&) {
+  if (!ranks_ || !ranks_->many()) return g_signal != 0;
+  double signalled = g_signal != 0;
+  ranks_->sum(&signalled, 1);
+  return signalled > 0;
+}
+
+// A rank stopped by another's signal reports SIGTERM, what mpirun passes on.
+int SignalGuard::signal() const { return g_signal ? (int)g_signal : SIGTERM; }
 
 }  // namespace attn

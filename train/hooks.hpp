@@ -13,14 +13,16 @@ namespace attn {
 // sequence accuracy, ties broken by the lower validation loss.
 class Evaluation : public LoopHook {
  public:
-  Evaluation(Seq2SeqModel<float>& model, const data::Dataset& ds, size_t examples)
-      : model_(model), ds_(ds), examples_(examples) {}
+  // `ranks`: split each evaluation over them (every rank runs this hook).
+  Evaluation(Seq2SeqModel<float>& model, const data::Dataset& ds, size_t examples, const Ranks* ranks = nullptr)
+      : model_(model), ds_(ds), examples_(examples), ranks_(ranks) {}
   void after_step(LoopContext& c) override;
 
  private:
   Seq2SeqModel<float>& model_;
   const data::Dataset& ds_;
   size_t examples_;
+  const Ranks* ranks_;
 };
 
 // Ends training once validation sequence accuracy reaches `target` (> 0).
@@ -75,15 +77,17 @@ class Progress : public LoopHook {
 };
 
 // SIGINT and SIGTERM stop the loop before the next step (the run then checkpoints and exits).
+// With `ranks`, a signal on any rank stops all of them before the same step.
 class SignalGuard : public LoopHook {
  public:
-  SignalGuard();
+  explicit SignalGuard(const Ranks* ranks = nullptr);
   ~SignalGuard() override;
   bool before_step(LoopContext&) override;
   int signal() const;
 
  private:
   void (*old_int_)(int), (*old_term_)(int);
+  const Ranks* ranks_;
 };
 
 }  // namespace attn

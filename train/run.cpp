@@ -6,12 +6,14 @@
 #include <cmath>
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "autograd/blas.hpp"
 #include "autograd/isa.hpp"
 #include "models/checkpoint.hpp"
 #include "models/memory_estimate.hpp"
 #include "train/checkpoint_set.hpp"
+#include "train/distributed.hpp"
 #include "train/errors.hpp"
 #include "train/hooks.hpp"
 #include "train/run_files.hpp"
@@ -24,10 +26,12 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // What makes float32 results differ between machines: the same seed gives the same metrics only
-// on the same kernels (docs/reliability.md).
-nlohmann::json machine_json(int64_t threads) {
+// on the same kernels (docs/reliability.md), and, under mpirun, the same rank count.
+nlohmann::json machine_json(int64_t threads, const Ranks& ranks) {
   const BlasInfo b = blas_info();
-  return {{"isa", isa_name()}, {"blas_core", b.core}, {"threads", threads}};
+  nlohmann::json j = {{"isa", isa_name()}, {"blas_core", b.core}, {"threads", threads}};
+  if (ranks.many()) j["ranks"] = ranks.size();
+  return j;
 }
 
 DataShape task_shape(const data::DataConfig& dc) {
@@ -98,29 +102,50 @@ void print_test(const EvalResult& test, const ModelConfig& mc, const data::Datas
              out);
 }
 
-// Restores a run from its folder; a finished run whose budget grew goes on.
+// Restores a run from its folder; a finished run whose budget grew goes on. Only the root rank
+// tidies and repairs the folder; the others read the state.
 LoopState resume_state(const TrainArgs& args, const RunOptions& opt, const RunFiles& files, CheckpointSet& ckpts,
-                       Seq2SeqModel<float>& model, Optimizer& optim) {
+                       Seq2SeqModel<float>& model, Optimizer& optim, const Ranks& ranks) {
   LoopState st;
-  ckpts.remove_partial_writes();
+  if (ranks.root()) ckpts.remove_partial_writes();
   if (std::filesystem::exists(files.path("state.safetensors"))) {
     try {
-      st = ckpts.load(model, optim);
+      st = ckpts.load(model, optim, ranks.root());
     } catch (const CheckpointError& e) {
       throw ConfigError(fmt::format("--resume {}: {}", opt.out, e.what()));
     }
     const bool target_met = args.target_accuracy > 0 && st.best >= args.target_accuracy;
     if (st.finished && st.step < args.steps && !target_met) {
       st.finished = false;
-      fmt::print(stderr, "extending {} from step {} to {}\n", opt.out, st.step, args.steps);
-    } else {
+      if (ranks.root()) fmt::print(stderr, "extending {} from step {} to {}\n", opt.out, st.step, args.steps);
+    } else if (ranks.root()) {
       fmt::print(stderr, "resuming {} at step {} of {}\n", opt.out, st.step, args.steps);
     }
-  } else {
+  } else if (ranks.root()) {
     fmt::print(stderr, "resuming {}: no checkpoint was written yet, so it starts again from step 0\n", opt.out);
   }
-  files.truncate_metrics(st.step);
+  if (ranks.root()) files.truncate_metrics(st.step);
   return st;
+}
+
+// The gradients' summation order depends on the rank count (train/step.hpp), so a run resumes
+// exactly only with the count it was started with.
+void check_rank_count(const RunFiles& files, const RunOptions& opt, const Ranks& ranks) {
+  std::ifstream in(files.path("config.json"));
+  if (!in) return;  // resume_state reports a folder without a run
+  nlohmann::json stored;
+  try {
+    stored = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return;
+  }
+  const int trained = stored.contains("machine") ? stored["machine"].value("ranks", 1) : 1;
+  if (trained != ranks.size())
+    throw ConfigError(fmt::format("--resume {}: the run was trained by {} and this is {}; resume it with the same "
+                                  "count ({}), since the order in which gradients are summed depends on it",
+                                  opt.out, trained == 1 ? "1 process" : fmt::format("{} MPI ranks", trained),
+                                  ranks.size() == 1 ? "1 process" : fmt::format("{} ranks", ranks.size()),
+                                  trained == 1 ? "without mpirun" : fmt::format("mpirun -np {}", trained)));
 }
 
 }  // namespace
@@ -179,6 +204,10 @@ std::vector<std::string> resume_conflicts(const TrainArgs& stored, const TrainAr
 
 RunOutcome run_training(const TrainArgs& args, const RunOptions& opt) {
   const auto t0 = Clock::now();
+  // Under mpirun every rank runs all of this on its share of each batch; the root alone writes
+  // and prints (docs/cluster.md).
+  const Ranks& ranks = Ranks::world();
+  const bool root = ranks.root();
   // Everything is checked before anything is written.
   args.validate();
   const std::unique_ptr<data::Dataset> ds = make_dataset(args);
@@ -193,12 +222,13 @@ RunOutcome run_training(const TrainArgs& args, const RunOptions& opt) {
                         {"params", model->num_parameters()},
                         {"vocab_size", ds->vocab().size()}};
   if (opt.dry_run) {
-    fmt::print("{}\nparameters: {}\n", config.dump(2), model->num_parameters());
+    if (root) fmt::print("{}\nparameters: {}\n", config.dump(2), model->num_parameters());
     return {};
   }
   if (opt.out.empty()) throw ConfigError("--out DIR is required (where the run's files go)");
   RunFiles files(opt.out);
-  if (!opt.resume) files.create_new(opt.overwrite);  // ConfigError when unwritable or already holding a run
+  if (opt.resume) check_rank_count(files, opt, ranks);
+  if (!opt.resume && root) files.create_new(opt.overwrite);  // ConfigError when unwritable or already holding a run
   Optimizer optim(oc, model->named_parameters());
   CheckpointSet ckpts(files, {{"vocab", ds->vocab().to_json().dump()}, {"data", ds->config().to_json().dump()}});
   // A run that fails before its first checkpoint leaves nothing behind.
@@ -209,30 +239,32 @@ RunOutcome run_training(const TrainArgs& args, const RunOptions& opt) {
     ~Cleanup() {
       if (active && !ckpts.written()) files.remove_new();
     }
-  } cleanup{files, ckpts, !opt.resume};
-  LoopState st = opt.resume ? resume_state(args, opt, files, ckpts, *model, optim) : LoopState{};
+  } cleanup{files, ckpts, !opt.resume && root};
+  LoopState st = opt.resume ? resume_state(args, opt, files, ckpts, *model, optim, ranks) : LoopState{};
   config["attnlab_version"] = "0.1.0";
-  config["machine"] = machine_json(args.threads);
-  files.write_json("config.json", config);  // on resume: the budget and evaluation settings may have grown
+  config["machine"] = machine_json(args.threads, ranks);
+  if (root) files.write_json("config.json", config);  // on resume: the budget and evaluation settings may have grown
 
-  Evaluation evaluation(*model, *ds, (size_t)args.eval_examples);
+  Evaluation evaluation(*model, *ds, (size_t)args.eval_examples, &ranks);
   EarlyStopping early(args.target_accuracy);
   MetricsRows rows(files);
   Checkpointing checkpointing(ckpts, *model, optim);
-  Progress progress(args.quiet);
-  SignalGuard signals;
+  Progress progress(args.quiet || !root);
+  SignalGuard signals(&ranks);
   Graph<float> g;
   g.set_detect_anomaly(args.detect_anomaly);
   model->train();
-  const StepSettings settings{args.accumulate, args.clip_norm, args.label_smoothing, args.detect_anomaly};
+  const StepSettings settings{args.accumulate, args.clip_norm, args.label_smoothing, args.detect_anomaly, &ranks};
   const StepFn step = [&](int64_t i, double& lr) {
     lr = scheduled_lr(oc, i, args.steps);
     return train_step(*model, optim, g, ds->train_batch((uint64_t)i, (int)args.batch), settings, lr);
   };
   const LoopSchedule schedule{args.steps, args.log_every, args.eval_every};
+  std::vector<LoopHook*> hooks{&signals, &evaluation, &early};
+  if (root) hooks.insert(hooks.end(), {&rows, &checkpointing, &progress});
   LoopEnd end;
   try {
-    end = run_loop(step, st, schedule, {&signals, &evaluation, &early, &rows, &checkpointing, &progress}, t0);
+    end = run_loop(step, st, schedule, hooks, t0);
   } catch (const NonFiniteError& e) {
     progress.end_line();
     throw NonFiniteError(fmt::format("{} {}", e.what(),
@@ -242,23 +274,27 @@ RunOutcome run_training(const TrainArgs& args, const RunOptions& opt) {
   progress.end_line();
   if (end == LoopEnd::Interrupted) {
     LoopContext now(st, schedule, t0);
-    checkpointing.save(now, false);
-    fmt::print(stderr, "interrupted at step {}: checkpoint written; continue with: attnlab train --resume {}\n", st.step,
-               opt.out);
+    if (root) {
+      checkpointing.save(now, false);
+      fmt::print(stderr, "interrupted at step {}: checkpoint written; continue with: attnlab train --resume {}\n", st.step,
+                 opt.out);
+    }
     return {LoopEnd::Interrupted, signals.signal()};
   }
 
   // Test with the best checkpoint: highest validation sequence accuracy, ties to the lower loss.
+  ranks.barrier();  // the root has written it
   load_parameters(load_safetensors(files.path("best.safetensors")), *model, files.path("best.safetensors"));
   EvalResult test;
-  if (!args.skip_test) test = evaluate(*model, *ds, data::Split::Test, (size_t)args.eval_examples);
+  if (!args.skip_test) test = evaluate(*model, *ds, data::Split::Test, (size_t)args.eval_examples, 100, &ranks);
+  if (!root) return {};
   const double wall = st.elapsed + seconds_since(t0);
   nlohmann::json summary = args.skip_test ? nlohmann::json::object() : test.to_json("test_", true);
   summary.update({{"test_split_reads", ds->test_reads()}, {"steps", st.step}, {"best_step", st.best_step}, {"best_val_sequence_accuracy", st.best},
                   {"best_val_loss", st.best_loss}, {"wall_seconds", wall}, {"params", model->num_parameters()},
                   {"state_floats", state_floats(mc, double(ds->max_src_len() + 1 + ds->max_tgt_len()))},
                   {"model", mc.type}, {"task", ds->config().describe()}, {"seed", args.seed}, {"lr", args.lr},
-                  {"threads", args.threads}, {"machine", machine_json(args.threads)}});
+                  {"threads", args.threads}, {"machine", machine_json(args.threads, ranks)}});
   files.write_json("summary.json", summary);
   files.write_plots(ds->chance(data::Split::Valid));
   if (args.skip_test)

@@ -43,34 +43,67 @@ namespace {
 int64_t target_tokens(const data::Batch& b) {
   return std::count_if(b.targets().begin(), b.targets().end(), [](int t) { return t != data::Vocab::PAD; });
 }
+
+// Adds each parameter's gradient into `flat` at its offset, in named_parameters() order.
+template <class T>
+void add_gradients(const NamedParameters<T>& params, std::vector<T>& flat) {
+  size_t at = 0;
+  for (const auto& [name, p] : params)
+    for (T x : p->grad) flat[at++] += x;
+}
+
 }  // namespace
 
 template <class T>
 double accumulate_gradients(Seq2SeqModel<T>& model, Graph<T>& g, const data::Batch& b, int64_t micro,
-                            double label_smoothing) {
-  if (micro <= 1) {  // the plain step, kept free of any extra op
+                            double label_smoothing, const Ranks* ranks) {
+  const int64_t n_ranks = ranks ? ranks->size() : 1, me = ranks ? ranks->rank() : 0;
+  if (micro <= 1 && n_ranks == 1) {  // the plain step, kept free of any extra op
     g.reset();
     Tensor<T> loss = cross_entropy(model.forward(g, to_seq_batch(b)), b.targets(), data::Vocab::PAD, label_smoothing);
     const double v = loss.item();
     if (std::isfinite(v)) g.backward(loss);
     return v;
   }
-  const double total = (double)target_tokens(b);
-  double sum = 0;
-  for (int64_t k = 0; k < micro; ++k) {
-    const int lo = int(b.B * k / micro), hi = int(b.B * (k + 1) / micro);
-    const data::Batch part = batch_rows(b, lo, hi);
-    const double share = (double)target_tokens(part) / total;
-    if (share == 0) continue;
-    g.reset();
-    Tensor<T> loss = cross_entropy(model.forward(g, to_seq_batch(part)), part.targets(), data::Vocab::PAD, label_smoothing);
-    const double v = loss.item();
-    if (!std::isfinite(v)) return v;
-    const T weight = T(share);
-    g.backward(loss, &weight);
-    sum += v * share;
+  const NamedParameters<T> params = model.named_parameters();
+  static thread_local std::vector<T> flat;  // the summed gradients, reused from step to step
+  size_t count = 0;
+  for (const auto& [name, p] : params) count += p->grad.size();
+  flat.assign(count, T(0));
+  double totals[2] = {0, 0};  // summed token loss, target tokens
+  const int64_t parts = micro * n_ranks;
+  std::string anomaly;  // an op's error on this rank, raised once every rank has its totals
+  try {
+    for (int64_t k = me * micro; k < (me + 1) * micro; ++k) {
+      const data::Batch part = batch_rows(b, int(b.B * k / parts), int(b.B * (k + 1) / parts));
+      const int64_t tokens = target_tokens(part);
+      if (tokens == 0) continue;
+      model.zero_grad();
+      g.reset();
+      Tensor<T> loss = cross_entropy(model.forward(g, to_seq_batch(part)), part.targets(), data::Vocab::PAD, label_smoothing);
+      const double v = loss.item();
+      totals[0] += v * (double)tokens;
+      totals[1] += (double)tokens;
+      if (!std::isfinite(v)) break;
+      const T weight = T(tokens);  // the mean's gradient times its count: the sum's
+      g.backward(loss, &weight);
+      add_gradients(params, flat);
+    }
+  } catch (const Error& e) {
+    if (!ranks || !ranks->many()) throw;
+    anomaly = e.what();
+    totals[0] = NAN;
   }
-  return sum;
+  if (ranks) ranks->sum(totals, 2);
+  if (!anomaly.empty()) throw Error(anomaly);
+  const double loss = totals[0] / totals[1];
+  if (!std::isfinite(loss)) return loss;
+  if (ranks) ranks->sum(flat.data(), flat.size());
+  const T tokens = T(totals[1]);
+  size_t at = 0;
+  for (const auto& [name, p] : params)
+    for (T& x : p->grad) x = flat[at++] / tokens;
+  return loss;
 }
 
 StepResult train_step(Seq2SeqModel<float>& model, Optimizer& optim, Graph<float>& g, const data::Batch& b,
@@ -79,7 +112,7 @@ StepResult train_step(Seq2SeqModel<float>& model, Optimizer& optim, Graph<float>
   model.zero_grad();
   r.loss = r.grad_norm = NAN;
   try {
-    r.loss = accumulate_gradients(model, g, b, s.accumulate, s.label_smoothing);
+    r.loss = accumulate_gradients(model, g, b, s.accumulate, s.label_smoothing, s.ranks);
     if (std::isfinite(r.loss)) r.grad_norm = optim.clip_grad_norm(s.clip_norm);
   } catch (const Error& e) {
     if (!s.detect_anomaly) throw;
@@ -89,7 +122,9 @@ StepResult train_step(Seq2SeqModel<float>& model, Optimizer& optim, Graph<float>
   return r;
 }
 
-template double accumulate_gradients(Seq2SeqModel<float>&, Graph<float>&, const data::Batch&, int64_t, double);
-template double accumulate_gradients(Seq2SeqModel<double>&, Graph<double>&, const data::Batch&, int64_t, double);
+template double accumulate_gradients(Seq2SeqModel<float>&, Graph<float>&, const data::Batch&, int64_t, double,
+                                     const Ranks*);
+template double accumulate_gradients(Seq2SeqModel<double>&, Graph<double>&, const data::Batch&, int64_t, double,
+                                     const Ranks*);
 
 }  // namespace attn

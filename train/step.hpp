@@ -5,6 +5,7 @@
 
 #include "data/batch.hpp"
 #include "models/seq2seq.hpp"
+#include "train/distributed.hpp"
 #include "train/optim.hpp"
 
 namespace attn {
@@ -14,6 +15,7 @@ struct StepSettings {
   double clip_norm = 1.0;       // 0: off
   double label_smoothing = 0.0;
   bool detect_anomaly = false;  // an op's non-finite output stops the step with its name
+  const Ranks* ranks = nullptr; // the processes that share each batch (none: this one alone)
 };
 
 struct StepResult {
@@ -26,13 +28,18 @@ struct StepResult {
 // Rows [lo, hi) of a batch, trimmed to their own longest source and target.
 data::Batch batch_rows(const data::Batch& b, int lo, int hi);
 
-// Accumulates into the parameters' gradients the gradient of the batch's mean token loss, split
-// into `micro` micro-batches run one after another. Each micro-batch's mean loss is weighted by
-// its share of the batch's target tokens, so the result is the unsplit one up to summation order.
-// Returns the loss; does not run backward when it is not finite.
+// Sets the parameters' gradients to the gradient of the batch's mean token loss. With `micro` > 1
+// or several ranks the batch is split into micro * ranks micro-batches, rows [B*k/M, B*(k+1)/M)
+// for micro-batch k of M, and rank r runs micro-batches r*micro to r*micro+micro-1 one after
+// another. Each gives the gradient of its summed token loss, started from zero; these are
+// summed (in micro-batch order here, then over the ranks) with the token counts and divided by
+// the batch's token count. So N ranks give bitwise what one process with --accumulate N gives
+// when their sum is exact in order (N = 2: a + b = b + a), and the unsplit result up to
+// summation order. Returns the loss (the same on every rank); runs no backward, and sums no
+// gradients, when it is not finite.
 template <class T>
 double accumulate_gradients(Seq2SeqModel<T>& model, Graph<T>& g, const data::Batch& b, int64_t micro,
-                            double label_smoothing);
+                            double label_smoothing, const Ranks* ranks = nullptr);
 
 // Zeroes the gradients, accumulates them, clips them and, when everything is finite, updates the
 // parameters at learning rate `lr`.

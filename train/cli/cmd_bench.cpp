@@ -18,6 +18,7 @@
 #include "models/family.hpp"
 #include "train/cli/cli.hpp"
 #include "train/cli/options.hpp"
+#include "train/distributed.hpp"
 #include "train/evaluate.hpp"
 #include "train/step.hpp"
 
@@ -75,6 +76,32 @@ auto as_usage_error(F&& f) {
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// Under mpirun: the step's time in collectives (waiting for the slower rank included), and one
+// allreduce of the gradients' size timed alone after a barrier, which is the transfer itself.
+nlohmann::json communication_json(const Ranks& ranks, const Seq2SeqModel<float>& model, const std::vector<double>& steps,
+                                  const std::vector<double>& in_step) {
+  std::vector<float> flat((size_t)model.num_parameters(), 1.0f);
+  std::vector<double> alone;
+  for (int i = 0; i < 20; ++i) {
+    ranks.barrier();
+    const double c0 = ranks.communication_seconds();
+    ranks.sum(flat.data(), flat.size());
+    alone.push_back(ranks.communication_seconds() - c0);
+  }
+  const double step = median_of(steps), comm = median_of(in_step);
+  return {{"ranks", ranks.size()},
+          {"gradient_bytes", flat.size() * sizeof(float)},
+          {"communication_ms_per_step_median", 1e3 * comm},
+          {"communication_share", comm / step},
+          {"allreduce_ms_alone_median", 1e3 * median_of(alone)},
+          {"allreduce_share_alone", median_of(alone) / step}};
 }
 
 // The reference's copy batch: random tokens in [2, vocab); decoder input shifted behind 1.
@@ -166,7 +193,12 @@ int run_bench(BenchArgs a) {
   if (stream && a.vocab <= data::Vocab::NUM_SPECIAL)
     throw UsageError(fmt::format("bench --arch gpt: --vocab must exceed the {} special tokens", data::Vocab::NUM_SPECIAL));
   set_num_threads(a.threads);
-  const double peak = a.no_peak ? 0.0 : sgemm_peak(a.threads);
+  // Under mpirun the ranks split each batch and sum their gradients (train/step.hpp); the peak
+  // probe forks, which MPI processes must not, and the profiles time one process alone.
+  const Ranks& ranks = Ranks::world();
+  if (ranks.many() && (a.gemm_profile || a.memory_profile))
+    throw UsageError("bench under mpirun times the step alone; drop --gemm-profile and --memory-profile");
+  const double peak = a.no_peak || ranks.many() ? 0.0 : sgemm_peak(a.threads);
   ModelConfig c = as_usage_error([&] {
     ModelConfig m = ModelConfig::defaults(a.model);
     m.src_vocab = m.tgt_vocab = a.vocab;
@@ -185,18 +217,23 @@ int run_bench(BenchArgs a) {
   Optimizer opt(oc, model.named_parameters());
   const data::Batch batch = stream ? stream_batch(a) : reference_batch(a);
   const SeqBatch b = to_seq_batch(batch);
-  const StepSettings settings{a.accumulate, a.clip_norm, 0.0, false};
+  const StepSettings settings{a.accumulate, a.clip_norm, 0.0, false, &ranks};
   Graph<float> g;
   // The timed span is train's own step (train/step.hpp): zero the gradients, forward, loss,
   // backward, clip, update.
-  std::vector<double> times;
+  std::vector<double> times, comm_times;
   double final_loss = 0;
   for (int i = 0; i < a.warmup + a.steps; ++i) {
     const auto t0 = Clock::now();
+    const double c0 = ranks.communication_seconds();
     final_loss = train_step(model, opt, g, batch, settings, 1e-3).loss;
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (i >= a.warmup) times.push_back(dt);
+    if (i >= a.warmup) {
+      times.push_back(dt);
+      comm_times.push_back(ranks.communication_seconds() - c0);
+    }
   }
+  const nlohmann::json comm = ranks.many() ? communication_json(ranks, model, times, comm_times) : nlohmann::json();
   // One more step with every gemm timed by shape, then each shape alone with cblas_sgemm.
   nlohmann::json shapes = nlohmann::json::array();
   if (a.gemm_profile) {
@@ -289,7 +326,8 @@ int run_bench(BenchArgs a) {
       {"env", {{"OMP_NUM_THREADS", env("OMP_NUM_THREADS")}, {"OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS")},
                {"OPENBLAS_CORETYPE", env("OPENBLAS_CORETYPE")}, {"OMP_WAIT_POLICY", env("OMP_WAIT_POLICY")}}},
       {"config", bench_config_json(a, c)}};
-  fmt::print("{}\n", j.dump());
+  if (ranks.many()) j["mpi"] = comm;
+  if (ranks.root()) fmt::print("{}\n", j.dump());
   return 0;
 }
 

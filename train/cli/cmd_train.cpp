@@ -7,6 +7,7 @@
 
 #include "train/cli/cli.hpp"
 #include "train/cli/options.hpp"
+#include "train/distributed.hpp"
 #include "train/errors.hpp"
 #include "train/run.hpp"
 
@@ -98,7 +99,7 @@ void add_train_command(CLI::App& app, int& exit_code) {
     try {
       exit_code = exit_code_of(run_training(args, run));
     } catch (const NonFiniteError& e) {
-      fmt::print(stderr, "{}\n", e.what());
+      if (Ranks::world().root()) fmt::print(stderr, "{}\n", e.what());  // every rank stops the same way
       exit_code = 3;
     }
   });

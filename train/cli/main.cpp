@@ -1,15 +1,19 @@
 // attnlab: one executable, one subcommand per job.
 #include <fmt/core.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <new>
+#include <string>
+#include <thread>
 
 #include "autograd/blas.hpp"
 #include "autograd/isa.hpp"
 #include "autograd/shape.hpp"
 #include "train/cli/cli.hpp"
+#include "train/distributed.hpp"
 #include "train/errors.hpp"
 #include "train/printable.hpp"
 
@@ -19,8 +23,29 @@ using attn::cli::printable;
 #define ATTNLAB_VERSION "dev"
 #endif
 
-int main(int argc, char** argv) {
-  attn::ensure_fast_blas();
+namespace {
+
+// Under mpirun a bad flag or config fails on every rank alike, and the root's report and abort
+// suffice: another rank waits 2 s for that abort to end it, and reports its error only when it
+// was its own (a state file it alone could not read, say). Any other failure names its rank.
+bool reports_usage_errors() {
+  if (attn::Ranks::world().root()) return true;
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  return true;
+}
+std::string who() {
+  const attn::Ranks& r = attn::Ranks::world();
+  return r.many() ? fmt::format("attnlab (rank {})", r.rank()) : "attnlab";
+}
+
+int run_command(int argc, char** argv) {
+  // Only a training run (and bench, which times its step) splits its work over the ranks; any
+  // other command would run N times over the same files.
+  if (attn::Ranks::world().many() && (argc < 2 || (std::string(argv[1]) != "train" && std::string(argv[1]) != "bench"))) {
+    if (attn::Ranks::world().root())
+      fmt::print(stderr, "attnlab: error: only `attnlab train` and `attnlab bench` run under mpirun\n");
+    return 2;
+  }
   CLI::App app{"attnlab: a laboratory for how sequence models learn long-range dependencies"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] {
@@ -61,21 +86,29 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
+    if (reports_usage_errors()) fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
     return 2;
   } catch (const attn::cli::UsageError& e) {
-    fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
+    if (reports_usage_errors()) fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
     return 2;
   } catch (const attn::ConfigError& e) {
-    fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
+    if (reports_usage_errors()) fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
     return 2;
   } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "attnlab: error: out of memory (an allocation failed); try a smaller model, batch or sequence, "
-                       "or see --max-memory\n");
+    fmt::print(stderr, "{}: error: out of memory (an allocation failed); try a smaller model, batch or sequence, "
+                       "or see --max-memory\n", who());
     return 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
+    fmt::print(stderr, "{}: error: {}\n", who(), printable(e.what()));
     return 1;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  attn::ensure_fast_blas();  // may re-exec this process, so it comes before MPI starts
+  attn::start_ranks(argc, argv);
+  return attn::finish_ranks(run_command(argc, argv));
 }
