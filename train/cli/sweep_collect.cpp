@@ -178,14 +178,15 @@ Series model_series(const std::string& model, const RunsByValue& per_value, cons
   return line;
 }
 
-// The chance level at each value that has a run, as a dashed line.
-Series chance_series(const std::string& which, const std::vector<std::string>& values, const std::vector<Result>& results,
-                     const Axis& axis) {
-  std::map<size_t, double> chance;
+// A reference level (summary key `key`, the same for every run at a value) at each value that
+// has a run, as a dashed line: the chance level, or the memoryless loss.
+Series reference_series(const std::string& title, const std::string& key, const std::vector<std::string>& values,
+                        const std::vector<Result>& results, const Axis& axis) {
+  std::map<size_t, double> level;
   for (const Result& r : results)
-    chance[std::find(values.begin(), values.end(), r.value) - values.begin()] = num(r.s, ("test_chance_" + which).c_str());
-  Series c{"chance", {}, {}, {}, {}};
-  for (const auto& [i, y] : chance) {
+    if (r.s.contains(key)) level[std::find(values.begin(), values.end(), r.value) - values.begin()] = num(r.s, key.c_str());
+  Series c{title, {}, {}, {}, {}};
+  for (const auto& [i, y] : level) {
     c.x.push_back(axis.x[i]);
     c.y.push_back(y);
   }
@@ -245,7 +246,7 @@ void plot_accuracy(const std::string& png, const std::string& which, const nlohm
     if (!axis.spec.connect) dx += 0.08;
   }
   if (seeds > 1) lines.insert(lines.end(), seed_dots.begin(), seed_dots.end());
-  lines.push_back(chance_series(which, values, results, axis));
+  lines.push_back(reference_series("chance", "test_chance_" + which, values, results, axis));
   PlotSpec& spec = axis.spec;
   spec.title = fmt::format("{}: test {} accuracy", sweep["task"].get<std::string>(), which);
   spec.subtitle = bars_meaning(which, bootstrap, results, runs_per_point);
@@ -284,14 +285,8 @@ void plot_dependent_loss(const std::string& png, const nlohmann::json& sweep, co
     dots.push_back(seeds);
   }
   lines.insert(lines.end(), dots.begin(), dots.end());
-  Series memoryless{"memoryless (the labels' entropy)", {}, {}, {}, {}};
-  memoryless.dashed = true;
-  std::map<size_t, double> at;
-  for (const Result& r : results)
-    if (r.s.contains("test_memoryless_loss"))
-      at[std::find(values.begin(), values.end(), r.value) - values.begin()] = num(r.s, "test_memoryless_loss");
-  for (const auto& [i, y] : at) memoryless.x.push_back(axis.x[i]), memoryless.y.push_back(y);
-  if (!at.empty()) lines.push_back(memoryless);
+  const Series memoryless = reference_series("memoryless (the labels' entropy)", "test_memoryless_loss", values, results, axis);
+  if (!memoryless.x.empty()) lines.push_back(memoryless);
   PlotSpec& spec = axis.spec;
   spec.title = fmt::format("{}: test loss on the labels that depend on the input", sweep["task"].get<std::string>());
   spec.subtitle = "lines: mean over seeds; dots: each seed";
