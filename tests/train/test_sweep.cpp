@@ -383,6 +383,9 @@ BOOST_AUTO_TEST_CASE(a_compound_vary_moves_settings_together) {
     if (e.is_directory()) opts.insert(nlohmann::json::parse(slurp(e.path() / "config.json"))["task_opt"].dump());
   BOOST_TEST(opts == (std::set<std::string>{"[\"length=3\",\"alphabet=5\"]", "[\"length=4\",\"alphabet=6\"]"}));
   BOOST_TEST(contains(slurp(t / "sw/results.csv"), "transformer,3:5,1"));
+  // Plot files take "-" for the colon, which a Markdown link would read as a URL scheme.
+  BOOST_TEST(fs::exists(t / "sw/accuracy_vs_length-alphabet.png"));
+  BOOST_TEST(contains(slurp(t / "sw/report.md"), "](accuracy_vs_length-alphabet.png)"));
   for (const char* bad : {"length:alphabet=3:5,4", "length:seed=3:1", "length:lr=3:0.1", "length:=3:1"}) {
     const Run b = attnlab(kTiny + "--vary " + bad + " --out " + t / "bad");
     BOOST_TEST(b.code == 2, bad << ": " << b.err);

@@ -77,6 +77,13 @@ std::string read_tuning(const std::string& path, const std::vector<std::string>&
 std::vector<std::string> split_on(const std::string& s, char sep);
 // "a, b,c" -> {"a", "b", "c"}: empty items and spaces dropped.
 std::vector<std::string> split_list(const std::string& s);
+// A swept name as it appears in plot file names: a compound axis "a:b" becomes "a-b", since a
+// colon in a Markdown link reads as a URL scheme.
+inline std::string plot_stem(std::string name) {
+  for (char& c : name)
+    if (c == ':') c = '-';
+  return name;
+}
 inline std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
   return fmt::format("{}", fmt::join(v, sep));
 }

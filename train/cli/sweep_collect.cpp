@@ -343,21 +343,21 @@ nlohmann::json read_sweep_json(const std::string& dir) {
 
 int collect(const std::string& dir, bool report) {
   const nlohmann::json sweep = read_sweep_json(dir);
-  const std::string name = sweep["vary"];
+  const std::string name = sweep["vary"], stem = plot_stem(name);
   int missing = 0;
   const std::vector<Result> results = read_results(dir, sweep, missing);
   write_results_csv(dir, name, results);
   if (!results.empty()) {
-    plot_accuracy(fmt::format("{}/accuracy_vs_{}.png", dir, name), "sequence", sweep, results);
-    plot_accuracy(fmt::format("{}/token_accuracy_vs_{}.png", dir, name), "token", sweep, results);
+    plot_accuracy(fmt::format("{}/accuracy_vs_{}.png", dir, stem), "sequence", sweep, results);
+    plot_accuracy(fmt::format("{}/token_accuracy_vs_{}.png", dir, stem), "token", sweep, results);
     if (std::all_of(results.begin(), results.end(), [](const Result& r) { return r.s.contains("test_dependent_loss"); }))
-      plot_dependent_loss(fmt::format("{}/dependent_loss_vs_{}.png", dir, name), sweep, results);
+      plot_dependent_loss(fmt::format("{}/dependent_loss_vs_{}.png", dir, stem), sweep, results);
   }
   const bool reportable = report && !results.empty() &&
                           std::all_of(results.begin(), results.end(), [](const Result& r) { return r.s.contains("test_per_example"); });
   if (reportable) write_report(dir);
   fmt::print("collected {} runs ({} missing) into {}/results.csv and {}/accuracy_vs_{}.png{}\n", results.size(), missing, dir,
-             dir, name, reportable ? fmt::format(", and {}/report.md", dir) : "");
+             dir, stem, reportable ? fmt::format(", and {}/report.md", dir) : "");
   return missing ? 1 : 0;
 }
 

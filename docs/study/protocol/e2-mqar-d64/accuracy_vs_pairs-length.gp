@@ -1,5 +1,5 @@
 set terminal pngcairo size 900,600 enhanced font 'Sans,10'
-set output "accuracy_vs_pairs:length.png"
+set output "accuracy_vs_pairs-length.png"
 set title "mqar: test sequence accuracy\npoints: mean over 5 seeds (dots: each seed); bars: 95% bootstrap over seeds and test sequences"
 set xlabel "pairs:length"
 set ylabel "sequence accuracy"
