@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -80,8 +81,7 @@ std::vector<std::string> split_list(const std::string& s);
 // A swept name as it appears in plot file names: a compound axis "a:b" becomes "a-b", since a
 // colon in a Markdown link reads as a URL scheme.
 inline std::string plot_stem(std::string name) {
-  for (char& c : name)
-    if (c == ':') c = '-';
+  std::replace(name.begin(), name.end(), ':', '-');
   return name;
 }
 inline std::string join(const std::vector<std::string>& v, const char* sep = ", ") {

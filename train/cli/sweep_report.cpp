@@ -228,9 +228,10 @@ void write_report(const std::string& dir) {
                                "sweep.json and runs/*/summary.json: {} runs, {} missing. Every run is a row of "
                                "[results.csv](results.csv).\n\n", sweep["task"].get<std::string>(), name, results.size(), missing);
   md += protocol(sweep, results, dir) + size_table(results);
-  md += fmt::format("![test sequence accuracy](accuracy_vs_{0}.png)\n\n![test token accuracy](token_accuracy_vs_{0}.png)\n\n", plot_stem(name));
-  if (std::ifstream(fmt::format("{}/dependent_loss_vs_{}.png", dir, plot_stem(name))))
-    md += fmt::format("![test loss on the dependent labels, against a uniform guess](dependent_loss_vs_{}.png)\n\n", plot_stem(name));
+  const std::string stem = plot_stem(name);
+  md += fmt::format("![test sequence accuracy](accuracy_vs_{0}.png)\n\n![test token accuracy](token_accuracy_vs_{0}.png)\n\n", stem);
+  if (std::ifstream(fmt::format("{}/dependent_loss_vs_{}.png", dir, stem)))
+    md += fmt::format("![test loss on the dependent labels, against a uniform guess](dependent_loss_vs_{}.png)\n\n", stem);
   md += cell_table(dir, sweep, cells) + d50_table(sweep, cells) + paired_table(sweep, cells) + anchor_section(dir);
   write_text_atomic(dir + "/report.md", md);
 }
