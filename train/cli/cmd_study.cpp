@@ -61,6 +61,18 @@ int emit_study(const StudyArgs& s) {
   return emit_jobs(e);
 }
 
+// Each figure whose sweeps all have results in --out.
+void write_figures(const StudyArgs& s) {
+  for (const StudyFigure& f : study_figures(s)) {
+    std::vector<std::string> dirs;
+    for (const std::string& sweep : f.sweeps)
+      if (fs::exists(fs::path(s.out) / sweep / "results.csv")) dirs.push_back((fs::path(s.out) / sweep).string());
+    if (dirs.size() != f.sweeps.size()) continue;
+    write_state_plots((fs::path(s.out) / f.name).string(), dirs);
+    fmt::print(stderr, "study: wrote {}/{}/report.md\n", s.out, f.name);
+  }
+}
+
 int run_study(const StudyArgs& s) {
   if (!s.emit.empty()) return emit_study(s);
   const std::vector<std::string> chosen = selected(s);
@@ -84,6 +96,7 @@ int run_study(const StudyArgs& s) {
       rc = std::max(rc, run_sweep(a));
     }
   }
+  if (!s.plan && !s.tune_only) write_figures(s);
   return rc;
 }
 

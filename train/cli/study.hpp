@@ -28,4 +28,11 @@ struct StudySweep {
 // when it is there.
 std::vector<StudySweep> study_sweeps(const StudyArgs& s);
 
+// A figure across sweeps, written into --out/<name> once each of `sweeps` has a folder there.
+struct StudyFigure {
+  std::string name;
+  std::vector<std::string> sweeps;
+};
+std::vector<StudyFigure> study_figures(const StudyArgs& s);
+
 }  // namespace attn::cli

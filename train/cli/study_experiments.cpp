@@ -192,4 +192,10 @@ std::vector<StudySweep> study_sweeps(const StudyArgs& s) {
   return out;
 }
 
+std::vector<StudyFigure> study_figures(const StudyArgs& s) {
+  std::vector<std::string> e2 = {"e2-mqar-d64"};
+  if (!s.quick) e2.push_back("e2-mqar-d128");
+  return {{"e2-mqar-state", e2}};
+}
+
 }  // namespace attn::cli

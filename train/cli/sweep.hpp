@@ -129,6 +129,9 @@ int run_sweep(const SweepArgs& a);
 int collect(const std::string& dir, bool report = true);
 // DIR/report.md (sweep_report.cpp); UsageError when a run lacks per-example results.
 void write_report(const std::string& dir);
+// OUT/report.md and a PNG per cell: token accuracy against state size across sweeps of one task
+// at different widths (sweep_state.cpp).
+void write_state_plots(const std::string& out, const std::vector<std::string>& dirs);
 nlohmann::json read_sweep_json(const std::string& dir);
 
 }  // namespace attn::cli
