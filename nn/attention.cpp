@@ -26,6 +26,18 @@ Tensor<T> MultiHeadAttention<T>::project(Graph<T>& g, const Tensor<T>& x, int wh
   return y;
 }
 
+// [D]: 0 over the columns of each zeroed head, 1 elsewhere.
+template <class T>
+Tensor<T> MultiHeadAttention<T>::head_mask(Graph<T>& g) const {
+  if ((int)zeroed_heads.size() != heads)
+    throw Error(fmt::format("MultiHeadAttention: zeroed_heads has {} entries for {} heads", zeroed_heads.size(), heads));
+  const int64_t dh = d_model / heads;
+  std::vector<T> m((size_t)d_model, T(1));
+  for (int h = 0; h < heads; ++h)
+    if (zeroed_heads[h]) std::fill(m.begin() + h * dh, m.begin() + (h + 1) * dh, T(0));
+  return g.tensor({d_model}, m);
+}
+
 template <class T>
 Tensor<T> MultiHeadAttention<T>::attend(Graph<T>& g, const Tensor<T>& q, const Tensor<T>& k,
                                         const Tensor<T>& v, const AttentionMask& mask, const Tensor<T>& residual) {
@@ -38,6 +50,7 @@ Tensor<T> MultiHeadAttention<T>::attend(Graph<T>& g, const Tensor<T>& q, const T
     r = attention(q, k, v, heads, m, keep_weights);
   }
   if (keep_weights) last_weights = r.weights;
+  if (!zeroed_heads.empty()) r.out = r.out * head_mask(g);
   return residual.defined() ? out_proj.forward_add(g, r.out, residual) : out_proj.forward(g, r.out);
 }
 

@@ -38,6 +38,12 @@ class MultiHeadAttention : public Module<T> {
   // When set, each forward keeps its per-head weights [B, H, Tq, Tk] here (until graph reset).
   bool keep_weights = false;
   Tensor<T> last_weights;
+  // Head ablation (Michel et al. 2019): empty, or one flag per head; a head flagged 1 has its
+  // output zeroed before out_proj.
+  std::vector<uint8_t> zeroed_heads;
+
+ private:
+  Tensor<T> head_mask(Graph<T>& g) const;
 };
 
 }  // namespace attn

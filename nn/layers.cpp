@@ -40,7 +40,12 @@ Embedding<T>::Embedding(int64_t vocab, int64_t dim, Rng& rng)
 
 template <class T>
 Tensor<T> Embedding<T>::forward(Graph<T>& g, const std::vector<int>& ids, const Shape& ids_shape) {
-  return embedding(weight.bind(g), ids, ids_shape);
+  Tensor<T> out = embedding(weight.bind(g), ids, ids_shape);
+  if (keep_output) {
+    if (out.requires_grad()) out.retain_grad();
+    last_output = out;
+  }
+  return out;
 }
 
 template <class T>

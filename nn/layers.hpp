@@ -26,6 +26,9 @@ class Embedding : public Module<T> {
   Embedding(int64_t vocab, int64_t dim, Rng& rng);
   Tensor<T> forward(Graph<T>& g, const std::vector<int>& ids, const Shape& ids_shape);
   Parameter<T>& weight;
+  // For the probes: when set, each forward keeps its output here, with its gradient retained.
+  bool keep_output = false;
+  Tensor<T> last_output;
 };
 
 // Over the last axis; weight 1, bias 0, eps 1e-5, as nn.LayerNorm.

@@ -43,6 +43,7 @@ Tensor<T> LSTM<T>::forward(Graph<T>& g, const Tensor<T>& x, State& state, const 
     throw Error(fmt::format("LSTM: state has {} layers, want {}", state.h.size(), num_layers));
   const std::vector<Tensor<T>> keep = running_masks(g, B, steps, lengths, "LSTM");
   Tensor<T> layer_in = x;
+  if (keep_states) last_states.assign(num_layers, {});
   for (int l = 0; l < num_layers; ++l) {
     const LayerParams& p = params_[l];
     Tensor<T> w_hh = p.w_hh->bind(g), b_hh = p.b_hh->bind(g);
@@ -62,6 +63,10 @@ Tensor<T> LSTM<T>::forward(Graph<T>& g, const Tensor<T>& x, State& state, const 
       h = h2;
       c = c2;
       outs.push_back(h);
+      if (keep_states) {
+        if (h.requires_grad()) h.retain_grad();
+        last_states[l].push_back(h);
+      }
     }
     state.h[l] = h;
     state.c[l] = c;

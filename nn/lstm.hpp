@@ -30,6 +30,10 @@ class LSTM : public Module<T> {
 
   int64_t input_size, hidden;
   int num_layers;
+  // For the probes: when set, each forward keeps every layer's h at every step ([layer][t],
+  // each [B, H]) with its gradient retained.
+  bool keep_states = false;
+  std::vector<std::vector<Tensor<T>>> last_states;
 
  private:
   struct LayerParams {

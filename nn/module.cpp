@@ -43,6 +43,16 @@ NamedParameters<T> Module<T>::named_parameters() const {
 }
 
 template <class T>
+std::vector<std::pair<std::string, Module<T>*>> Module<T>::named_modules() const {
+  std::vector<std::pair<std::string, Module<T>*>> out;
+  for (auto& [name, m] : children_) {
+    out.push_back({name, m});
+    for (auto& [sub, mm] : m->named_modules()) out.push_back({name + "." + sub, mm});
+  }
+  return out;
+}
+
+template <class T>
 int64_t Module<T>::num_parameters() const {
   int64_t n = 0;
   for (auto& [name, p] : named_parameters()) n += p->shape.numel();

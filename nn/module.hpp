@@ -33,6 +33,8 @@ class Module {
   Module& operator=(const Module&) = delete;
 
   NamedParameters<T> named_parameters() const;
+  // Every submodule, depth first, with its dotted path ("layers.0.self_attn"); not this one.
+  std::vector<std::pair<std::string, Module<T>*>> named_modules() const;
   int64_t num_parameters() const;
   void train(bool on = true);
   void eval() { train(false); }

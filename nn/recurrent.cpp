@@ -59,6 +59,7 @@ Tensor<T> HiddenRecurrent<T>::forward(Graph<T>& g, const Tensor<T>& x, State& st
     throw Error(fmt::format("{}: state has {} layers, want {}", who_, state.h.size(), num_layers));
   const std::vector<Tensor<T>> keep = running_masks(g, B, steps, lengths, who_);
   Tensor<T> layer_in = x;
+  if (keep_states) last_states.assign(num_layers, {});
   for (int l = 0; l < num_layers; ++l) {
     const LayerParams& p = params_[l];
     Tensor<T> w_hh = p.w_hh->bind(g), b_hh = p.b_hh->bind(g);
@@ -70,6 +71,10 @@ Tensor<T> HiddenRecurrent<T>::forward(Graph<T>& g, const Tensor<T>& x, State& st
       if (keep[t].defined()) h2 = h + keep[t] * (h2 - h);  // finished sequences keep their state
       h = h2;
       outs.push_back(h);
+      if (keep_states) {
+        if (h.requires_grad()) h.retain_grad();
+        last_states[l].push_back(h);
+      }
     }
     state.h[l] = h;
     layer_in = stack(outs, 1);

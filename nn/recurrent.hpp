@@ -27,6 +27,10 @@ class HiddenRecurrent : public Module<T> {
 
   int64_t input_size, hidden;
   int num_layers;
+  // For the probes: when set, each forward keeps every layer's h at every step ([layer][t],
+  // each [B, H]) with its gradient retained.
+  bool keep_states = false;
+  std::vector<std::vector<Tensor<T>>> last_states;
 
  protected:
   // `gates` blocks of H rows per weight (3 for the GRU, 1 for the RNN). `dropout` applies to

@@ -143,4 +143,27 @@ void plot_heatmap(const std::string& png, const std::string& title, const std::v
   run_gnuplot(s, png);
 }
 
+void plot_heat_table(const std::string& png, const HeatTable& t) {
+  if (t.rows <= 0 || t.cols <= 0 || t.values.size() != (size_t)t.rows * t.cols)
+    throw std::runtime_error(fmt::format("plot {}: a {} x {} table needs {} values, not {}", png, t.rows, t.cols,
+                                         t.rows * t.cols, t.values.size()));
+  std::string s = fmt::format("set title {}\nset xlabel {}\nset ylabel {}\nunset key\nset yrange [{}:-0.5]\n"
+                              "set xrange [-0.5:{}]\nset palette defined (0 'white', 1 '#e08020')\nset cbrange [{}:{}]\n"
+                              "set xtics font ',9'\nset ytics font ',9'\n",
+                              label(t.title), label(t.xlabel), label(t.ylabel), t.rows - 0.5, t.cols - 0.5, t.lo,
+                              t.hi > t.lo ? t.hi : t.lo + 1);
+  std::string xt = "set xtics (", yt = "set ytics (";
+  for (int c = 0; c < t.cols; ++c) xt += fmt::format("{}{} {}", c ? ", " : "", label(c < (int)t.col_labels.size() ? t.col_labels[c] : "?"), c);
+  for (int r = 0; r < t.rows; ++r) yt += fmt::format("{}{} {}", r ? ", " : "", label(r < (int)t.row_labels.size() ? t.row_labels[r] : "?"), r);
+  s += xt + ")\n" + yt + ")\n";
+  std::string cells;
+  for (int r = 0; r < t.rows; ++r)
+    for (int c = 0; c < t.cols; ++c) {
+      const double v = t.values[(size_t)r * t.cols + c];
+      if (std::isfinite(v)) cells += fmt::format("{} {} {} {:.3g}\n", c, r, v, v);
+    }
+  s += "plot '-' using 1:2:3 with image, '-' using 1:2:4 with labels font ',9'\n" + cells + "e\n" + cells + "e\n";
+  run_gnuplot(s, png);
+}
+
 }  // namespace attn

@@ -44,4 +44,15 @@ void plot_lines(const std::string& png, const PlotSpec& spec, const std::vector<
 void plot_heatmap(const std::string& png, const std::string& title, const std::vector<double>& m, int rows, int cols,
                   const std::vector<std::string>& row_labels, const std::vector<std::string>& col_labels);
 
+// A table of numbers as a heatmap with each value printed in its cell: rows x cols, row-major,
+// colour from `lo` to `hi`; NaN cells are left blank.
+struct HeatTable {
+  std::string title, xlabel, ylabel;
+  std::vector<double> values;
+  int rows = 0, cols = 0;
+  std::vector<std::string> row_labels, col_labels;
+  double lo = 0, hi = 1;
+};
+void plot_heat_table(const std::string& png, const HeatTable& t);
+
 }  // namespace attn

@@ -11,38 +11,13 @@
 #include "models/checkpoint.hpp"
 #include "models/family.hpp"
 #include "train/cli/cli.hpp"
+#include "train/cli/loaded.hpp"
 #include "train/evaluate.hpp"
 #include "train/plot.hpp"
 
 namespace attn::cli {
 
 namespace {
-
-struct Loaded {
-  std::unique_ptr<Seq2SeqModel<float>> model;
-  data::Vocab vocab;
-  data::DataConfig data;
-};
-
-Loaded load(const std::string& path, bool allow_nonfinite) {
-  Loaded l;
-  Checkpoint ck;
-  try {
-    l.model = load_model<float>(path, &ck, allow_nonfinite);
-  } catch (const CheckpointError& e) {
-    throw UsageError(e.what());
-  }
-  try {
-    l.vocab = data::Vocab::from_json(nlohmann::json::parse(ck.metadata.at("vocab")));
-    l.data = data::DataConfig::from_json(nlohmann::json::parse(ck.metadata.at("data")));
-  } catch (const std::exception& e) {
-    throw UsageError(fmt::format("checkpoint {}: no usable vocabulary or data config in its metadata ({})", path, e.what()));
-  }
-  if (l.vocab.size() != l.model->config.src_vocab)
-    throw UsageError(fmt::format("checkpoint {}: vocabulary of {} tokens but a model of {}", path, l.vocab.size(),
-                                 l.model->config.src_vocab));
-  return l;
-}
 
 struct EvalArgs {
   std::string checkpoint, split = "test";
@@ -55,48 +30,9 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& a) {
   set_num_threads(a.threads);
-  Loaded l = load(a.checkpoint, a.allow_nonfinite);
-  data::DataConfig dc = l.data;
+  Loaded l = load_checkpoint(a.checkpoint, a.allow_nonfinite);
   const data::Split split = data::parse_split(a.split);
-  try {
-    if (!a.task_opts.empty()) {
-      if (dc.is_file() || dc.is_text()) throw UsageError("--task-opt applies to task checkpoints, not file or text datasets");
-      // Overrides apply to the split evaluated, on top of the knobs it was trained with.
-      const data::TaskSpec& spec = data::task_spec(dc.task);
-      data::TaskOptions train_opts, test_opts;
-      for (auto& [k, v] : dc.knobs) train_opts[k] = spec.knob(k)->value_text(v);
-      for (auto& [k, v] : dc.test_knobs) test_opts[k] = spec.knob(k)->value_text(v);
-      for (auto& [k, v] : data::parse_task_options(a.task_opts)) (split == data::Split::Test ? test_opts : train_opts)[k] = v;
-      dc = data::task_config(dc.task, train_opts, test_opts, dc.seed, (size_t)a.examples, (size_t)a.examples);
-      dc.format = l.data.format;
-      dc.loss_on = l.data.loss_on;
-    } else if (!dc.is_file()) {
-      dc.valid_size = dc.test_size = (size_t)a.examples;
-    }
-  } catch (const UsageError&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw UsageError(e.what());
-  }
-  std::unique_ptr<data::Dataset> ds;
-  try {
-    ds = std::make_unique<data::Dataset>(dc);
-  } catch (const std::exception& e) {
-    throw UsageError(e.what());
-  }
-  if (ds->vocab() != l.vocab)
-    throw UsageError("the data's vocabulary differs from the checkpoint's (a knob such as the alphabet size changed the "
-                     "training vocabulary); only the test split may use other knobs: pass --split test");
-  // A stream holds source, SEP and target in one sequence (a text window is its own stream).
-  DataShape shape{(size_t)ds->vocab().size(), ds->max_src_len(), ds->max_tgt_len()};
-  if (ds->text()) shape.max_stream_len = (size_t)ds->text()->block;
-  const int64_t need = dc.format == "lm" ? (int64_t)shape.stream_len()
-                                         : (int64_t)std::max(ds->max_src_len(), ds->max_tgt_len() + 1);
-  const int64_t limit = position_limit(l.model->config);
-  if (limit > 0 && need > limit)
-    throw UsageError(fmt::format("sequences of up to {} tokens exceed the model's position table ({} rows, --max-len at "
-                                 "training); a learned-position model cannot read beyond it",
-                                 need, limit));
+  const std::unique_ptr<data::Dataset> ds = checkpoint_dataset(l, a.task_opts, split, (size_t)a.examples);
   const EvalResult r = evaluate(*l.model, *ds, split, (size_t)a.examples);
   if (a.json) {
     nlohmann::json j = r.to_json("", true);
@@ -171,7 +107,7 @@ bool site_matches(const std::string& pattern, const std::string& name) {
 }
 
 int run_predict(const PredictArgs& a) {
-  Loaded l = load(a.checkpoint, a.allow_nonfinite);
+  Loaded l = load_checkpoint(a.checkpoint, a.allow_nonfinite);
   std::vector<int> src = encode_input(l, a.input);
   if (src.empty()) throw UsageError("--input has no tokens");
   int unknown = 0;

@@ -69,6 +69,7 @@ int run_command(int argc, char** argv) {
   attn::cli::add_models_command(app, exit_code);
   attn::cli::add_report_command(app, exit_code);
   attn::cli::add_state_plot_command(app, exit_code);
+  attn::cli::add_probe_command(app, exit_code);
   // CLI11 reports an unknown first word as a missing subcommand; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     try {
