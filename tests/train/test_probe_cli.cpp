@@ -1,0 +1,91 @@
+#define BOOST_TEST_MODULE probe_cli
+#include "tests/common.hpp"
+
+// `attnlab probe` from the command line: the files each probe writes, and one clear error with
+// no output for what it cannot probe (known answers: test_probes.cpp).
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "tests/cli_runner.hpp"
+
+using attn_test::attnlab;
+using attn_test::slurp;
+using attn_test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kData = "--task copy-memory --task-opt delay=4 --format lm --steps 10 --eval-every 10 --threads 1";
+
+// A tiny trained checkpoint of `model` (extra model flags in `flags`), under t.
+std::string train(const TempDir& t, const std::string& name, const std::string& flags) {
+  const auto r = attnlab(fmt::format("train {} {} --out '{}'", flags, kData, t / name));
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  return t / (name + "/best.safetensors");
+}
+
+size_t lines(const std::string& path) {
+  std::istringstream in(slurp(path));
+  size_t n = 0;
+  for (std::string l; std::getline(in, l);) ++n;
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(each_probe_writes_its_csv_and_plots) {
+  TempDir t;
+  const std::string gpt = train(t, "gpt", "--model gpt --d-model 16 --heads 2 --layers 2 --ff 32");
+  const std::string lstm = train(t, "lstm", "--model lstm --hidden 16");
+  auto r = attnlab(fmt::format("probe gradflow --checkpoint '{}' --checkpoint '{}' --init '--model gru --hidden 8 {}' "
+                               "--examples 4 --out '{}'", gpt, lstm, kData, t / "g"));
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  for (const char* f : {"gradflow.csv", "gradflow.png", "gradflow_source.csv", "gradflow_state.csv", "gradflow_state.png"})
+    BOOST_TEST(fs::file_size(t / fmt::format("g/{}", f)) > 0u, f);
+  BOOST_TEST(lines(t / "g/gradflow_source.csv") == 4u);  // header and three models
+  BOOST_TEST(slurp(t / "g/gradflow.csv").find("gru at init,") != std::string::npos);
+  r = attnlab(fmt::format("probe attention --checkpoint '{}' --examples 4 --out '{}'", gpt, t / "a"));
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  BOOST_TEST(lines(t / "a/attention.csv") == 5u);  // header and 2 layers x 2 heads
+  for (const char* s : {"mean_distance", "entropy", "confidence", "source_mass", "previous_token", "induction"})
+    BOOST_TEST(fs::file_size(t / fmt::format("a/attention_{}.png", s)) > 0u, s);
+  r = attnlab(fmt::format("probe ablate --checkpoint '{}' --examples 20 --out '{}'", gpt, t / "b"));
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  BOOST_TEST(lines(t / "b/ablate.csv") == 6u);  // header, intact, 4 heads
+  BOOST_TEST(fs::file_size(t / "b/ablate.png") > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(what_a_probe_cannot_read_is_one_error_and_no_output) {
+  TempDir t;
+  const std::string lstm = train(t, "lstm", "--model lstm --hidden 8");
+  struct Case {
+    std::string args, says;
+  };
+  const std::vector<Case> cases = {
+      {fmt::format("attention --checkpoint '{}'", lstm), "no attention heads"},
+      {fmt::format("ablate --checkpoint '{}'", lstm), "no attention heads"},
+      {"gradflow", "give --checkpoint or --init"},
+      {fmt::format("gradflow --checkpoint '{}'", t / "missing.safetensors"), "does not exist"},
+      {"gradflow --init '--model lstm --no-such-flag 3'", "--no-such-flag"},
+      {fmt::format("gradflow --checkpoint '{}' --examples 0", lstm), "--examples must be positive"},
+  };
+  for (const Case& c : cases) {
+    const auto r = attnlab(fmt::format("probe {} --out '{}'", c.args, t / "out"));
+    BOOST_TEST(r.code == 2, c.args);
+    BOOST_TEST(r.err.find(c.says) != std::string::npos, c.args << ": " << r.err);
+    BOOST_TEST(!fs::exists(t / "out"), c.args);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_encoder_decoder_is_named_as_not_one_stream) {
+  TempDir t;
+  const auto tr = attnlab(fmt::format("train --model transformer --d-model 8 --heads 2 --ff 16 --enc-layers 1 --dec-layers 1 --task copy "
+                                      "--steps 5 --eval-every 5 --threads 1 --out '{}'", t / "s2s"));
+  BOOST_TEST_REQUIRE(tr.code == 0, tr.err);
+  const auto r = attnlab(fmt::format("probe gradflow --checkpoint '{}' --out '{}'", t / "s2s/best.safetensors", t / "out"));
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(r.err.find("one-stream") != std::string::npos, r.err);
+  BOOST_TEST(!fs::exists(t / "out"));
+}

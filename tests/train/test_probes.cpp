@@ -1,0 +1,283 @@
+#define BOOST_TEST_MODULE probes
+#include "tests/common.hpp"
+
+// The probes (train/probe.hpp) on hand-built cases with known answers: a head that attends
+// exactly one position back, a linear recurrence with a known decay, finite differences of the
+// input saliency in float64, and ablation of a head against zeroing its output weights.
+#include <fmt/core.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "models/family.hpp"
+#include "nn/attention.hpp"
+#include "tests/cli_runner.hpp"
+#include "train/evaluate.hpp"
+#include "train/probe.hpp"
+
+using namespace attn;
+using attn_test::attnlab;
+using attn_test::slurp;
+using attn_test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double eps64 = 2.220446049250313e-16;
+
+template <class T>
+Parameter<T>& param(Seq2SeqModel<T>& m, const std::string& name) {
+  for (auto& [n, p] : m.named_parameters())
+    if (n == name) return *p;
+  throw std::runtime_error("no parameter " + name);
+}
+
+// One stream row per entry of `tokens`, with labels (PAD: none) and label distances.
+data::Batch stream_batch(const std::vector<std::vector<int>>& tokens, const std::vector<std::vector<int>>& labels,
+                         const std::vector<std::vector<int>>& distance) {
+  data::Batch b;
+  b.B = (int)tokens.size();
+  b.len = (int)tokens[0].size();
+  for (size_t r = 0; r < tokens.size(); ++r) {
+    b.tokens.insert(b.tokens.end(), tokens[r].begin(), tokens[r].end());
+    b.labels.insert(b.labels.end(), labels[r].begin(), labels[r].end());
+    b.label_distance.insert(b.label_distance.end(), distance[r].begin(), distance[r].end());
+    b.stream_lengths.push_back(b.len);
+  }
+  return b;
+}
+
+// One layer, one head, d_model 16, no positions: token t embeds as e_t, the keys are the
+// normalised embeddings and the queries those shifted one back (q_t ~ e_{t-1}) times beta. Pre-LN
+// maps e_t to a*e_t + c*1, so score(t, s) = beta/4 * (a^2 [s = t-1] + a constant) for every visible
+// s < 15: with beta a^2 / 4 = 170 the weight off t-1 is below e^-170, under float64 rounding.
+std::unique_ptr<Seq2SeqModel<double>> previous_token_model() {
+  ModelConfig c = ModelConfig::defaults("gpt");
+  c.format = "lm";
+  c.src_vocab = c.tgt_vocab = 16;
+  c.set("d_model", 16).set("heads", 1).set("ff", 8).set("layers", 1).set("pos", "none").set("max_len", 16);
+  auto m = make_model<double>(c, 1);
+  const int D = 16;
+  const double beta = 40;
+  auto& emb = param(*m, "tok_emb.weight").value;
+  std::fill(emb.begin(), emb.end(), 0.0);
+  for (int i = 0; i < D; ++i) emb[(size_t)i * D + i] = 1;
+  auto& w = param(*m, "layers.0.self_attn.in_proj_weight").value;  // [3D, D]: q, k, v
+  std::fill(w.begin(), w.end(), 0.0);
+  for (int s = 0; s + 1 < D; ++s) w[(size_t)s * D + s + 1] = beta;  // q_s = beta * y_{s+1}
+  for (int s = 0; s < D; ++s) w[(size_t)(D + s) * D + s] = 1;       // k = y
+  for (int s = 0; s < D; ++s) w[(size_t)(2 * D + s) * D + s] = 1;   // v = y
+  auto& bias = param(*m, "layers.0.self_attn.in_proj_bias").value;
+  std::fill(bias.begin(), bias.end(), 0.0);
+  return m;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_head_attending_one_back_scores_previous_token_one_and_distance_one) {
+  auto m = previous_token_model();
+  const int T = 12;
+  std::vector<int> row(T), labels(T, data::Vocab::PAD), dist(T, -1);
+  for (int t = 0; t < T; ++t) row[t] = t;
+  labels[T - 1] = 5, dist[T - 1] = 1;  // its source is one back
+  labels[4] = 5, dist[4] = 3;          // a source the head does not attend
+  const data::Batch b = stream_batch({row}, {labels}, {dist});
+  std::vector<HeadStats> s = attention_stats(*m, b);
+  BOOST_TEST_REQUIRE(s.size() == 1u);
+  // Each query spreads less than T * e^-170 off t-1: far below rounding.
+  const double tol = 1e3 * eps64;
+  BOOST_TEST(std::abs(s[0].mean_distance - 1) <= tol);
+  BOOST_TEST(std::abs(s[0].confidence - 1) <= tol);
+  BOOST_TEST(std::abs(s[0].entropy) <= tol);
+  BOOST_TEST(s[0].source_labels == 2);
+  BOOST_TEST(std::abs(s[0].source_mass - 0.5) <= tol);  // 1 at the first label, 0 at the other
+  repeat_scores(*m, row, 1, T / 2, s);
+  BOOST_TEST(std::abs(s[0].previous_token - 1) <= tol);
+  BOOST_TEST(std::abs(s[0].induction) <= tol);  // it attends q-1, never q-n+1 (n = 6)
+}
+
+// h_t = tanh(W_ih x_t + U h_{t-1}) with W_ih = 0, biases 0 and U = u I stays 0, where tanh' = 1:
+// dh_t/dh_{t-1} = u I exactly. The logits at h = 0 are the output bias, so
+// ||dL_j/dh_t|| = u^(j-t) ||W_out^T (softmax(b_out) - e_label)||.
+BOOST_AUTO_TEST_CASE(a_linear_recurrence_has_state_gradients_decaying_as_its_weight) {
+  ModelConfig c = ModelConfig::defaults("rnn");
+  c.format = "lm";
+  c.src_vocab = c.tgt_vocab = 9;
+  c.set("hidden", 4).set("layers", 1);
+  auto m = make_model<double>(c, 3);
+  const double u = 0.7;
+  for (const char* name : {"rnn.weight_ih_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "rnn.weight_hh_l0"}) {
+    auto& v = param(*m, name).value;
+    std::fill(v.begin(), v.end(), 0.0);
+  }
+  auto& U = param(*m, "rnn.weight_hh_l0").value;
+  for (int i = 0; i < 4; ++i) U[(size_t)i * 4 + i] = u;
+  const int T = 20;
+  std::vector<int> row(T, 5), labels(T, data::Vocab::PAD), dist(T, -1);
+  labels[T - 1] = 6, labels[9] = 7;
+  const data::Batch b = stream_batch({row, row}, {labels, labels}, {dist, dist});
+  const std::vector<LabelGrads> g = label_gradients(*m, b, 0);
+  BOOST_TEST_REQUIRE(g.size() == 4u);  // two positions, two rows
+  const auto &W = param(*m, "out.weight").value, &bias = param(*m, "out.bias").value;  // [9, 4], [9]
+  auto at_label = [&](int label) {
+    double z = 0, sq = 0;
+    for (double v : bias) z += std::exp(v);
+    for (int k = 0; k < 4; ++k) {
+      double d = 0;
+      for (int v = 0; v < 9; ++v) d += W[(size_t)v * 4 + k] * (std::exp(bias[v]) / z - (v == label));
+      sq += d * d;
+    }
+    return std::sqrt(sq);
+  };
+  for (const LabelGrads& lg : g) {
+    BOOST_TEST_REQUIRE(lg.state_norm.size() == 1u);
+    const std::vector<double>& n = lg.state_norm[0];
+    BOOST_TEST_REQUIRE(n.size() == (size_t)lg.pos + 1);
+    const double top = at_label(labels[(size_t)lg.pos]);
+    BOOST_TEST_REQUIRE(top > 0);
+    for (size_t t = 0; t < n.size(); ++t) {
+      // Rounding: the softmax and the 9-term products (~16 eps), then one multiply by u per lag.
+      const double lag = (double)(lg.pos - (int64_t)t), want = std::pow(u, lag) * top;
+      BOOST_TEST(std::abs(n[t] - want) <= (lag + 32) * eps64 * want, "t " << t << " pos " << lg.pos);
+    }
+    for (double x : lg.input_norm) BOOST_TEST(x == 0.0);  // W_ih = 0: the inputs do not matter
+  }
+  const GradFlow f = bin_gradients(g);
+  for (size_t k = 0; k < f.state_relative[0].size(); ++k)
+    BOOST_TEST(std::abs(f.state_relative[0][k] - std::pow(u, (double)k)) <= (k + 4) * eps64);
+}
+
+namespace {
+
+// The cross-entropy of row r's logits at position j against `label`, in float64.
+double label_loss(Seq2SeqModel<double>& m, const data::Batch& b, int r, int j, int label) {
+  Graph<double> g;
+  NoGrad<double> ng(g);
+  const Tensor<double> logits = m.forward(g, to_seq_batch(b));
+  const int64_t V = logits.size(2);
+  const double* z = logits.data() + ((int64_t)r * b.len + j) * V;
+  const double mx = *std::max_element(z, z + V);
+  double s = 0;
+  for (int64_t v = 0; v < V; ++v) s += std::exp(z[v] - mx);
+  return std::log(s) + mx - z[label];
+}
+
+// ||dL_j/dx_p|| by central differences on the embedding row of token p's id (each id appears
+// once in the row, so the row is x_p alone).
+double fd_input_norm(Seq2SeqModel<double>& m, const std::string& emb_name, const data::Batch& b, int r, int j, int p) {
+  auto& w = param(m, emb_name);
+  const int64_t D = w.shape[1];
+  const int id = b.tokens[(size_t)r * b.len + p], label = b.labels[(size_t)r * b.len + j];
+  const double h = 1e-6;
+  double sq = 0;
+  for (int64_t k = 0; k < D; ++k) {
+    double& x = w.value[(size_t)id * D + k];
+    const double x0 = x;
+    x = x0 + h;
+    const double up = label_loss(m, b, r, j, label);
+    x = x0 - h;
+    const double down = label_loss(m, b, r, j, label);
+    x = x0;
+    sq += std::pow((up - down) / (2 * h), 2);
+  }
+  return std::sqrt(sq);
+}
+
+void check_against_finite_differences(Seq2SeqModel<double>& m, const std::string& emb_name) {
+  const std::vector<int> r0 = {4, 5, 6, 7, 8, 3}, r1 = {8, 3, 6, 4, 7, 5};
+  const int P = data::Vocab::PAD;
+  const data::Batch b = stream_batch({r0, r1}, {{P, P, 4, P, 6, P}, {P, P, 7, P, 3, P}}, {{-1, -1, 2, -1, 4, -1}, {-1, -1, 1, -1, 2, -1}});
+  const std::vector<LabelGrads> g = label_gradients(m, b, 0);
+  BOOST_TEST_REQUIRE(g.size() == 4u);
+  for (const LabelGrads& lg : g) {
+    BOOST_TEST(lg.source == (lg.row == 0 ? lg.pos - (lg.pos == 2 ? 2 : 4) : lg.pos - (lg.pos == 2 ? 1 : 2)));
+    for (int p = 0; p <= lg.pos; ++p) {
+      const double fd = fd_input_norm(m, emb_name, b, (int)lg.row, (int)lg.pos, p);
+      // Central differences: truncation h^2 |L'''| ~ 1e-12 and rounding eps |L| / h ~ 1e-9 per
+      // component, over D <= 8 components.
+      BOOST_TEST(std::abs(lg.input_norm[(size_t)p] - fd) <= 1e-8 + 1e-6 * fd,
+                 m.config.type << " row " << lg.row << " label " << lg.pos << " p " << p);
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(input_saliency_agrees_with_finite_differences_in_float64) {
+  ModelConfig gpt = ModelConfig::defaults("gpt");
+  gpt.format = "lm";
+  gpt.src_vocab = gpt.tgt_vocab = 9;
+  gpt.set("d_model", 8).set("heads", 2).set("ff", 12).set("layers", 2).set("max_len", 8);
+  auto m = make_model<double>(gpt, 5);
+  check_against_finite_differences(*m, "tok_emb.weight");
+  for (const char* type : {"lstm", "gru"}) {
+    ModelConfig c = ModelConfig::defaults(type);
+    c.format = "lm";
+    c.src_vocab = c.tgt_vocab = 9;
+    c.set("hidden", 6).set("layers", 2);
+    auto r = make_model<double>(c, 7);
+    check_against_finite_differences(*r, "embedding.weight");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(binning_normalises_each_label_and_counts_by_distance) {
+  LabelGrads a, b;
+  a.pos = 2, a.input_norm = {1, 1, 2}, a.source = 0;
+  b.pos = 1, b.input_norm = {3, 1};
+  const GradFlow f = bin_gradients({a, b});
+  BOOST_TEST_REQUIRE(f.saliency.size() == 3u);
+  BOOST_TEST(std::abs(f.saliency[0] - (0.5 + 0.25) / 2) <= 4 * eps64);
+  BOOST_TEST(std::abs(f.saliency[1] - (0.25 + 0.75) / 2) <= 4 * eps64);
+  BOOST_TEST(std::abs(f.saliency[2] - 0.25) <= 4 * eps64);
+  BOOST_TEST(f.saliency_count[2] == 1);
+  BOOST_TEST(f.source_labels == 1);
+  BOOST_TEST(std::abs(f.source_saliency - 0.25) <= 4 * eps64);
+}
+
+namespace {
+
+data::Dataset copy_memory_data() {
+  data::DataConfig dc = data::task_config("copy-memory", {{"delay", "4"}}, {}, 11, 40, 40);
+  dc.format = "lm";
+  return data::Dataset(dc);
+}
+
+std::unique_ptr<Seq2SeqModel<float>> small_gpt(const data::Dataset& ds) {
+  ModelConfig c = ModelConfig::defaults("gpt");
+  c.format = "lm";
+  c.src_vocab = c.tgt_vocab = (int64_t)ds.vocab().size();
+  c.set("d_model", 8).set("heads", 2).set("ff", 12).set("layers", 2);
+  DataShape shape{(size_t)ds.vocab().size(), ds.max_src_len(), ds.max_tgt_len()};
+  model_family("gpt").fit_to_data(c, shape);
+  return make_model<float>(c, 9);
+}
+
+}  // namespace
+
+// Zeroing a head's output is zeroing its columns of out_proj.weight: ablating head 0 scores as a
+// copy of the model with those columns zeroed, and a head whose columns are already zero
+// changes nothing.
+BOOST_AUTO_TEST_CASE(ablating_a_head_is_zeroing_its_output_weights) {
+  const data::Dataset ds = copy_memory_data();
+  auto m = small_gpt(ds), zeroed = small_gpt(ds);
+  const int D = 8, dh = 4;
+  for (auto* model : {m.get(), zeroed.get()}) {  // head 1 of layer 1 writes nothing
+    auto& w = param(*model, "layers.1.self_attn.out_proj.weight").value;
+    for (int r = 0; r < D; ++r)
+      for (int k = dh; k < 2 * dh; ++k) w[(size_t)r * D + k] = 0;
+  }
+  auto& w0 = param(*zeroed, "layers.0.self_attn.out_proj.weight").value;
+  for (int r = 0; r < D; ++r)
+    for (int k = 0; k < dh; ++k) w0[(size_t)r * D + k] = 0;
+  const std::vector<HeadAblation> rows = ablate_heads(*m, ds, data::Split::Test, 40);
+  BOOST_TEST_REQUIRE(rows.size() == 5u);  // intact, then 2 layers x 2 heads
+  const EvalResult want = evaluate(*zeroed, ds, data::Split::Test, 40);
+  BOOST_TEST(rows[1].layer == 0);
+  BOOST_TEST(rows[1].head == 0);
+  BOOST_TEST(rows[1].token_accuracy == want.token_accuracy());
+  BOOST_TEST(rows[4].head == 1);
+  BOOST_TEST(rows[4].token_accuracy == rows[0].token_accuracy);
+  BOOST_TEST(rows[4].sequence_accuracy == rows[0].sequence_accuracy);
+  for (auto& [name, mod] : m->named_modules())  // nothing left zeroed
+    if (auto* a = dynamic_cast<MultiHeadAttention<float>*>(mod)) BOOST_TEST(a->zeroed_heads.empty());
+}
