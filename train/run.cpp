@@ -16,6 +16,7 @@
 #include "train/distributed.hpp"
 #include "train/errors.hpp"
 #include "train/hooks.hpp"
+#include "train/probe_hook.hpp"
 #include "train/run_files.hpp"
 
 namespace attn {
@@ -262,6 +263,11 @@ RunOutcome run_training(const TrainArgs& args, const RunOptions& opt) {
   const LoopSchedule schedule{args.steps, args.log_every, args.eval_every};
   std::vector<LoopHook*> hooks{&signals, &evaluation, &early};
   if (root) hooks.insert(hooks.end(), {&rows, &checkpointing, &progress});
+  std::unique_ptr<ProbeRecorder> probes;
+  if (root && args.probe_every > 0) {
+    probes = std::make_unique<ProbeRecorder>(*model, *ds, args.probe_every, files.path("probes"));
+    hooks.push_back(probes.get());
+  }
   LoopEnd end;
   try {
     end = run_loop(step, st, schedule, hooks, t0);

@@ -65,6 +65,10 @@ using RealList = std::vector<double>;
   X(int64_t, eval_every,                                                                                          \
     int_field("eval_every", 250, "Evaluate on validation every N steps", 1).in("Training").extends())             \
   X(int64_t, log_every, int_field("log_every", 50, "Log training loss every N steps", 1).in("Training").extends()) \
+  X(int64_t, probe_every,                                                                                         \
+    int_field("probe_every", 0, "Record the gradient-flow and attention probes every N steps, and at step 0, in "  \
+              "probes/ (docs/probes.md; format lm; 0: off)", 0)                                                   \
+        .in("Training").extends())                                                                                \
   X(int64_t, eval_examples,                                                                                       \
     int_field("eval_examples", 1000, "Validation and test examples", 1).in("Training").extends())                 \
   X(double, target_accuracy,                                                                                      \

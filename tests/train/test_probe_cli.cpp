@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "tests/cli_runner.hpp"
@@ -88,4 +89,28 @@ BOOST_AUTO_TEST_CASE(an_encoder_decoder_is_named_as_not_one_stream) {
   BOOST_TEST(r.code == 2);
   BOOST_TEST(r.err.find("one-stream") != std::string::npos, r.err);
   BOOST_TEST(!fs::exists(t / "out"));
+}
+
+// The probes read the model in eval mode and draw from their own generator: a run records them
+// at step 0 and every N steps without changing its training.
+BOOST_AUTO_TEST_CASE(train_probe_every_records_over_training_and_changes_nothing) {
+  TempDir t;
+  const std::string flags = "--model gpt --d-model 16 --heads 2 --layers 2 --ff 32 --task copy-memory --task-opt delay=4 "
+                            "--format lm --steps 20 --eval-every 10 --threads 1";
+  auto r = attnlab(fmt::format("train {} --probe-every 10 --out '{}'", flags, t / "p"));
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  r = attnlab(fmt::format("train {} --out '{}'", flags, t / "q"));
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  BOOST_TEST(attn_test::metrics_without_timings(t / "p") == attn_test::metrics_without_timings(t / "q"));
+  std::set<std::string> steps;
+  std::istringstream in(slurp(t / "p/probes/attention.csv"));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) steps.insert(line.substr(0, line.find(',')));
+  BOOST_TEST((steps == std::set<std::string>{"0", "10", "20"}));
+  for (const char* f : {"gradflow.csv", "gradflow.png", "attention_source_mass.png"})
+    BOOST_TEST(fs::file_size(t / fmt::format("p/probes/{}", f)) > 0u, f);
+  r = attnlab(fmt::format("train --model transformer --task copy --probe-every 5 --steps 5 --out '{}'", t / "s"));
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(r.err.find("--probe-every reads one-stream models") != std::string::npos, r.err);
 }
