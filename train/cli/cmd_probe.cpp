@@ -72,7 +72,10 @@ Probed from_init(const std::string& flags) {
 Probed from_checkpoint(const std::string& path, const ProbeArgs& a) {
   Loaded l = load_checkpoint(path);
   Probed p;
-  p.name = path;
+  // A run's checkpoint is named by its run folder.
+  const fs::path f(path);
+  const bool in_run = f.filename() == "best.safetensors" || f.filename() == "last.safetensors";
+  p.name = in_run && f.has_parent_path() ? f.parent_path().filename().string() : path;
   p.data = checkpoint_dataset(l, a.task_opts, data::parse_split(a.split), (size_t)a.examples);
   p.model = std::move(l.model);
   return p;

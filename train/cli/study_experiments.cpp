@@ -3,6 +3,8 @@
 // - e1-copy-memory, e1-lstm-width: copy memory in one stream (Arjovsky et al. 2016's layout);
 // - e2-mqar-d64, e2-mqar-d128: multi-query associative recall (Zoology's Figure 2, scaled);
 // - e3-selective-copy: Mamba against its time-invariant ablation (Mamba's Table 1, scaled);
+// - e5-length-generalisation: Delétang et al. 2023's counter-cases, trained short, tested long;
+// - e6-copy, e6-copy-memory: gpt's position encodings beyond the trained lengths;
 // - copy-memory, associative-recall: the encoder-decoder setting (E4).
 #include <fmt/core.h>
 
@@ -67,14 +69,19 @@ SweepArgs copy_memory_stream(const StudyArgs& s, const std::string& name) {
   return a;
 }
 
-// E0: each position encoding a variant of gpt, tuned on validation at delay 64 and not run further.
-SweepArgs gpt_positions(const StudyArgs& s) {
-  SweepArgs a = copy_memory_stream(s, "e0-gpt-positions");
-  std::vector<std::string> names;
+// gpt with each position encoding, as variants named gpt-<encoding>.
+void gpt_position_variants(SweepArgs& a, std::vector<std::string>& names) {
   for (const char* p : kPositions) {
     names.push_back(fmt::format("gpt-{}", p));
     a.variants.push_back(fmt::format("gpt-{}=gpt:pos={}", p, p));
   }
+}
+
+// E0: each position encoding a variant of gpt, tuned on validation at delay 64 and not run further.
+SweepArgs gpt_positions(const StudyArgs& s) {
+  SweepArgs a = copy_memory_stream(s, "e0-gpt-positions");
+  std::vector<std::string> names;
+  gpt_position_variants(a, names);
   a.models = join(names, ",");
   a.vary = "delay=64";
   a.tune_only = true;
@@ -170,6 +177,52 @@ SweepArgs e3_selective_copy(const StudyArgs& s, const std::string& pos) {
   return a;
 }
 
+// E5: Delétang et al. 2023's protocol, scaled: train on lengths 1-40 (each task's shortest
+// allowed length up), test on 41-100, the seven tasks as one swept axis. Rates tuned on
+// validation at parity and used for every task.
+SweepArgs e5_length_generalisation(const StudyArgs& s) {
+  SweepArgs a = base(s, "e5-length-generalisation", "parity");
+  a.train.format = "lm";
+  a.train.task_opt = {"length=40"};
+  a.train.test_task_opt = {"min_length=41", "length=100"};
+  a.train.model_fields["hidden"] = int64_t(128);
+  std::vector<std::string> names;
+  gpt_position_variants(a, names);
+  a.variants.push_back("lstm-chrono=lstm:chrono-init=100");
+  names.insert(names.end(), {"lstm-chrono", "gru", "mamba"});
+  a.models = join(names, ",");
+  a.vary = s.quick ? "task:min_length=parity:1,dyck:2"
+                   : "task:min_length=parity:1,even-pairs:1,cycle-navigation:1,modular-arithmetic:1,"
+                     "stack-manipulation:2,binary-addition:3,dyck:2";
+  a.tune_at = "parity:1";
+  a.seeds = s.quick ? 1 : 3;
+  short_tuning(a);
+  return a;
+}
+
+// E6: gpt's position encodings trained at one length range and tested beyond it, at the rates
+// E0 tuned for each encoding (copy memory, delay 64).
+SweepArgs e6_positions(const StudyArgs& s, const std::string& name, const std::string& task) {
+  SweepArgs a = base(s, name, task);
+  a.train.format = "lm";
+  std::vector<std::string> names;
+  gpt_position_variants(a, names);
+  a.models = join(names, ",");
+  if (task == "copy") {
+    a.train.task_opt = {"min_length=1"};
+    a.train.test_task_opt = {"min_length=21", "length=40"};
+    a.vary = "length=20";
+  } else {
+    a.train.task_opt = {"layout=aligned", "min_delay=8"};
+    a.train.test_task_opt = {"min_delay=33", "delay=64"};
+    a.vary = "delay=32";
+  }
+  a.tune_lr.clear();
+  a.lr_from = (s.lr_from.empty() ? s.out : s.lr_from) + "/e0-gpt-positions/tuning.json";
+  if (s.plan && !std::ifstream(a.lr_from)) a.lr_from.clear();
+  return a;
+}
+
 }  // namespace
 
 std::vector<StudySweep> study_sweeps(const StudyArgs& s) {
@@ -187,6 +240,10 @@ std::vector<StudySweep> study_sweeps(const StudyArgs& s) {
   out.push_back({"e2-mqar-d64", fmt::format("E2, MQAR in one stream at width 64; gpt with {} positions", pos), e2_mqar(s, pos, 64)});
   if (!s.quick) out.push_back({"e2-mqar-d128", "E2 at width 128", e2_mqar(s, pos, 128)});
   out.push_back({"e3-selective-copy", "E3, selective copy; Mamba against its LTI ablation", e3_selective_copy(s, pos)});
+  out.push_back({"e5-length-generalisation", "E5, train on lengths up to 40, test on 41-100", e5_length_generalisation(s)});
+  out.push_back({"e6-copy", "E6, position encodings beyond the trained lengths: copy", e6_positions(s, "e6-copy", "copy")});
+  if (!s.quick)
+    out.push_back({"e6-copy-memory", "E6 on copy memory: delays 8-32, tested at 33-64", e6_positions(s, "e6-copy-memory", "copy-memory")});
   out.push_back({"copy-memory", "E4, encoder-decoder", encoder_decoder(s, "copy-memory", "delay")});
   out.push_back({"associative-recall", "E4, encoder-decoder", encoder_decoder(s, "associative-recall", "gap")});
   return out;

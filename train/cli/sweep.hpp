@@ -98,6 +98,13 @@ struct Result {
 // The finished runs of sweep folder `dir` (each checked against its folder's hash); `missing`
 // counts those without a summary.json.
 std::vector<Result> read_results(const std::string& dir, const nlohmann::json& sweep, int& missing);
+using RunsByValue = std::vector<std::vector<const Result*>>;  // value index -> its runs
+// Each model's runs at each of `values` (throws UsageError for a run at another value).
+std::map<std::string, RunsByValue> runs_by_model(const std::vector<std::string>& values, const std::vector<Result>& results);
+// Test accuracy against test length (sweep_length.cpp) when the test split spans several
+// lengths: the PNG names written into `dir` (none otherwise).
+std::vector<std::string> plot_length_accuracy(const std::string& dir, const nlohmann::json& sweep,
+                                              const std::vector<Result>& results);
 
 // A cell's runs as the bootstrap resamples them (each run's test_per_example), when they all
 // have per-example results (runs before they were recorded do not).

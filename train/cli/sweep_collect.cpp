@@ -132,7 +132,7 @@ std::string bars_meaning(const std::string& which, bool bootstrap, const std::ve
                              : fmt::format("bars: 95% Wilson interval over the test tokens of {} examples", count_range(examples));
 }
 
-using RunsByValue = std::vector<std::vector<const Result*>>;  // value index -> its runs
+}  // namespace
 
 std::map<std::string, RunsByValue> runs_by_model(const std::vector<std::string>& values, const std::vector<Result>& results) {
   std::map<std::string, RunsByValue> by_model;
@@ -145,6 +145,8 @@ std::map<std::string, RunsByValue> runs_by_model(const std::vector<std::string>&
   }
   return by_model;
 }
+
+namespace {
 
 // One model's points: the mean of `which` accuracy over its runs at each value, with bars as
 // bars_meaning says, and each seed as a dot in `dots`. `dx` shifts the points so that models do
@@ -352,6 +354,7 @@ int collect(const std::string& dir, bool report) {
     plot_accuracy(fmt::format("{}/token_accuracy_vs_{}.png", dir, stem), "token", sweep, results);
     if (std::all_of(results.begin(), results.end(), [](const Result& r) { return r.s.contains("test_dependent_loss"); }))
       plot_dependent_loss(fmt::format("{}/dependent_loss_vs_{}.png", dir, stem), sweep, results);
+    plot_length_accuracy(dir, sweep, results);
   }
   const bool reportable = report && !results.empty() &&
                           std::all_of(results.begin(), results.end(), [](const Result& r) { return r.s.contains("test_per_example"); });

@@ -207,6 +207,17 @@ std::string anchor_section(const std::string& dir) {
   return t + "\n";
 }
 
+// The length plots collect wrote (sweep_length.cpp), in the swept values' order.
+std::vector<std::string> length_plot_names(const std::string& dir, const nlohmann::json& sweep) {
+  std::vector<std::string> names;
+  if (std::ifstream(dir + "/length_accuracy.png")) names.push_back("length_accuracy.png");
+  for (const std::string v : sweep["values"]) {
+    const std::string n = fmt::format("length_accuracy_{}.png", plot_stem(v));
+    if (std::ifstream(dir + "/" + n)) names.push_back(n);
+  }
+  return names;
+}
+
 }  // namespace
 
 void write_report(const std::string& dir) {
@@ -232,6 +243,8 @@ void write_report(const std::string& dir) {
   md += fmt::format("![test sequence accuracy](accuracy_vs_{0}.png)\n\n![test token accuracy](token_accuracy_vs_{0}.png)\n\n", stem);
   if (std::ifstream(fmt::format("{}/dependent_loss_vs_{}.png", dir, stem)))
     md += fmt::format("![test loss on the dependent labels, against a uniform guess](dependent_loss_vs_{}.png)\n\n", stem);
+  for (const std::string& png : length_plot_names(dir, sweep))
+    md += fmt::format("![test accuracy against test length]({})\n\n", png);
   md += cell_table(dir, sweep, cells) + d50_table(sweep, cells) + paired_table(sweep, cells) + anchor_section(dir);
   write_text_atomic(dir + "/report.md", md);
 }
