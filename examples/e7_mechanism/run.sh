@@ -37,4 +37,5 @@ for s in 1 2 3 4 5; do
   "$BIN" probe attention --checkpoint "$g/best.safetensors" --examples 16 --out "$OUT/attention/seed$s"
   "$BIN" probe ablate --checkpoint "$g/best.safetensors" --examples 200 --out "$OUT/ablate/seed$s"
 done
+python3 examples/e7_mechanism/summarise.py "$OUT" "$DELAY"
 echo "e7: wrote $OUT"
