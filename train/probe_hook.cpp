@@ -29,9 +29,9 @@ void append(const std::string& path, const std::string& header, const std::strin
   if (!out) throw Error(fmt::format("probe: cannot write {}", path));
 }
 
-// (key column's value) -> (x, y) rows of a CSV, one series per key.
-std::map<std::string, Series> series_by(const std::string& path, size_t key, size_t x, size_t y) {
-  std::map<std::string, Series> out;
+// The rows of a CSV this hook wrote, after its header, split at commas.
+std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
@@ -39,8 +39,17 @@ std::map<std::string, Series> series_by(const std::string& path, size_t key, siz
     std::vector<std::string> f;
     std::stringstream ss(line);
     for (std::string s; std::getline(ss, s, ',');) f.push_back(s);
+    rows.push_back(std::move(f));
+  }
+  return rows;
+}
+
+// (key column's value) -> (x, y) rows of a CSV, one series per key; y <= 0 is left out (a log axis).
+std::map<std::string, Series> series_by(const std::string& path, size_t key, size_t x, size_t y) {
+  std::map<std::string, Series> out;
+  for (const auto& f : csv_rows(path)) {
     const double yv = std::stod(f.at(y));
-    if (yv <= 0) continue;  // a log axis
+    if (yv <= 0) continue;
     Series& s = out[f.at(key)];
     s.x.push_back(std::stod(f.at(x)));
     s.y.push_back(yv);
@@ -112,15 +121,8 @@ void ProbeRecorder::plot() const {
   spec.logy = true;
   plot_lines(dir_ + "/gradflow.png", spec, titled(series_by(dir_ + "/gradflow.csv", 0, 1, 2), "step "));
   if (attention_) {
-    // One line per head: its key is "layer,head" read as two columns, so key on a joined copy.
-    std::map<std::string, Series> heads;
-    std::ifstream in(dir_ + "/attention.csv");
-    std::string line;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-      std::vector<std::string> f;
-      std::stringstream ss(line);
-      for (std::string s; std::getline(ss, s, ',');) f.push_back(s);
+    std::map<std::string, Series> heads;  // one line per (layer, head)
+    for (const auto& f : csv_rows(dir_ + "/attention.csv")) {
       if (std::stod(f.at(6)) < 0) continue;  // no label with a source
       Series& s = heads[fmt::format("layer {} head {}", f.at(1), f.at(2))];
       s.x.push_back(std::stod(f.at(0)));
