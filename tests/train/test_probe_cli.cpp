@@ -40,13 +40,19 @@ BOOST_AUTO_TEST_CASE(each_probe_writes_its_csv_and_plots) {
   TempDir t;
   const std::string gpt = train(t, "gpt", "--model gpt --d-model 16 --heads 2 --layers 2 --ff 32");
   const std::string lstm = train(t, "lstm", "--model lstm --hidden 16");
-  auto r = attnlab(fmt::format("probe gradflow --checkpoint '{}' --checkpoint '{}' --init '--model gru --hidden 8 {}' "
-                               "--examples 4 --out '{}'", gpt, lstm, kData, t / "g"));
+  auto r = attnlab(fmt::format("probe gradflow --checkpoint '{1}' --checkpoint '{2}' --init '--model gru --hidden 8 {0}' "
+                               "--init '--model rnn --hidden 8 {0}' --init '--model mamba --d-model 8 {0}' --examples 4 --out '{3}'",
+                               kData, gpt, lstm, t / "g"));
   BOOST_TEST_REQUIRE(r.code == 0, r.err);
   for (const char* f : {"gradflow.csv", "gradflow.png", "gradflow_source.csv", "gradflow_state.csv", "gradflow_state.png"})
     BOOST_TEST(fs::file_size(t / fmt::format("g/{}", f)) > 0u, f);
-  BOOST_TEST(lines(t / "g/gradflow_source.csv") == 4u);  // header and three models
-  BOOST_TEST(slurp(t / "g/gradflow.csv").find("gru at init,") != std::string::npos);
+  BOOST_TEST(lines(t / "g/gradflow_source.csv") == 6u);  // header and five models
+  for (const char* m : {"gru at init,", "rnn at init,", "mamba at init,"})
+    BOOST_TEST(slurp(t / "g/gradflow.csv").find(m) != std::string::npos, m);
+  const std::string state = slurp(t / "g/gradflow_state.csv");  // the recurrences, not gpt or mamba
+  BOOST_TEST(state.find("lstm,") != std::string::npos);
+  BOOST_TEST(state.find("rnn at init,") != std::string::npos);
+  BOOST_TEST(state.find("mamba") == std::string::npos);
   r = attnlab(fmt::format("probe attention --checkpoint '{}' --examples 4 --out '{}'", gpt, t / "a"));
   BOOST_TEST_REQUIRE(r.code == 0, r.err);
   BOOST_TEST(lines(t / "a/attention.csv") == 5u);  // header and 2 layers x 2 heads
