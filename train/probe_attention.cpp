@@ -22,19 +22,33 @@ std::vector<std::pair<std::string, MultiHeadAttention<T>*>> attention_modules(Se
   return out;
 }
 
-// The weights of every head from one eval-mode forward over `sb`: [B, H, Tq, Tk] per map.
+// Keeps attention weights in eval mode for its lifetime; afterwards the model keeps none and
+// holds no handle into the probe's graph, however the forward ended.
 template <class T>
-std::vector<AttentionMap<T>> forward_maps(Seq2SeqModel<T>& m, Graph<T>& g, const SeqBatch& sb) {
-  attention_modules(m);  // throws for a model without attention
-  const bool was_training = m.training();
-  m.eval();
-  m.keep_attention(true);
+struct KeepAttention {
+  Seq2SeqModel<T>& m;
+  std::vector<std::pair<std::string, MultiHeadAttention<T>*>> modules;
+  bool was_training;
+  explicit KeepAttention(Seq2SeqModel<T>& m) : m(m), modules(attention_modules(m)), was_training(m.training()) {
+    m.eval();
+    m.keep_attention(true);
+  }
+  ~KeepAttention() {
+    m.keep_attention(false);
+    for (auto& [name, a] : modules) a->last_weights = Tensor<T>();
+    m.train(was_training);
+  }
+};
+
+// The weights of every head from one eval-mode forward over `sb` in `g`: [B, H, Tq, Tk] per map,
+// then passed to `use` while `g` holds them.
+template <class T, class F>
+void with_maps(Seq2SeqModel<T>& m, const SeqBatch& sb, F&& use) {
+  Graph<T> g;
+  KeepAttention<T> keep(m);
   NoGrad<T> ng(g);
   m.forward(g, sb);
-  std::vector<AttentionMap<T>> maps = m.attention_maps();
-  m.keep_attention(false);
-  m.train(was_training);
-  return maps;
+  use(m.attention_maps());
 }
 
 // Visits each real query row (q < length of its row, at least two keys visible) of map `w`.
@@ -49,73 +63,82 @@ void each_query(const Tensor<T>& w, const std::vector<int>& lengths, F&& f) {
 
 }  // namespace
 
+namespace {
+
+// Distance, entropy, confidence and source mass of each head of one map.
+template <class T>
+void map_stats(const AttentionMap<T>& map, int layer, const data::Batch& b, std::vector<HeadStats>& out) {
+  const Tensor<T>& w = map.weights;
+  const int64_t H = w.size(1);
+  std::vector<double> dist(H), ent(H), conf(H), mass(H);
+  std::vector<int64_t> n(H), labels(H);
+  each_query(w, b.stream_lengths, [&](int64_t row, int64_t h, int64_t q, const T* wq, int64_t keys) {
+    double d = 0, e = 0, c = 0;
+    for (int64_t k = 0; k < keys; ++k) {
+      const double v = wq[k];
+      d += v * double(q - k);
+      if (v > 0) e -= v * std::log(v);
+      c = std::max(c, v);
+    }
+    dist[h] += d, ent[h] += e, conf[h] += c, ++n[h];
+    const size_t at = (size_t)row * b.len + q;
+    const int ld = b.label_distance[at];
+    if (b.labels[at] != data::Vocab::PAD && ld >= 0 && ld <= q) {
+      mass[h] += wq[q - ld];
+      ++labels[h];
+    }
+  });
+  for (int64_t h = 0; h < H; ++h) {
+    HeadStats s;
+    s.module = map.name;
+    s.layer = layer;
+    s.head = (int)h;
+    if (n[h]) s.mean_distance = dist[h] / n[h], s.entropy = ent[h] / n[h], s.confidence = conf[h] / n[h];
+    if (labels[h]) s.source_mass = mass[h] / labels[h];
+    s.source_labels = labels[h];
+    out.push_back(s);
+  }
+}
+
+}  // namespace
+
 template <class T>
 std::vector<HeadStats> attention_stats(Seq2SeqModel<T>& m, const data::Batch& b) {
   if (!b.is_stream()) throw Error("probe: the batch is not a stream (the probes read one-stream models, format lm)");
-  Graph<T> g;
-  const std::vector<AttentionMap<T>> maps = forward_maps(m, g, to_seq_batch(b));
   std::vector<HeadStats> out;
-  for (size_t l = 0; l < maps.size(); ++l) {
-    const Tensor<T>& w = maps[l].weights;
-    const int64_t H = w.size(1);
-    std::vector<double> dist(H), ent(H), conf(H), mass(H);
-    std::vector<int64_t> n(H), labels(H);
-    each_query(w, b.stream_lengths, [&](int64_t row, int64_t h, int64_t q, const T* wq, int64_t keys) {
-      double d = 0, e = 0, c = 0;
-      for (int64_t k = 0; k < keys; ++k) {
-        const double v = wq[k];
-        d += v * double(q - k);
-        if (v > 0) e -= v * std::log(v);
-        c = std::max(c, v);
-      }
-      dist[h] += d, ent[h] += e, conf[h] += c, ++n[h];
-      const size_t at = (size_t)row * b.len + q;
-      const int ld = b.label_distance[at];
-      if (b.labels[at] != data::Vocab::PAD && ld >= 0 && ld <= q) {
-        mass[h] += wq[q - ld];
-        ++labels[h];
-      }
-    });
-    for (int64_t h = 0; h < H; ++h) {
-      HeadStats s;
-      s.module = maps[l].name;
-      s.layer = (int)l;
-      s.head = (int)h;
-      if (n[h]) s.mean_distance = dist[h] / n[h], s.entropy = ent[h] / n[h], s.confidence = conf[h] / n[h];
-      if (labels[h]) s.source_mass = mass[h] / labels[h];
-      s.source_labels = labels[h];
-      out.push_back(s);
-    }
-  }
+  with_maps(m, to_seq_batch(b), [&](const std::vector<AttentionMap<T>>& maps) {
+    for (size_t l = 0; l < maps.size(); ++l) map_stats(maps[l], (int)l, b, out);
+  });
   return out;
 }
 
 template <class T>
 void repeat_scores(Seq2SeqModel<T>& m, const std::vector<int>& tokens, int64_t batch, int64_t n,
                    std::vector<HeadStats>& stats) {
-  if (n < 2 || (int64_t)tokens.size() != batch * 2 * n)
-    throw Error(fmt::format("probe: repeated tokens need n >= 2 and {} ids, not n {} and {}", batch * 2 * n, n, tokens.size()));
+  // With n = 2 the induction offset q - n + 1 is q - 1, the previous token.
+  if (n < 3 || (int64_t)tokens.size() != batch * 2 * n)
+    throw Error(fmt::format("probe: repeated tokens need n >= 3 and {} ids, not n {} and {}", batch * 2 * n, n, tokens.size()));
   SeqBatch sb;
   sb.batch = batch;
   sb.len = 2 * n;
   sb.tokens = tokens;
-  Graph<T> g;
-  const std::vector<AttentionMap<T>> maps = forward_maps(m, g, sb);
   const std::vector<int> lengths((size_t)batch, (int)(2 * n));
-  for (size_t l = 0; l < maps.size(); ++l) {
-    const int64_t H = maps[l].weights.size(1);
-    std::vector<double> prev(H), ind(H);
-    std::vector<int64_t> np(H), ni(H);
-    each_query(maps[l].weights, lengths, [&](int64_t, int64_t h, int64_t q, const T* wq, int64_t) {
-      prev[h] += wq[q - 1], ++np[h];
-      if (q >= n) ind[h] += wq[q - n + 1], ++ni[h];
-    });
-    for (HeadStats& s : stats)
-      if (s.layer == (int)l && s.head < H) {
-        s.previous_token = np[s.head] ? prev[s.head] / np[s.head] : -1;
-        s.induction = ni[s.head] ? ind[s.head] / ni[s.head] : -1;
-      }
-  }
+  with_maps(m, sb, [&](const std::vector<AttentionMap<T>>& maps) {
+    for (size_t l = 0; l < maps.size(); ++l) {
+      const int64_t H = maps[l].weights.size(1);
+      std::vector<double> prev(H), ind(H);
+      std::vector<int64_t> np(H), ni(H);
+      each_query(maps[l].weights, lengths, [&](int64_t, int64_t h, int64_t q, const T* wq, int64_t) {
+        prev[h] += wq[q - 1], ++np[h];
+        if (q >= n) ind[h] += wq[q - n + 1], ++ni[h];
+      });
+      for (HeadStats& s : stats)
+        if (s.layer == (int)l && s.head < H) {
+          s.previous_token = np[s.head] ? prev[s.head] / np[s.head] : -1;
+          s.induction = ni[s.head] ? ind[s.head] / ni[s.head] : -1;
+        }
+    }
+  });
 }
 
 std::vector<int> repeated_random_tokens(int64_t batch, int64_t n, int first, int last, uint64_t seed) {

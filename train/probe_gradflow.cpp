@@ -48,8 +48,33 @@ struct Recurrences {
   }
 };
 
+// Sets the probe flags and eval mode for its lifetime; restores the model however it ends.
+template <class T>
+struct KeepProbeTensors {
+  Seq2SeqModel<T>& m;
+  Embedding<T>& emb;
+  Recurrences<T>& rec;
+  bool was_training;
+  KeepProbeTensors(Seq2SeqModel<T>& m, Embedding<T>& emb, Recurrences<T>& rec)
+      : m(m), emb(emb), rec(rec), was_training(m.training()) {
+    m.eval();
+    emb.keep_output = true;
+    rec.set(true);
+  }
+  ~KeepProbeTensors() {
+    emb.keep_output = false;
+    emb.last_output = Tensor<T>();
+    rec.set(false);
+    for (auto* layers : rec.states) layers->clear();
+    m.zero_grad();
+    m.train(was_training);
+  }
+};
+
+// ||v||_2 of n values; 0 when no gradient reached the tensor (v null).
 template <class T>
 double row_norm(const T* v, int64_t n) {
+  if (!v) return 0.0;
   double s = 0;
   for (int64_t i = 0; i < n; ++i) s += double(v[i]) * double(v[i]);
   return std::sqrt(s);
@@ -96,13 +121,10 @@ std::vector<LabelGrads> label_gradients(Seq2SeqModel<T>& m, const data::Batch& b
   if (!b.is_stream()) throw Error("probe: the batch is not a stream (the probes read one-stream models, format lm)");
   Embedding<T>& emb = token_embedding(m);
   Recurrences<T> rec(m);
-  const bool was_training = m.training();
-  m.eval();
-  emb.keep_output = true;
-  rec.set(true);
   const SeqBatch sb = to_seq_batch(b);
   std::vector<LabelGrads> out;
-  Graph<T> g;
+  Graph<T> g;  // before the guard: the kept tensors are released before their graph
+  KeepProbeTensors<T> keep(m, emb, rec);
   std::vector<T> up;
   for (int64_t pos : label_positions(b, max_positions)) {
     g.reset();
@@ -118,7 +140,7 @@ std::vector<LabelGrads> label_gradients(Seq2SeqModel<T>& m, const data::Batch& b
       lg.row = r;
       lg.pos = pos;
       if (b.label_distance[at] >= 0 && b.label_distance[at] <= pos) lg.source = pos - b.label_distance[at];
-      const T* gx = emb.last_output.grad();
+      const T* gx = emb.last_output.requires_grad() ? emb.last_output.grad() : nullptr;
       for (int64_t p = 0; p <= pos; ++p) lg.input_norm.push_back(row_norm(gx + ((int64_t)r * b.len + p) * D, D));
       for (auto* layers : rec.states)
         for (const auto& steps : *layers) {
@@ -133,13 +155,6 @@ std::vector<LabelGrads> label_gradients(Seq2SeqModel<T>& m, const data::Batch& b
       out.push_back(std::move(lg));
     }
   }
-  g.reset();
-  emb.keep_output = false;
-  emb.last_output = Tensor<T>();
-  rec.set(false);
-  for (auto* layers : rec.states) layers->clear();
-  m.zero_grad();
-  m.train(was_training);
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -57,13 +58,18 @@ std::map<std::string, Series> series_by(const std::string& path, size_t key, siz
   return out;
 }
 
+// The series titled prefix + key, keys that are numbers in numeric order.
 std::vector<Series> titled(std::map<std::string, Series> m, const std::string& prefix) {
-  std::vector<Series> v;
-  for (auto& [k, s] : m) {
+  std::vector<std::pair<std::string, Series>> v(m.begin(), m.end());
+  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+    return a.first.size() != b.first.size() ? a.first.size() < b.first.size() : a.first < b.first;
+  });
+  std::vector<Series> out;
+  for (auto& [k, s] : v) {
     s.title = prefix + k;
-    v.push_back(s);
+    out.push_back(s);
   }
-  return v;
+  return out;
 }
 
 }  // namespace
@@ -79,8 +85,25 @@ ProbeRecorder::ProbeRecorder(Seq2SeqModel<float>& model, const data::Dataset& ds
 }
 
 bool ProbeRecorder::before_step(LoopContext& c) {
+  if (!started_) {  // a resumed run drops what an earlier session recorded after its checkpoint
+    started_ = true;
+    drop_rows_after(c.state.step);
+  }
   if (c.state.step == 0) record(0);
   return false;
+}
+
+void ProbeRecorder::drop_rows_after(int64_t step) const {
+  for (const char* name : {"gradflow.csv", "gradflow_state.csv", "attention.csv"}) {
+    const std::string path = dir_ + "/" + name;
+    if (!std::filesystem::exists(path)) continue;
+    std::ifstream in(path);
+    std::string header, line, kept;
+    std::getline(in, header);
+    while (std::getline(in, line))
+      if (std::stoll(line.substr(0, line.find(','))) <= step) kept += line + "\n";
+    write_text_atomic(path, header + "\n" + kept);
+  }
 }
 
 void ProbeRecorder::after_step(LoopContext& c) {
@@ -101,8 +124,9 @@ void ProbeRecorder::record(int64_t step) {
   if (attention_) {
     std::vector<HeadStats> stats = attention_stats(model_, batch_);
     const int64_t limit = position_limit(model_.config), n = limit > 0 ? std::min(kRepeat, limit / 2) : kRepeat;
-    repeat_scores(model_, repeated_random_tokens((int64_t)kExamples, n, data::Vocab::NUM_SPECIAL, vocab_, kRepeatSeed),
-                  (int64_t)kExamples, n, stats);
+    if (n >= 3)  // else the table is too short for two copies with an induction offset of their own
+      repeat_scores(model_, repeated_random_tokens((int64_t)kExamples, n, data::Vocab::NUM_SPECIAL, vocab_, kRepeatSeed),
+                    (int64_t)kExamples, n, stats);
     std::string a;
     for (const HeadStats& s : stats)
       a += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", step, s.layer, s.head, s.mean_distance, s.entropy, s.confidence,
@@ -110,7 +134,11 @@ void ProbeRecorder::record(int64_t step) {
     append(dir_ + "/attention.csv",
            "step,layer,head,mean_distance,entropy,confidence,source_mass,source_labels,previous_token,induction\n", a);
   }
-  plot();
+  try {  // a plot that fails is a warning, never the end of the run
+    plot();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "warning: probes: {}\n", e.what());
+  }
 }
 
 void ProbeRecorder::plot() const {

@@ -19,12 +19,14 @@ class ProbeRecorder : public LoopHook {
  private:
   void record(int64_t step);
   void plot() const;
+  void drop_rows_after(int64_t step) const;  // rows of steps > step, left by an earlier session
   Seq2SeqModel<float>& model_;
   data::Batch batch_;
   int64_t every_;
   std::string dir_;
   bool attention_;
   int vocab_;
+  bool started_ = false;
 };
 
 }  // namespace attn

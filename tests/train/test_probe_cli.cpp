@@ -116,6 +116,15 @@ BOOST_AUTO_TEST_CASE(train_probe_every_records_over_training_and_changes_nothing
   BOOST_TEST((steps == std::set<std::string>{"0", "10", "20"}));
   for (const char* f : {"gradflow.csv", "gradflow.png", "attention_source_mass.png"})
     BOOST_TEST(fs::file_size(t / fmt::format("p/probes/{}", f)) > 0u, f);
+  // Resumed and extended: the steps so far stay once each, the new ones are added.
+  r = attnlab(fmt::format("train --resume '{}' --steps 30", t / "p"));
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  std::multiset<std::string> again;
+  std::istringstream in2(slurp(t / "p/probes/gradflow.csv"));
+  std::getline(in2, line);
+  while (std::getline(in2, line))
+    if (line.substr(line.find(',') + 1, 2) == "0,") again.insert(line.substr(0, line.find(',')));  // distance 0: one row per step
+  BOOST_TEST((again == std::multiset<std::string>{"0", "10", "20", "30"}));
   r = attnlab(fmt::format("train --model transformer --task copy --probe-every 5 --steps 5 --out '{}'", t / "s"));
   BOOST_TEST(r.code == 2);
   BOOST_TEST(r.err.find("--probe-every reads one-stream models") != std::string::npos, r.err);

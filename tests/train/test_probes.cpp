@@ -48,10 +48,11 @@ data::Batch stream_batch(const std::vector<std::vector<int>>& tokens, const std:
 }
 
 // One layer, one head, d_model 16, no positions: token t embeds as e_t, the keys are the
-// normalised embeddings and the queries those shifted one back (q_t ~ e_{t-1}) times beta. Pre-LN
-// maps e_t to a*e_t + c*1, so score(t, s) = beta/4 * (a^2 [s = t-1] + a constant) for every visible
-// s < 15: with beta a^2 / 4 = 170 the weight off t-1 is below e^-170, under float64 rounding.
-std::unique_ptr<Seq2SeqModel<double>> previous_token_model() {
+// normalised embeddings and the queries those shifted back (q_t ~ e_{t-shift}) times beta. Pre-LN
+// maps e_t to a*e_t + c*1, so score(t, s) = beta/4 * (a^2 [s = t-shift] + a constant) for every
+// visible s < 16 - shift: with beta a^2 / 4 = 170 the weight off t-shift is below e^-170, under
+// float64 rounding (for t >= shift; earlier queries have no key to match).
+std::unique_ptr<Seq2SeqModel<double>> shifted_head_model(int shift) {
   ModelConfig c = ModelConfig::defaults("gpt");
   c.format = "lm";
   c.src_vocab = c.tgt_vocab = 16;
@@ -64,7 +65,7 @@ std::unique_ptr<Seq2SeqModel<double>> previous_token_model() {
   for (int i = 0; i < D; ++i) emb[(size_t)i * D + i] = 1;
   auto& w = param(*m, "layers.0.self_attn.in_proj_weight").value;  // [3D, D]: q, k, v
   std::fill(w.begin(), w.end(), 0.0);
-  for (int s = 0; s + 1 < D; ++s) w[(size_t)s * D + s + 1] = beta;  // q_s = beta * y_{s+1}
+  for (int s = 0; s + shift < D; ++s) w[(size_t)s * D + s + shift] = beta;  // q_s = beta * y_{s+shift}
   for (int s = 0; s < D; ++s) w[(size_t)(D + s) * D + s] = 1;       // k = y
   for (int s = 0; s < D; ++s) w[(size_t)(2 * D + s) * D + s] = 1;   // v = y
   auto& bias = param(*m, "layers.0.self_attn.in_proj_bias").value;
@@ -75,7 +76,7 @@ std::unique_ptr<Seq2SeqModel<double>> previous_token_model() {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_head_attending_one_back_scores_previous_token_one_and_distance_one) {
-  auto m = previous_token_model();
+  auto m = shifted_head_model(1);
   const int T = 12;
   std::vector<int> row(T), labels(T, data::Vocab::PAD), dist(T, -1);
   for (int t = 0; t < T; ++t) row[t] = t;
@@ -96,6 +97,20 @@ BOOST_AUTO_TEST_CASE(a_head_attending_one_back_scores_previous_token_one_and_dis
   BOOST_TEST(std::abs(s[0].induction) <= tol);  // it attends q-1, never q-n+1 (n = 6)
 }
 
+// An induction head attends, at the second copy of a token, to the token after its first copy:
+// q - n + 1. Tokens 0..2n-1 stand in for the two copies (the score reads only positions).
+BOOST_AUTO_TEST_CASE(a_head_attending_n_minus_one_back_scores_induction_one) {
+  const int n = 5;
+  auto m = shifted_head_model(n - 1);
+  std::vector<int> row(2 * n);
+  for (int t = 0; t < 2 * n; ++t) row[t] = t;
+  const data::Batch b = stream_batch({row}, {std::vector<int>(2 * n, data::Vocab::PAD)}, {std::vector<int>(2 * n, -1)});
+  std::vector<HeadStats> s = attention_stats(*m, b);
+  repeat_scores(*m, row, 1, n, s);
+  BOOST_TEST(std::abs(s[0].induction - 1) <= 1e3 * eps64);
+  BOOST_CHECK_THROW(repeat_scores(*m, std::vector<int>(4, 5), 1, 2, s), Error);  // n = 2: induction is q - 1
+}
+
 // h_t = tanh(W_ih x_t + U h_{t-1}) with W_ih = 0, biases 0 and U = u I stays 0, where tanh' = 1:
 // dh_t/dh_{t-1} = u I exactly. The logits at h = 0 are the output bias, so
 // ||dL_j/dh_t|| = u^(j-t) ||W_out^T (softmax(b_out) - e_label)||.
@@ -103,19 +118,22 @@ BOOST_AUTO_TEST_CASE(a_linear_recurrence_has_state_gradients_decaying_as_its_wei
   ModelConfig c = ModelConfig::defaults("rnn");
   c.format = "lm";
   c.src_vocab = c.tgt_vocab = 9;
-  c.set("hidden", 4).set("layers", 1);
+  // Two layers: the bottom one random, the top one the linear recurrence, whose zero input
+  // weights cut the bottom layer off from the loss (its state gradients must be exactly 0).
+  c.set("hidden", 4).set("layers", 2);
   auto m = make_model<double>(c, 3);
   const double u = 0.7;
-  for (const char* name : {"rnn.weight_ih_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "rnn.weight_hh_l0"}) {
+  for (const char* name : {"rnn.weight_ih_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1", "rnn.weight_hh_l1"}) {
     auto& v = param(*m, name).value;
     std::fill(v.begin(), v.end(), 0.0);
   }
-  auto& U = param(*m, "rnn.weight_hh_l0").value;
+  auto& U = param(*m, "rnn.weight_hh_l1").value;
   for (int i = 0; i < 4; ++i) U[(size_t)i * 4 + i] = u;
   const int T = 20;
-  std::vector<int> row(T, 5), labels(T, data::Vocab::PAD), dist(T, -1);
+  std::vector<int> row(T, 5), labels(T, data::Vocab::PAD), other(T, data::Vocab::PAD), dist(T, -1);
   labels[T - 1] = 6, labels[9] = 7;
-  const data::Batch b = stream_batch({row, row}, {labels, labels}, {dist, dist});
+  other[T - 1] = 8, other[9] = 4;  // the second row's labels differ: its gradients do too
+  const data::Batch b = stream_batch({row, row}, {labels, other}, {dist, dist});
   const std::vector<LabelGrads> g = label_gradients(*m, b, 0);
   BOOST_TEST_REQUIRE(g.size() == 4u);  // two positions, two rows
   const auto &W = param(*m, "out.weight").value, &bias = param(*m, "out.bias").value;  // [9, 4], [9]
@@ -130,10 +148,11 @@ BOOST_AUTO_TEST_CASE(a_linear_recurrence_has_state_gradients_decaying_as_its_wei
     return std::sqrt(sq);
   };
   for (const LabelGrads& lg : g) {
-    BOOST_TEST_REQUIRE(lg.state_norm.size() == 1u);
-    const std::vector<double>& n = lg.state_norm[0];
+    BOOST_TEST_REQUIRE(lg.state_norm.size() == 2u);
+    for (double x : lg.state_norm[0]) BOOST_TEST(x == 0.0);  // the bottom layer
+    const std::vector<double>& n = lg.state_norm[1];
     BOOST_TEST_REQUIRE(n.size() == (size_t)lg.pos + 1);
-    const double top = at_label(labels[(size_t)lg.pos]);
+    const double top = at_label((lg.row == 0 ? labels : other)[(size_t)lg.pos]);
     BOOST_TEST_REQUIRE(top > 0);
     for (size_t t = 0; t < n.size(); ++t) {
       // Rounding: the softmax and the 9-term products (~16 eps), then one multiply by u per lag.
@@ -143,8 +162,8 @@ BOOST_AUTO_TEST_CASE(a_linear_recurrence_has_state_gradients_decaying_as_its_wei
     for (double x : lg.input_norm) BOOST_TEST(x == 0.0);  // W_ih = 0: the inputs do not matter
   }
   const GradFlow f = bin_gradients(g);
-  for (size_t k = 0; k < f.state_relative[0].size(); ++k)
-    BOOST_TEST(std::abs(f.state_relative[0][k] - std::pow(u, (double)k)) <= (k + 4) * eps64);
+  for (size_t k = 0; k < f.state_relative[1].size(); ++k)
+    BOOST_TEST(std::abs(f.state_relative[1][k] - std::pow(u, (double)k)) <= (k + 32) * eps64);
 }
 
 namespace {
@@ -280,4 +299,17 @@ BOOST_AUTO_TEST_CASE(ablating_a_head_is_zeroing_its_output_weights) {
   BOOST_TEST(rows[4].sequence_accuracy == rows[0].sequence_accuracy);
   for (auto& [name, mod] : m->named_modules())  // nothing left zeroed
     if (auto* a = dynamic_cast<MultiHeadAttention<float>*>(mod)) BOOST_TEST(a->zeroed_heads.empty());
+  // The same, on the logits themselves: equal to the bit, and not the intact model's.
+  const data::Batch batch = ds.batch(ds.eval_examples(data::Split::Test, 8), false);
+  auto logits = [&](Seq2SeqModel<float>& model) {
+    Graph<float> g;
+    NoGrad<float> ng(g);
+    return model.forward(g, to_seq_batch(batch)).values();
+  };
+  const std::vector<float> intact = logits(*m);
+  for (auto& [name, mod] : m->named_modules())
+    if (name == "layers.0.self_attn") dynamic_cast<MultiHeadAttention<float>&>(*mod).zeroed_heads = {1, 0};
+  const std::vector<float> ablated = logits(*m), by_weights = logits(*zeroed);
+  BOOST_TEST(ablated == by_weights);
+  BOOST_TEST(ablated != intact);
 }

@@ -238,17 +238,18 @@ int run_ablate(const ProbeArgs& a) {
   const HeadAblation& intact = rows[0];
   std::string csv = "module,layer,head,sequence_accuracy,token_accuracy,sequence_drop,token_drop\n";
   std::vector<HeadValue> drops;
-  double most = 1e-9;
+  double most = 1e-9, least = 0;
   for (const HeadAblation& r : rows) {
     csv += fmt::format("{},{},{},{},{},{},{}\n", r.head < 0 ? "none" : r.module, r.layer, r.head, r.sequence_accuracy, r.token_accuracy,
                        intact.sequence_accuracy - r.sequence_accuracy, intact.token_accuracy - r.token_accuracy);
     if (r.head < 0) continue;
     drops.push_back({r.layer, r.head, intact.token_accuracy - r.token_accuracy});
-    most = std::max(most, std::abs(drops.back().value));
+    most = std::max(most, drops.back().value);
+    least = std::min(least, drops.back().value);  // a head whose removal helps
   }
   write_text_atomic(a.out + "/ablate.csv", csv);
   plot_head_table(a.out + "/ablate.png", fmt::format("token accuracy drop with the head zeroed (intact {:.3f})", intact.token_accuracy),
-                  drops, 0, most, false);
+                  drops, least, most, false);
   fmt::print("{}: intact token accuracy {:.4f}; wrote {}/ablate.csv and ablate.png\n", p.name, intact.token_accuracy, a.out);
   return 0;
 }

@@ -70,7 +70,7 @@ std::vector<std::string> plot_length_accuracy(const std::string& dir, const nloh
   for (const Result& r : results)
     if (r.s.contains("test_accuracy_by_length"))
       for (const auto& [len, c] : r.s["test_accuracy_by_length"].items()) lo = std::min(lo, std::stoi(len)), hi = std::max(hi, std::stoi(len));
-  if (hi - lo + 1 < 3) return {};  // one test length: nothing to plot against
+  if (hi - lo + 1 < 3) return {};  // fewer than three test lengths: no curve to draw
   const std::vector<std::string> values = sweep["values"];
   const auto by_model = runs_by_model(values, results);
   const std::string task = sweep["task"], vary = sweep["vary"];
