@@ -98,6 +98,12 @@ struct Result {
 // The finished runs of sweep folder `dir` (each checked against its folder's hash); `missing`
 // counts those without a summary.json.
 std::vector<Result> read_results(const std::string& dir, const nlohmann::json& sweep, int& missing);
+// What a sweep's titles call its task: the task, or "tasks" when the task is itself swept.
+inline std::string task_title(const nlohmann::json& sweep) {
+  for (const std::string& part : split_on(sweep["vary"].get<std::string>(), ':'))
+    if (part == "task") return "tasks";
+  return sweep["task"].get<std::string>();
+}
 using RunsByValue = std::vector<std::vector<const Result*>>;  // value index -> its runs
 // Each model's runs at each of `values` (throws UsageError for a run at another value).
 std::map<std::string, RunsByValue> runs_by_model(const std::vector<std::string>& values, const std::vector<Result>& results);

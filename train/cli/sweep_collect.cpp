@@ -250,7 +250,7 @@ void plot_accuracy(const std::string& png, const std::string& which, const nlohm
   if (seeds > 1) lines.insert(lines.end(), seed_dots.begin(), seed_dots.end());
   lines.push_back(reference_series("chance", "test_chance_" + which, values, results, axis));
   PlotSpec& spec = axis.spec;
-  spec.title = fmt::format("{}: test {} accuracy", sweep["task"].get<std::string>(), which);
+  spec.title = fmt::format("{}: test {} accuracy", task_title(sweep), which);
   spec.subtitle = bars_meaning(which, bootstrap, results, runs_per_point);
   spec.xlabel = sweep["vary"].get<std::string>();
   spec.ylabel = which + " accuracy";
@@ -290,7 +290,7 @@ void plot_dependent_loss(const std::string& png, const nlohmann::json& sweep, co
   const Series memoryless = reference_series("memoryless (the labels' entropy)", "test_memoryless_loss", values, results, axis);
   if (!memoryless.x.empty()) lines.push_back(memoryless);
   PlotSpec& spec = axis.spec;
-  spec.title = fmt::format("{}: test loss on the labels that depend on the input", sweep["task"].get<std::string>());
+  spec.title = fmt::format("{}: test loss on the labels that depend on the input", task_title(sweep));
   spec.subtitle = "lines: mean over seeds; dots: each seed";
   spec.xlabel = sweep["vary"].get<std::string>();
   spec.ylabel = "loss per dependent label (nats)";

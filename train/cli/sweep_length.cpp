@@ -73,7 +73,7 @@ std::vector<std::string> plot_length_accuracy(const std::string& dir, const nloh
   if (hi - lo + 1 < 3) return {};  // fewer than three test lengths: no curve to draw
   const std::vector<std::string> values = sweep["values"];
   const auto by_model = runs_by_model(values, results);
-  const std::string task = sweep["task"], vary = sweep["vary"];
+  const std::string task = task_title(sweep), vary = sweep["vary"];
   std::vector<std::string> written;
   if (by_model.size() == 1) {  // one model: a line per swept value
     std::vector<Series> lines;

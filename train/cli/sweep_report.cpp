@@ -38,8 +38,20 @@ std::string protocol(const nlohmann::json& sweep, const std::vector<Result>& res
   std::ifstream cfg_in(dir + "/runs/" + results.front().id + "/config.json");
   const nlohmann::json cfg = nlohmann::json::parse(cfg_in, nullptr, false);
   std::string t = "## Protocol\n\n";
-  t += fmt::format("- Task `{}`; `{}` swept over {}.\n", sweep["task"].get<std::string>(), sweep["vary"].get<std::string>(),
-                   join(sweep["values"].get<std::vector<std::string>>()));
+  const std::string task = task_title(sweep);
+  t += task == "tasks" ? fmt::format("- Tasks and settings swept as `{}` over {}.\n", sweep["vary"].get<std::string>(),
+                                     join(sweep["values"].get<std::vector<std::string>>()))
+                       : fmt::format("- Task `{}`; `{}` swept over {}.\n", task, sweep["vary"].get<std::string>(),
+                                     join(sweep["values"].get<std::vector<std::string>>()));
+  // The fixed settings beside the swept one, and those of the test split alone (length generalisation).
+  auto listed = [&](const char* key) {
+    std::vector<std::string> v;
+    if (cfg.is_object() && cfg.contains(key)) v = cfg[key].get<std::vector<std::string>>();
+    return v;
+  };
+  if (!listed("task_opt").empty()) t += fmt::format("- Task settings of the first run: `{}`.\n", join(listed("task_opt"), "`, `"));
+  if (!listed("test_task_opt").empty())
+    t += fmt::format("- The test split alone: `{}` (validation keeps the training settings).\n", join(listed("test_task_opt"), "`, `"));
   t += fmt::format("- Models: {}. Seeds per cell: {} (from seed {}).\n", join(sweep["models"].get<std::vector<std::string>>()),
                    sweep["seeds"].get<int>(), sweep["runs"].at(0)["seed"].get<int>());
   if (sweep.contains("variants"))
@@ -237,7 +249,7 @@ void write_report(const std::string& dir) {
   const std::string name = sweep["vary"];
   std::string md = fmt::format("# {}: test accuracy against {}\n\nWritten by `attnlab report` from this folder's "
                                "sweep.json and runs/*/summary.json: {} runs, {} missing. Every run is a row of "
-                               "[results.csv](results.csv).\n\n", sweep["task"].get<std::string>(), name, results.size(), missing);
+                               "[results.csv](results.csv).\n\n", task_title(sweep), name, results.size(), missing);
   md += protocol(sweep, results, dir) + size_table(results);
   const std::string stem = plot_stem(name);
   md += fmt::format("![test sequence accuracy](accuracy_vs_{0}.png)\n\n![test token accuracy](token_accuracy_vs_{0}.png)\n\n", stem);
