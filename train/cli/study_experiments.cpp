@@ -195,7 +195,6 @@ SweepArgs e5_length_generalisation(const StudyArgs& s) {
                    : "task:min_length=parity:1,even-pairs:1,cycle-navigation:1,modular-arithmetic:1,"
                      "stack-manipulation:2,binary-addition:3,dyck:2";
   a.tune_at = "parity:1";
-  a.seeds = s.quick ? 1 : 3;
   short_tuning(a);
   return a;
 }
