@@ -86,7 +86,8 @@ BOOST_AUTO_TEST_CASE(what_a_probe_cannot_read_is_one_error_and_no_output) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(an_encoder_decoder_is_named_as_not_one_stream) {
+// Gradient flow and attention read one stream; ablation reads any model.
+BOOST_AUTO_TEST_CASE(an_encoder_decoder_is_named_as_not_one_stream_but_can_be_ablated) {
   TempDir t;
   const auto tr = attnlab(fmt::format("train --model transformer --d-model 8 --heads 2 --ff 16 --enc-layers 1 --dec-layers 1 --task copy "
                                       "--steps 5 --eval-every 5 --threads 1 --out '{}'", t / "s2s"));
@@ -95,6 +96,13 @@ BOOST_AUTO_TEST_CASE(an_encoder_decoder_is_named_as_not_one_stream) {
   BOOST_TEST(r.code == 2);
   BOOST_TEST(r.err.find("one-stream") != std::string::npos, r.err);
   BOOST_TEST(!fs::exists(t / "out"));
+  // Ablation evaluates any model: the encoder's, the decoder's and the cross-attention heads.
+  const auto ab = attnlab(fmt::format("probe ablate --checkpoint '{}' --examples 20 --out '{}'", t / "s2s/best.safetensors", t / "ab"));
+  BOOST_TEST_REQUIRE(ab.code == 0, ab.err);
+  const std::string csv = slurp(t / "ab/ablate.csv");
+  for (const char* m : {"encoder.layers.0.self_attn,", "decoder.layers.0.self_attn,", "decoder.layers.0.multihead_attn,"})
+    BOOST_TEST(csv.find(m) != std::string::npos, m);
+  BOOST_TEST(lines(t / "ab/ablate.csv") == 8u);  // header, intact, 3 modules x 2 heads
 }
 
 // The probes read the model in eval mode and draw from their own generator: a run records them

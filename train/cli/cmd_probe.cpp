@@ -82,7 +82,8 @@ Probed from_checkpoint(const std::string& path, const ProbeArgs& a) {
 }
 
 // Every model first, so that bad input fails before any file is written.
-std::vector<Probed> load_all(const ProbeArgs& a, bool allow_init, bool need_attention) {
+// `any_format`: the probe also reads encoder-decoder models (ablation evaluates any model).
+std::vector<Probed> load_all(const ProbeArgs& a, bool allow_init, bool need_attention, bool any_format = false) {
   if (a.checkpoints.empty() && (a.init.empty() || !allow_init))
     throw UsageError(allow_init ? "probe: give --checkpoint or --init" : "probe: give --checkpoint");
   if (a.examples <= 0) throw UsageError("probe: --examples must be positive");
@@ -93,7 +94,7 @@ std::vector<Probed> load_all(const ProbeArgs& a, bool allow_init, bool need_atte
     if (need_attention && model_family(p.model->config.type).caps.attention.empty())
       throw UsageError(fmt::format("probe: {} is a {} model, which has no attention heads", p.name, p.model->config.type));
   for (Probed& p : all)
-    if (p.data->config().format != "lm")
+    if (!any_format && p.data->config().format != "lm")
       throw UsageError(fmt::format("probe: {} is a {} model of format {}; the probes read one-stream models (format lm)",
                                    p.name, p.model->config.type, p.data->config().format));
   fs::create_directories(a.out);
@@ -165,6 +166,7 @@ int run_gradflow(const ProbeArgs& a) {
 struct HeadValue {
   int layer, head;
   double value;  // negative: none
+  std::string module{};  // the row's name in the table (empty: the layer number)
 };
 
 std::vector<HeadValue> head_values(const std::vector<HeadStats>& stats, double HeadStats::*field) {
@@ -187,7 +189,9 @@ void plot_head_table(const std::string& png, const std::string& title, const std
   t.values.assign((size_t)layers * heads, NAN);
   for (const HeadValue& s : stats)
     t.values[(size_t)s.layer * heads + s.head] = negative_is_none && s.value < 0 ? NAN : s.value;
-  for (int l = 0; l < layers; ++l) t.row_labels.push_back(std::to_string(l));
+  t.row_labels.assign((size_t)layers, "");
+  for (const HeadValue& s : stats)
+    t.row_labels[(size_t)s.layer] = s.module.empty() ? std::to_string(s.layer) : s.module;
   for (int h = 0; h < heads; ++h) t.col_labels.push_back(std::to_string(h));
   t.lo = lo;
   t.hi = hi;
@@ -232,7 +236,7 @@ int run_attention(const ProbeArgs& a) {
 int run_ablate(const ProbeArgs& a) {
   set_num_threads(a.threads);
   if (a.checkpoints.size() != 1) throw UsageError("probe ablate: give one --checkpoint");
-  std::vector<Probed> all = load_all(a, false, true);
+  std::vector<Probed> all = load_all(a, false, true, true);
   Probed& p = all[0];
   const auto rows = as_usage([&] { return ablate_heads(*p.model, *p.data, data::parse_split(a.split), (size_t)a.examples); });
   const HeadAblation& intact = rows[0];
@@ -243,7 +247,7 @@ int run_ablate(const ProbeArgs& a) {
     csv += fmt::format("{},{},{},{},{},{},{}\n", r.head < 0 ? "none" : r.module, r.layer, r.head, r.sequence_accuracy, r.token_accuracy,
                        intact.sequence_accuracy - r.sequence_accuracy, intact.token_accuracy - r.token_accuracy);
     if (r.head < 0) continue;
-    drops.push_back({r.layer, r.head, intact.token_accuracy - r.token_accuracy});
+    drops.push_back({r.layer, r.head, intact.token_accuracy - r.token_accuracy, r.module});
     most = std::max(most, drops.back().value);
     least = std::min(least, drops.back().value);  // a head whose removal helps
   }
@@ -288,7 +292,8 @@ void add_probe_command(CLI::App& app, int& exit_code) {
   att->callback([at, &exit_code] { exit_code = run_attention(*at); });
   auto ab = std::make_shared<ProbeArgs>();
   ab->examples = 500;
-  auto* abl = probe->add_subcommand("ablate", "Accuracy with each head zeroed alone: ablate.csv and ablate.png");
+  auto* abl = probe->add_subcommand("ablate", "Accuracy with each head zeroed alone, on any model with heads (encoder-decoders "
+                                              "too): ablate.csv and ablate.png");
   common_options(*abl, *ab, false);
   abl->callback([ab, &exit_code] { exit_code = run_ablate(*ab); });
 }
