@@ -49,8 +49,12 @@ void append_checked(const std::string& path, const std::string& text) {
 }
 }  // namespace
 
+// A temporary name this process alone writes: the shards of one sweep write its shared files
+// (sweep.json) at the same time, and a shared name would let one rename the other's half-file.
+std::string temp_path(const std::string& path) { return fmt::format("{}.tmp.{}", path, (long)getpid()); }
+
 void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temp_path(path);
   {
     std::ofstream f(tmp);
     f << text;
@@ -85,12 +89,12 @@ void RunFiles::create_new(bool overwrite) {
 void RunFiles::remove_new() const {
   std::error_code ec;
   for (int i = 0; kRunFiles[i]; ++i) fs::remove(path(kRunFiles[i]), ec);
-  for (const char* tmp : {"config.json.tmp", "summary.json.tmp"}) fs::remove(path(tmp), ec);
+  for (const char* name : {"config.json", "summary.json"}) fs::remove(temp_path(path(name)), ec);
   if (created_dir_) fs::remove(dir_, ec);  // only if now empty
 }
 
 void RunFiles::write_json(const std::string& name, const nlohmann::json& j) const {
-  const std::string tmp = path(name + ".tmp");
+  const std::string tmp = temp_path(path(name));
   {
     std::ofstream f(tmp);
     f << j.dump(2) << "\n";
@@ -131,7 +135,7 @@ void RunFiles::truncate_metrics(int64_t step) const {
   }
   in.close();
   for (const auto& [name, text] : {std::pair<std::string, std::string>{"metrics.jsonl", kept}, {"metrics.csv", csv.str()}}) {
-    const std::string tmp = path(name + ".tmp");
+    const std::string tmp = temp_path(path(name));
     std::ofstream(tmp) << text;
     fs::rename(tmp, path(name));
   }

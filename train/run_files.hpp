@@ -31,9 +31,11 @@ class RunFiles {
   bool created_dir_ = false;
 };
 
-// Writes `text` to `path` through `path`.tmp and a rename, so that no half-written file is left;
-// throws std::runtime_error naming the file when the write fails.
+// Writes `text` to `path` through temp_path(path) and a rename, so that no half-written file is
+// left; throws std::runtime_error naming the file when the write fails.
 void write_text_atomic(const std::string& path, const std::string& text);
+// `path`.tmp.<pid>: a name no other process writes at the same time.
+std::string temp_path(const std::string& path);
 
 // The columns of metrics.csv, in order.
 extern const char* const kMetricsColumns[];

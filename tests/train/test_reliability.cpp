@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "models/safetensors.hpp"
+#include "train/run_files.hpp"
 #include "tests/cli_runner.hpp"
 
 using attn_test::attnlab;
@@ -279,4 +280,37 @@ BOOST_AUTO_TEST_CASE(same_seed_same_kernels_same_metrics) {
   }
   const char* want = std::getenv("ATTNLAB_ISA");
   if (want && std::string(want) != "auto") BOOST_TEST(config["machine"]["isa"] == want);
+}
+
+// Shards of one sweep write its shared files (sweep.json) at the same moment: each write still
+// succeeds and leaves one writer's whole text, never a rename of another's half-file. Four
+// processes, 300 writes each, so that writes overlap many times over.
+BOOST_AUTO_TEST_CASE(concurrent_atomic_writes_of_one_file_all_succeed) {
+  TempDir t;
+  const std::string path = t / "shared.json";
+  constexpr int kWriters = 4, kWrites = 300;
+  std::vector<pid_t> pids;
+  for (int w = 0; w < kWriters; ++w) {
+    const pid_t pid = fork();
+    BOOST_TEST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+      const std::string text(4096, char('a' + w));
+      try {
+        for (int i = 0; i < kWrites; ++i) attn::write_text_atomic(path, text);
+      } catch (...) {
+        _exit(1);
+      }
+      _exit(0);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    BOOST_TEST_REQUIRE(waitpid(pid, &status, 0) == pid);
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "a writer failed, status " << status);
+  }
+  const std::string final_text = attn_test::slurp(path);
+  BOOST_TEST_REQUIRE(final_text.size() == 4096u);
+  BOOST_TEST(final_text == std::string(4096, final_text[0]));
+  for (const auto& e : fs::directory_iterator(t.dir)) BOOST_TEST(e.path().filename() == "shared.json", "left behind: " << e.path());
 }

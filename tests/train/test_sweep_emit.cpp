@@ -43,6 +43,14 @@ std::string without_seconds(const std::string& csv) {
   return out;
 }
 
+// Every log under `dir`, each headed by its name: what a failed job printed.
+std::string logs_of(const std::string& dir) {
+  std::string out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) out += "--- " + e.path().string() + ":\n" + slurp(e.path().string());
+  return out;
+}
+
 const std::string kEmitGrid = kTiny + "--vary length=3,4 --seeds 2 --tune-lr 0.001,0.003 --tune-seeds 1 ";
 
 }  // namespace
@@ -61,7 +69,9 @@ BOOST_AUTO_TEST_CASE(emitted_parallel_jobs_give_the_direct_results) {
   BOOST_TEST(contains(lines, "--shard 3/3 --jobs 1"), lines);
   BOOST_TEST(contains(lines, "--lr-from " + t / "par/tuning.json"), lines);
   BOOST_TEST(!contains(lines, "--tune-lr"), lines);
-  BOOST_TEST_REQUIRE(std::system(("bash " + t / "par/emit/parallel.sh > " + t / "par.log 2>&1").c_str()) == 0, slurp(t / "par.log"));
+  const int status = std::system(("bash " + t / "par/emit/parallel.sh > " + t / "par.log 2>&1").c_str());
+  BOOST_TEST_REQUIRE(status == 0, "status " << status << "\n" << slurp(t / "par.log") << "joblog:\n" << slurp(t / "par/emit/parallel.joblog")
+                                                << logs_of(t / "par/emit/logs"));
   BOOST_TEST(without_seconds(slurp(t / "par/results.csv")) == without_seconds(slurp(t / "direct/results.csv")));
   BOOST_TEST(slurp(t / "par/tuning.json") == slurp(t / "direct/tuning.json"));
 }
