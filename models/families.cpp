@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cctype>
+
 #include "autograd/shape.hpp"
 #include "models/family.hpp"
 
@@ -68,6 +70,24 @@ int64_t position_limit(const ModelConfig& c) {
 int64_t default_decode_steps(const ModelConfig& c, int64_t src_len) {
   const int64_t limit = position_limit(c);
   return limit > 0 ? limit - 1 : 4 * src_len + 16;
+}
+
+namespace {
+// N in `pattern` stands for a layer number.
+bool site_matches(const std::string& pattern, const std::string& name) {
+  const size_t n = pattern.find(".N.");
+  if (n == std::string::npos) return pattern == name;
+  if (name.compare(0, n + 1, pattern, 0, n + 1) != 0) return false;
+  size_t i = n + 1;
+  while (i < name.size() && std::isdigit((unsigned char)name[i])) ++i;
+  return i > n + 1 && name.compare(i, std::string::npos, pattern, n + 2, std::string::npos) == 0;
+}
+}  // namespace
+
+const AttentionSite& attention_site(const ModelConfig& c, const std::string& map_name) {
+  for (const AttentionSite& s : model_family(c.type).caps.attention)
+    if (site_matches(s.name, map_name)) return s;
+  throw Error(fmt::format("attention map '{}' matches none of the {} family's declared sites", map_name, c.type));
 }
 
 }  // namespace attn

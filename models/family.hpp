@@ -80,5 +80,8 @@ int64_t position_limit(const ModelConfig& c);
 // A positive bound on decoding steps for a source of `src_len` tokens: up to the position table
 // when there is one, else 4 * src_len + 16.
 int64_t default_decode_steps(const ModelConfig& c, int64_t src_len);
+// The declared site of attention map `map_name` ("decoder.layers.3.self_attn" matches the site
+// "decoder.layers.N.self_attn"); throws attn::Error when none of the family's sites matches.
+const AttentionSite& attention_site(const ModelConfig& c, const std::string& map_name);
 
 }  // namespace attn

@@ -43,7 +43,7 @@ Tensor<T> Embedding<T>::forward(Graph<T>& g, const std::vector<int>& ids, const 
   Tensor<T> out = embedding(weight.bind(g), ids, ids_shape);
   if (keep_output) {
     if (out.requires_grad()) out.retain_grad();
-    last_output = out;
+    outputs.push_back(out);
   }
   return out;
 }

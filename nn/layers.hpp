@@ -26,9 +26,10 @@ class Embedding : public Module<T> {
   Embedding(int64_t vocab, int64_t dim, Rng& rng);
   Tensor<T> forward(Graph<T>& g, const std::vector<int>& ids, const Shape& ids_shape);
   Parameter<T>& weight;
-  // For the probes: when set, each forward keeps its output here, with its gradient retained.
+  // For the probes: when set, each forward appends its output here, with its gradient retained
+  // (an encoder-decoder sharing one table embeds the source first, then the target).
   bool keep_output = false;
-  Tensor<T> last_output;
+  std::vector<Tensor<T>> outputs;
 };
 
 // Over the last axis; weight 1, bias 0, eps 1e-5, as nn.LayerNorm.

@@ -156,13 +156,16 @@ void plot_heat_table(const std::string& png, const HeatTable& t) {
   for (int c = 0; c < t.cols; ++c) xt += fmt::format("{}{} {}", c ? ", " : "", label(c < (int)t.col_labels.size() ? t.col_labels[c] : "?"), c);
   for (int r = 0; r < t.rows; ++r) yt += fmt::format("{}{} {}", r ? ", " : "", label(r < (int)t.row_labels.size() ? t.row_labels[r] : "?"), r);
   s += xt + ")\n" + yt + ")\n";
-  std::string cells;
+  // Every cell goes to the image, an empty one as NaN (left blank): an image with cells missing
+  // is not a full grid, and gnuplot would stretch its neighbours over the gap.
+  std::string image, labels;
   for (int r = 0; r < t.rows; ++r)
     for (int c = 0; c < t.cols; ++c) {
       const double v = t.values[(size_t)r * t.cols + c];
-      if (std::isfinite(v)) cells += fmt::format("{} {} {} {:.3g}\n", c, r, v, v);
+      image += std::isfinite(v) ? fmt::format("{} {} {}\n", c, r, v) : fmt::format("{} {} NaN\n", c, r);
+      if (std::isfinite(v)) labels += fmt::format("{} {} {:.3g}\n", c, r, v);
     }
-  s += "plot '-' using 1:2:3 with image, '-' using 1:2:4 with labels font ',9'\n" + cells + "e\n" + cells + "e\n";
+  s += "plot '-' using 1:2:3 with image, '-' using 1:2:3 with labels font ',9'\n" + image + "e\n" + labels + "e\n";
   run_gnuplot(s, png);
 }
 

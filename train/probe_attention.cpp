@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "models/family.hpp"
 #include "nn/attention.hpp"
 #include "train/evaluate.hpp"
 #include "train/probe.hpp"
@@ -51,40 +52,84 @@ void with_maps(Seq2SeqModel<T>& m, const SeqBatch& sb, F&& use) {
   use(m.attention_maps());
 }
 
-// Visits each real query row (q < length of its row, at least two keys visible) of map `w`.
+// Each row's real length on one side of a map: "stream", "source", or "target" (BOS, then the
+// target: the decoder's inputs up to the one that predicts EOS).
+std::vector<int> side_lengths(const data::Batch& b, const std::string& side) {
+  if (side == "stream") return b.stream_lengths;
+  if (side == "source") return b.src_lengths;
+  std::vector<int> n;
+  for (int l : b.tgt_lengths) n.push_back(l + 1);
+  return n;
+}
+
+// One map's queries and keys: the family's declared site and each row's lengths on both sides.
+struct MapSides {
+  const AttentionSite& site;
+  std::vector<int> queries, keys;
+  bool cross() const { return site.queries != site.keys; }
+  // A key's distance from query q: |q - k| within one sequence; across from target to source,
+  // the key's distance to the source's end (S - k), which is how the tasks count a label's
+  // distance (docs/tasks.md).
+  double distance(int64_t row, int64_t q, int64_t k) const {
+    return cross() ? double(keys[(size_t)row] - k) : std::abs(double(q - k));
+  }
+};
+
+MapSides map_sides(const ModelConfig& c, const std::string& name, const data::Batch& b) {
+  const AttentionSite& s = attention_site(c, name);
+  return {s, side_lengths(b, s.queries), side_lengths(b, s.keys)};
+}
+
+// Visits each real query row of map `w` with the keys it sees (all of its row's keys, or those
+// up to its own position when causal), skipping queries that see fewer than two.
 template <class T, class F>
-void each_query(const Tensor<T>& w, const std::vector<int>& lengths, F&& f) {
+void each_query(const Tensor<T>& w, const MapSides& sides, F&& f) {
   const int64_t B = w.size(0), H = w.size(1), Tq = w.size(2), Tk = w.size(3);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h)
-      for (int64_t q = 1; q < std::min<int64_t>(Tq, lengths[(size_t)b]); ++q)
-        f(b, h, q, w.data() + ((b * H + h) * Tq + q) * Tk, std::min<int64_t>(Tk, q + 1));
+      for (int64_t q = 0; q < std::min<int64_t>(Tq, sides.queries[(size_t)b]); ++q) {
+        int64_t keys = std::min<int64_t>(Tk, sides.keys[(size_t)b]);
+        if (sides.site.causal) keys = std::min(keys, q + 1);
+        if (keys >= 2) f(b, h, q, w.data() + ((b * H + h) * Tq + q) * Tk, keys);
+      }
 }
 
-}  // namespace
-
-namespace {
+// The key that query q's label truly depends on, or -1: in a stream, the label at q and its
+// distance; from target to source, the target token at q and its source distance.
+int64_t source_key(const MapSides& sides, const data::Batch& b, int64_t row, int64_t q) {
+  if (sides.site.keys == "stream") {
+    const size_t at = (size_t)row * b.len + q;
+    const int ld = b.label_distance[at];
+    return b.labels[at] != data::Vocab::PAD && ld >= 0 && ld <= q ? q - ld : -1;
+  }
+  if (sides.site.keys == "source" && sides.site.queries == "target") {
+    const size_t at = (size_t)row * b.tgt_len + q;
+    const int d = b.distance[at], S = sides.keys[(size_t)row];
+    return b.tgt_out[at] != data::Vocab::PAD && d >= 1 && d <= S ? S - d : -1;
+  }
+  return -1;
+}
 
 // Distance, entropy, confidence and source mass of each head of one map.
 template <class T>
-void map_stats(const AttentionMap<T>& map, int layer, const data::Batch& b, std::vector<HeadStats>& out) {
+void map_stats(const AttentionMap<T>& map, const MapSides& sides, int layer, const data::Batch& b,
+               std::vector<HeadStats>& out) {
   const Tensor<T>& w = map.weights;
   const int64_t H = w.size(1);
   std::vector<double> dist(H), ent(H), conf(H), mass(H);
   std::vector<int64_t> n(H), labels(H);
-  each_query(w, b.stream_lengths, [&](int64_t row, int64_t h, int64_t q, const T* wq, int64_t keys) {
+  each_query(w, sides, [&](int64_t row, int64_t h, int64_t q, const T* wq, int64_t keys) {
     double d = 0, e = 0, c = 0;
     for (int64_t k = 0; k < keys; ++k) {
       const double v = wq[k];
-      d += v * double(q - k);
+      d += v * sides.distance(row, q, k);
       if (v > 0) e -= v * std::log(v);
       c = std::max(c, v);
     }
     dist[h] += d, ent[h] += e, conf[h] += c, ++n[h];
-    const size_t at = (size_t)row * b.len + q;
-    const int ld = b.label_distance[at];
-    if (b.labels[at] != data::Vocab::PAD && ld >= 0 && ld <= q) {
-      mass[h] += wq[q - ld];
+    const int64_t src = source_key(sides, b, row, q);
+    if (src >= 0 && src < keys) {
+      mass[h] += wq[src];
       ++labels[h];
     }
   });
@@ -104,10 +149,9 @@ void map_stats(const AttentionMap<T>& map, int layer, const data::Batch& b, std:
 
 template <class T>
 std::vector<HeadStats> attention_stats(Seq2SeqModel<T>& m, const data::Batch& b) {
-  if (!b.is_stream()) throw Error("probe: the batch is not a stream (the probes read one-stream models, format lm)");
   std::vector<HeadStats> out;
   with_maps(m, to_seq_batch(b), [&](const std::vector<AttentionMap<T>>& maps) {
-    for (size_t l = 0; l < maps.size(); ++l) map_stats(maps[l], (int)l, b, out);
+    for (size_t l = 0; l < maps.size(); ++l) map_stats(maps[l], map_sides(m.config, maps[l].name, b), (int)l, b, out);
   });
   return out;
 }
@@ -118,18 +162,28 @@ void repeat_scores(Seq2SeqModel<T>& m, const std::vector<int>& tokens, int64_t b
   // With n = 2 the induction offset q - n + 1 is q - 1, the previous token.
   if (n < 3 || (int64_t)tokens.size() != batch * 2 * n)
     throw Error(fmt::format("probe: repeated tokens need n >= 3 and {} ids, not n {} and {}", batch * 2 * n, n, tokens.size()));
+  // The repeated tokens as the stream, or as both the source and the decoder's input.
   SeqBatch sb;
   sb.batch = batch;
-  sb.len = 2 * n;
-  sb.tokens = tokens;
+  if (m.config.resolved_format() == "lm") {
+    sb.len = 2 * n;
+    sb.tokens = tokens;
+  } else {
+    sb.src_len = sb.tgt_len = 2 * n;
+    sb.src = sb.tgt_in = tokens;
+    sb.src_pad.assign(tokens.size(), 0);
+    sb.tgt_pad.assign(tokens.size(), 0);
+  }
   const std::vector<int> lengths((size_t)batch, (int)(2 * n));
   with_maps(m, sb, [&](const std::vector<AttentionMap<T>>& maps) {
     for (size_t l = 0; l < maps.size(); ++l) {
+      const MapSides sides{attention_site(m.config, maps[l].name), lengths, lengths};
+      if (sides.cross()) continue;  // the scores are of a sequence attending to itself
       const int64_t H = maps[l].weights.size(1);
       std::vector<double> prev(H), ind(H);
       std::vector<int64_t> np(H), ni(H);
-      each_query(maps[l].weights, lengths, [&](int64_t, int64_t h, int64_t q, const T* wq, int64_t) {
-        prev[h] += wq[q - 1], ++np[h];
+      each_query(maps[l].weights, sides, [&](int64_t, int64_t h, int64_t q, const T* wq, int64_t) {
+        if (q >= 1) prev[h] += wq[q - 1], ++np[h];
         if (q >= n) ind[h] += wq[q - n + 1], ++ni[h];
       });
       for (HeadStats& s : stats)

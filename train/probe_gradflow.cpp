@@ -14,26 +14,29 @@ namespace attn {
 
 namespace {
 
+// The embedding of the inputs whose saliency is measured: a stream model's one token embedding,
+// or an encoder-decoder's source embedding ("src_emb").
 template <class T>
-Embedding<T>& token_embedding(Seq2SeqModel<T>& m) {
+Embedding<T>& input_embedding(Seq2SeqModel<T>& m, bool stream) {
   Embedding<T>* found = nullptr;
   for (auto& [name, mod] : m.named_modules())
-    if (auto* e = dynamic_cast<Embedding<T>*>(mod)) {
-      if (found) throw Error(fmt::format("probe: {} has more than one token embedding (an encoder-decoder?); the "
-                                         "probes read one-stream models", m.config.type));
+    if (auto* e = dynamic_cast<Embedding<T>*>(mod); e && (stream || name == "src_emb")) {
+      if (found) throw Error(fmt::format("probe: {} has more than one token embedding", m.config.type));
       found = e;
     }
-  if (!found) throw Error(fmt::format("probe: {} has no token embedding", m.config.type));
+  if (!found) throw Error(fmt::format("probe: {} has no {}", m.config.type, stream ? "token embedding" : "source embedding (src_emb)"));
   return *found;
 }
 
-// Every recurrence's keep_states flag and kept states, in module order.
+// Every recurrence's keep_states flag and kept states, in module order: all of a stream model's,
+// the encoder's of an encoder-decoder (the states its labels' sources pass through).
 template <class T>
 struct Recurrences {
   std::vector<bool*> keep;
   std::vector<std::vector<std::vector<Tensor<T>>>*> states;
-  explicit Recurrences(Seq2SeqModel<T>& m) {
+  Recurrences(Seq2SeqModel<T>& m, bool stream) {
     for (auto& [name, mod] : m.named_modules()) {
+      if (!stream && name != "encoder" && name.rfind("encoder.", 0) != 0) continue;
       if (auto* l = dynamic_cast<LSTM<T>*>(mod)) {
         keep.push_back(&l->keep_states);
         states.push_back(&l->last_states);
@@ -63,7 +66,7 @@ struct KeepProbeTensors {
   }
   ~KeepProbeTensors() {
     emb.keep_output = false;
-    emb.last_output = Tensor<T>();
+    emb.outputs.clear();
     rec.set(false);
     for (auto* layers : rec.states) layers->clear();
     m.zero_grad();
@@ -80,12 +83,32 @@ double row_norm(const T* v, int64_t n) {
   return std::sqrt(s);
 }
 
-// The label positions of `b`, at most `max_positions` of them, evenly spaced.
-std::vector<int64_t> label_positions(const data::Batch& b, int64_t max_positions) {
+// Where a batch's labels and their inputs are. A stream's label at pos reads the stream up to
+// pos, and its distances count from pos; an encoder-decoder's labels (each target token, then
+// EOS) read the whole source, and their distances count from the source's end, as the tasks
+// count them (docs/tasks.md).
+struct Layout {
+  const data::Batch& b;
+  bool stream = b.is_stream();
+  int64_t width() const { return stream ? b.len : b.tgt_len; }  // label positions per row
+  int64_t input_len() const { return stream ? b.len : b.src_len; }
+  int label(int r, int64_t pos) const { return b.targets()[(size_t)r * width() + pos]; }
+  int64_t inputs(int r, int64_t pos) const { return stream ? pos + 1 : b.src_lengths[(size_t)r]; }
+  int64_t origin(int r, int64_t pos) const { return stream ? pos : b.src_lengths[(size_t)r]; }
+  int64_t source(int r, int64_t pos) const {
+    const size_t at = (size_t)r * width() + pos;
+    const int d = stream ? b.label_distance[at] : b.distance[at];
+    const int64_t o = origin(r, pos), p = o - d;
+    return d >= 0 && p >= 0 && p < inputs(r, pos) ? p : -1;
+  }
+};
+
+// The label positions, at most `max_positions` of them, evenly spaced.
+std::vector<int64_t> label_positions(const Layout& l, int64_t max_positions) {
   std::vector<int64_t> all;
-  for (int64_t p = 0; p < b.len; ++p)
-    for (int r = 0; r < b.B; ++r)
-      if (b.labels[(size_t)r * b.len + p] != data::Vocab::PAD) {
+  for (int64_t p = 0; p < l.width(); ++p)
+    for (int r = 0; r < l.b.B; ++r)
+      if (l.label(r, p) != data::Vocab::PAD) {
         all.push_back(p);
         break;
       }
@@ -98,14 +121,14 @@ std::vector<int64_t> label_positions(const data::Batch& b, int64_t max_positions
 // The upstream gradient of sum_r CE(logits[r, pos], label[r, pos]): softmax minus one-hot at
 // that position, zero elsewhere.
 template <class T>
-void label_upstream(const Tensor<T>& logits, const data::Batch& b, int64_t pos, std::vector<T>& up) {
+void label_upstream(const Tensor<T>& logits, const Layout& l, int64_t pos, std::vector<T>& up) {
   const int64_t V = logits.size(2);
   std::fill(up.begin(), up.end(), T(0));
-  for (int r = 0; r < b.B; ++r) {
-    const int label = b.labels[(size_t)r * b.len + pos];
+  for (int r = 0; r < l.b.B; ++r) {
+    const int label = l.label(r, pos);
     if (label == data::Vocab::PAD) continue;
-    const T* z = logits.data() + ((int64_t)r * b.len + pos) * V;
-    T* u = up.data() + ((int64_t)r * b.len + pos) * V;
+    const T* z = logits.data() + ((int64_t)r * l.width() + pos) * V;
+    T* u = up.data() + ((int64_t)r * l.width() + pos) * V;
     const T mx = *std::max_element(z, z + V);
     double sum = 0;
     for (int64_t v = 0; v < V; ++v) sum += std::exp(double(z[v] - mx));
@@ -118,39 +141,42 @@ void label_upstream(const Tensor<T>& logits, const data::Batch& b, int64_t pos, 
 
 template <class T>
 std::vector<LabelGrads> label_gradients(Seq2SeqModel<T>& m, const data::Batch& b, int64_t max_positions) {
-  if (!b.is_stream()) throw Error("probe: the batch is not a stream (the probes read one-stream models, format lm)");
-  Embedding<T>& emb = token_embedding(m);
-  Recurrences<T> rec(m);
+  const Layout lay{b};
+  Embedding<T>& emb = input_embedding(m, lay.stream);
+  Recurrences<T> rec(m, lay.stream);
   const SeqBatch sb = to_seq_batch(b);
   std::vector<LabelGrads> out;
   Graph<T> g;  // before the guard: the kept tensors are released before their graph
   KeepProbeTensors<T> keep(m, emb, rec);
   std::vector<T> up;
-  for (int64_t pos : label_positions(b, max_positions)) {
+  for (int64_t pos : label_positions(lay, max_positions)) {
     g.reset();
+    emb.outputs.clear();
     Tensor<T> logits = m.forward(g, sb);
     up.resize((size_t)logits.numel());
-    label_upstream(logits, b, pos, up);
+    label_upstream(logits, lay, pos, up);
     g.backward(logits, up.data());
-    const int64_t D = emb.last_output.size(2);
+    const Tensor<T>& x = emb.outputs.at(0);  // the source, embedded before the target
+    const int64_t D = x.size(2);
+    const T* gx = x.requires_grad() ? x.grad() : nullptr;
     for (int r = 0; r < b.B; ++r) {
-      const size_t at = (size_t)r * b.len + pos;
-      if (b.labels[at] == data::Vocab::PAD) continue;
+      if (lay.label(r, pos) == data::Vocab::PAD) continue;
       LabelGrads lg;
       lg.row = r;
       lg.pos = pos;
-      if (b.label_distance[at] >= 0 && b.label_distance[at] <= pos) lg.source = pos - b.label_distance[at];
-      const T* gx = emb.last_output.requires_grad() ? emb.last_output.grad() : nullptr;
-      for (int64_t p = 0; p <= pos; ++p) lg.input_norm.push_back(row_norm(gx + ((int64_t)r * b.len + p) * D, D));
+      lg.origin = lay.origin(r, pos);
+      lg.source = lay.source(r, pos);
+      const int64_t n = lay.inputs(r, pos);
+      for (int64_t p = 0; p < n; ++p) lg.input_norm.push_back(gx ? row_norm(gx + ((int64_t)r * lay.input_len() + p) * D, D) : 0.0);
       for (auto* layers : rec.states)
         for (const auto& steps : *layers) {
-          std::vector<double> n;
-          for (int64_t t = 0; t <= pos; ++t) {
+          std::vector<double> norms;
+          for (int64_t t = 0; t < n; ++t) {
             const Tensor<T>& h = steps[(size_t)t];
             const int64_t H = h.size(1);
-            n.push_back(h.requires_grad() ? row_norm(h.grad() + (int64_t)r * H, H) : 0.0);
+            norms.push_back(h.requires_grad() ? row_norm(h.grad() + (int64_t)r * H, H) : 0.0);
           }
-          lg.state_norm.push_back(std::move(n));
+          lg.state_norm.push_back(std::move(norms));
         }
       out.push_back(std::move(lg));
     }
@@ -171,7 +197,8 @@ GradFlow bin_gradients(const std::vector<LabelGrads>& grads) {
     double total = 0;
     for (double v : lg.input_norm) total += v;
     if (total > 0) {
-      for (size_t p = 0; p < lg.input_norm.size(); ++p) add(f.saliency, f.saliency_count, (size_t)lg.pos - p, lg.input_norm[p] / total);
+      ++f.labels;
+      for (size_t p = 0; p < lg.input_norm.size(); ++p) add(f.saliency, f.saliency_count, (size_t)lg.origin - p, lg.input_norm[p] / total);
       if (lg.source >= 0) {
         source_sum += lg.input_norm[(size_t)lg.source] / total;
         ++f.source_labels;
@@ -185,9 +212,9 @@ GradFlow bin_gradients(const std::vector<LabelGrads>& grads) {
     }
     for (size_t l = 0; l < lg.state_norm.size(); ++l) {
       const std::vector<double>& n = lg.state_norm[l];
-      const double at_label = n.back();
+      const double at_label = n.back();  // the state nearest the label
       for (size_t t = 0; t < n.size(); ++t) {
-        const size_t k = n.size() - 1 - t;
+        const size_t k = (size_t)lg.origin - t;
         add(f.state_raw[l], f.state_count[l], k, n[t]);
         if (at_label > 0) add(f.state_relative[l], rel_count[l], k, n[t] / at_label);
       }

@@ -80,7 +80,7 @@ ProbeRecorder::ProbeRecorder(Seq2SeqModel<float>& model, const data::Dataset& ds
       every_(every),
       dir_(std::move(dir)),
       attention_(!model_family(model.config.type).caps.attention.empty()),
-      vocab_((int)model.config.tgt_vocab) {
+      vocab_((int)std::min(model.config.src_vocab, model.config.tgt_vocab)) {
   std::filesystem::create_directories(dir_);
 }
 
@@ -129,10 +129,10 @@ void ProbeRecorder::record(int64_t step) {
                     (int64_t)kExamples, n, stats);
     std::string a;
     for (const HeadStats& s : stats)
-      a += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", step, s.layer, s.head, s.mean_distance, s.entropy, s.confidence,
-                       s.source_mass, s.source_labels, s.previous_token, s.induction);
+      a += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", step, s.layer, s.head, s.mean_distance, s.entropy, s.confidence,
+                       s.source_mass, s.source_labels, s.previous_token, s.induction, s.module);
     append(dir_ + "/attention.csv",
-           "step,layer,head,mean_distance,entropy,confidence,source_mass,source_labels,previous_token,induction\n", a);
+           "step,layer,head,mean_distance,entropy,confidence,source_mass,source_labels,previous_token,induction,module\n", a);
   }
   try {  // a plot that fails is a warning, never the end of the run
     plot();
@@ -144,7 +144,7 @@ void ProbeRecorder::record(int64_t step) {
 void ProbeRecorder::plot() const {
   PlotSpec spec;
   spec.title = "input saliency by distance over training (one line per step)";
-  spec.xlabel = "distance j - p (positions)";
+  spec.xlabel = "distance from input p to label j (positions; encoder-decoder: p to the source's end)";
   spec.ylabel = "fraction of the label's input gradient";
   spec.logy = true;
   plot_lines(dir_ + "/gradflow.png", spec, titled(series_by(dir_ + "/gradflow.csv", 0, 1, 2), "step "));
@@ -152,7 +152,7 @@ void ProbeRecorder::plot() const {
     std::map<std::string, Series> heads;  // one line per (layer, head)
     for (const auto& f : csv_rows(dir_ + "/attention.csv")) {
       if (std::stod(f.at(6)) < 0) continue;  // no label with a source
-      Series& s = heads[fmt::format("layer {} head {}", f.at(1), f.at(2))];
+      Series& s = heads[f.size() > 10 ? fmt::format("{} head {}", f.at(10), f.at(2)) : fmt::format("layer {} head {}", f.at(1), f.at(2))];
       s.x.push_back(std::stod(f.at(0)));
       s.y.push_back(std::stod(f.at(6)));
     }

@@ -135,8 +135,6 @@ void TrainArgs::validate() const {
                                   fmt::join(f.caps.formats, ", ")));
   if (loss_on != "target" && fmt_used != "lm")
     throw ConfigError(fmt::format("--loss-on {} applies to the lm format; --model {} trains on {}", loss_on, model, fmt_used));
-  if (probe_every > 0 && fmt_used != "lm")
-    throw ConfigError(fmt::format("--probe-every reads one-stream models (format lm); --model {} trains on {}", model, fmt_used));
   if (accumulate > batch)
     throw ConfigError(fmt::format("--accumulate {} is more than --batch {}: a micro-batch would be empty", accumulate, batch));
   if (!max_memory.empty()) as_config_error("--max-memory", [&] { return parse_bytes(max_memory); });

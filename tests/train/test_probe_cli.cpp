@@ -86,16 +86,61 @@ BOOST_AUTO_TEST_CASE(what_a_probe_cannot_read_is_one_error_and_no_output) {
   }
 }
 
-// Gradient flow and attention read one stream; ablation reads any model.
-BOOST_AUTO_TEST_CASE(an_encoder_decoder_is_named_as_not_one_stream_but_can_be_ablated) {
+namespace {
+
+// Column `name` of each CSV row whose first cell starts with `module`.
+std::vector<double> column(const std::string& csv, const std::string& module, const std::string& name) {
+  std::istringstream in(csv);
+  std::string line, cell;
+  std::getline(in, line);
+  std::istringstream head(line);
+  size_t at = 0;
+  for (size_t i = 0; std::getline(head, cell, ','); ++i)
+    if (cell == name) at = i;
+  std::vector<double> out;
+  while (std::getline(in, line)) {
+    if (line.rfind(module, 0) != 0) continue;
+    std::istringstream row(line);
+    for (size_t i = 0; std::getline(row, cell, ','); ++i)
+      if (i == at) out.push_back(std::stod(cell));
+  }
+  return out;
+}
+
+}  // namespace
+
+// Encoder-decoders: gradient flow over the source (distances from the source's end, so none is
+// 0), the encoder's states for a recurrent one, attention statistics per declared site, and
+// ablation of every head.
+BOOST_AUTO_TEST_CASE(the_probes_read_encoder_decoders) {
   TempDir t;
   const auto tr = attnlab(fmt::format("train --model transformer --d-model 8 --heads 2 --ff 16 --enc-layers 1 --dec-layers 1 --task copy "
                                       "--steps 5 --eval-every 5 --threads 1 --out '{}'", t / "s2s"));
   BOOST_TEST_REQUIRE(tr.code == 0, tr.err);
-  const auto r = attnlab(fmt::format("probe gradflow --checkpoint '{}' --out '{}'", t / "s2s/best.safetensors", t / "out"));
-  BOOST_TEST(r.code == 2);
-  BOOST_TEST(r.err.find("one-stream") != std::string::npos, r.err);
-  BOOST_TEST(!fs::exists(t / "out"));
+  auto r = attnlab(fmt::format("probe gradflow --checkpoint '{}' --init '--model gru-attn --hidden 8 --task copy' --examples 4 --out '{}'",
+                               t / "s2s/best.safetensors", t / "g"));
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  const std::string grad = slurp(t / "g/gradflow.csv");
+  BOOST_TEST(grad.find("s2s,1,") != std::string::npos, grad);
+  BOOST_TEST(grad.find("s2s,0,") == std::string::npos, grad);
+  BOOST_TEST(grad.find("gru-attn at init,1,") != std::string::npos, grad);
+  const std::string state = slurp(t / "g/gradflow_state.csv");  // the GRU's encoder, not the transformer
+  BOOST_TEST(state.find("gru-attn at init,0,1,") != std::string::npos, state);
+  BOOST_TEST(state.find("s2s") == std::string::npos, state);
+  for (double v : column(slurp(t / "g/gradflow_source.csv"), "s2s", "labels")) BOOST_TEST(v > 0);
+  r = attnlab(fmt::format("probe attention --checkpoint '{}' --examples 8 --repeat-length 4 --out '{}'", t / "s2s/best.safetensors", t / "a"));
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  const std::string att = slurp(t / "a/attention.csv");
+  BOOST_TEST(lines(t / "a/attention.csv") == 7u, att);  // header, 3 modules x 2 heads
+  // Copy's labels each have a source token: cross-attention has mass on it, self-attention none;
+  // the repeat scores are of self-attention only.
+  for (double v : column(att, "decoder.layers.0.multihead_attn", "source_labels")) BOOST_TEST(v > 0);
+  for (double v : column(att, "decoder.layers.0.multihead_attn", "previous_token")) BOOST_TEST(v == -1);
+  for (const char* m : {"encoder.layers.0.self_attn", "decoder.layers.0.self_attn"}) {
+    for (double v : column(att, m, "source_labels")) BOOST_TEST(v == 0, m);
+    for (double v : column(att, m, "previous_token")) BOOST_TEST((v >= 0 && v <= 1), m);
+    for (double v : column(att, m, "induction")) BOOST_TEST((v >= 0 && v <= 1), m);
+  }
   // Ablation evaluates any model: the encoder's, the decoder's and the cross-attention heads.
   const auto ab = attnlab(fmt::format("probe ablate --checkpoint '{}' --examples 20 --out '{}'", t / "s2s/best.safetensors", t / "ab"));
   BOOST_TEST_REQUIRE(ab.code == 0, ab.err);
@@ -133,7 +178,10 @@ BOOST_AUTO_TEST_CASE(train_probe_every_records_over_training_and_changes_nothing
   while (std::getline(in2, line))
     if (line.substr(line.find(',') + 1, 2) == "0,") again.insert(line.substr(0, line.find(',')));  // distance 0: one row per step
   BOOST_TEST((again == std::multiset<std::string>{"0", "10", "20", "30"}));
-  r = attnlab(fmt::format("train --model transformer --task copy --probe-every 5 --steps 5 --out '{}'", t / "s"));
-  BOOST_TEST(r.code == 2);
-  BOOST_TEST(r.err.find("--probe-every reads one-stream models") != std::string::npos, r.err);
+  // An encoder-decoder records them too.
+  r = attnlab(fmt::format("train --model transformer --d-model 8 --heads 2 --ff 16 --task copy --probe-every 5 --steps 5 "
+                          "--eval-every 5 --threads 1 --out '{}'", t / "s"));
+  BOOST_TEST_REQUIRE(r.code == 0, r.err);
+  for (const char* f : {"gradflow.csv", "attention.csv", "attention_source_mass.png"})
+    BOOST_TEST(fs::file_size(t / fmt::format("s/probes/{}", f)) > 0u, f);
 }

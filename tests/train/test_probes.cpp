@@ -3,11 +3,13 @@
 
 // The probes (train/probe.hpp) on hand-built cases with known answers: a head that attends
 // exactly one position back, a linear recurrence with a known decay, finite differences of the
-// input saliency in float64, and ablation of a head against zeroing its output weights.
+// input saliency in float64, uniform heads of an encoder-decoder, and ablation of a head against
+// zeroing its output weights.
 #include <fmt/core.h>
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "models/family.hpp"
 #include "nn/attention.hpp"
@@ -173,20 +175,21 @@ double label_loss(Seq2SeqModel<double>& m, const data::Batch& b, int r, int j, i
   Graph<double> g;
   NoGrad<double> ng(g);
   const Tensor<double> logits = m.forward(g, to_seq_batch(b));
-  const int64_t V = logits.size(2);
-  const double* z = logits.data() + ((int64_t)r * b.len + j) * V;
+  const int64_t V = logits.size(2), width = b.is_stream() ? b.len : b.tgt_len;
+  const double* z = logits.data() + ((int64_t)r * width + j) * V;
   const double mx = *std::max_element(z, z + V);
   double s = 0;
   for (int64_t v = 0; v < V; ++v) s += std::exp(z[v] - mx);
   return std::log(s) + mx - z[label];
 }
 
-// ||dL_j/dx_p|| by central differences on the embedding row of token p's id (each id appears
-// once in the row, so the row is x_p alone).
+// ||dL_j/dx_p|| by central differences on the embedding row of input p's id (each id appears
+// once in the row's stream or source, so the row is x_p alone).
 double fd_input_norm(Seq2SeqModel<double>& m, const std::string& emb_name, const data::Batch& b, int r, int j, int p) {
   auto& w = param(m, emb_name);
   const int64_t D = w.shape[1];
-  const int id = b.tokens[(size_t)r * b.len + p], label = b.labels[(size_t)r * b.len + j];
+  const int id = b.is_stream() ? b.tokens[(size_t)r * b.len + p] : b.src[(size_t)r * b.src_len + p];
+  const int label = b.targets()[(size_t)r * (b.is_stream() ? b.len : b.tgt_len) + j];
   const double h = 1e-6;
   double sq = 0;
   for (int64_t k = 0; k < D; ++k) {
@@ -239,10 +242,170 @@ BOOST_AUTO_TEST_CASE(input_saliency_agrees_with_finite_differences_in_float64) {
   }
 }
 
+namespace {
+
+// Two encoder-decoder rows: sources of 5 and 4 tokens (the second padded), each id once per
+// source; targets of 2 and 1 tokens, then EOS. Row 0's targets copy source positions 2 and 0
+// (distances 3 and 5), row 1's position 1 (distance 3); EOS has none.
+data::Batch s2s_batch() {
+  const int P = data::Vocab::PAD, BOS = data::Vocab::BOS, EOS = data::Vocab::EOS;
+  data::Batch b;
+  b.B = 2, b.src_len = 5, b.tgt_len = 3;
+  b.src = {4, 5, 6, 7, 8, 8, 5, 6, 4, P};
+  b.src_pad = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  b.tgt_in = {BOS, 6, 4, BOS, 5, P};
+  b.tgt_out = {6, 4, EOS, 5, EOS, P};
+  b.tgt_pad = {0, 0, 0, 0, 0, 1};
+  b.distance = {3, 5, -1, 3, -1, -1};
+  b.src_lengths = {5, 4};
+  b.tgt_lengths = {2, 1};
+  return b;
+}
+
+ModelConfig s2s_config(const std::string& type) {
+  ModelConfig c = ModelConfig::defaults(type);
+  c.src_vocab = c.tgt_vocab = 9;
+  return c;
+}
+
+}  // namespace
+
+// An encoder-decoder's labels read the whole source: one saliency per source token of the row,
+// at distance S - p, agreeing with central differences on the source embedding.
+BOOST_AUTO_TEST_CASE(encoder_decoder_saliency_agrees_with_finite_differences_in_float64) {
+  ModelConfig tr = s2s_config("transformer");
+  tr.set("d_model", 8).set("heads", 2).set("ff", 12).set("enc_layers", 1).set("dec_layers", 1).set("max_len", 8);
+  ModelConfig ga = s2s_config("gru-attn");
+  ga.set("hidden", 6).set("heads", 2);
+  const data::Batch b = s2s_batch();
+  for (const ModelConfig& c : {tr, ga}) {
+    auto m = make_model<double>(c, 5);
+    const std::vector<LabelGrads> g = label_gradients(*m, b, 0);
+    BOOST_TEST_REQUIRE(g.size() == 5u, c.type);  // row 0: 2 tokens and EOS; row 1: 1 and EOS
+    for (const LabelGrads& lg : g) {
+      const int64_t S = b.src_lengths[(size_t)lg.row];
+      BOOST_TEST(lg.origin == S);
+      BOOST_TEST_REQUIRE(lg.input_norm.size() == (size_t)S);
+      const int d = b.distance[(size_t)lg.row * b.tgt_len + lg.pos];
+      BOOST_TEST(lg.source == (d > 0 ? S - d : -1));
+      for (int p = 0; p < S; ++p) {
+        const double fd = fd_input_norm(*m, "src_emb.weight", b, (int)lg.row, (int)lg.pos, p);
+        // As for the stream: central differences over D <= 8 components.
+        BOOST_TEST(std::abs(lg.input_norm[(size_t)p] - fd) <= 1e-8 + 1e-6 * fd, c.type << " row " << lg.row << " label " << lg.pos << " p " << p);
+      }
+    }
+  }
+}
+
+// The encoder h_t = tanh(U h_{t-1}) with zero input weights and biases stays at 0, where
+// tanh' = 1: dh_t/dh_{t-1} = u I, so whatever the decoder does with the final state,
+// ||dL/dh_t|| = u^(S-1-t) ||dL/dh_{S-1}||: relative to the state nearest the label (lag 1),
+// u^(lag - 1). The padded row's frozen steps pass its last state on unchanged.
+BOOST_AUTO_TEST_CASE(an_encoder_linear_recurrence_has_state_gradients_decaying_as_its_weight) {
+  ModelConfig c = s2s_config("rnn");
+  c.set("hidden", 4).set("layers", 1);
+  auto m = make_model<double>(c, 3);
+  const double u = 0.6;
+  for (const char* name : {"encoder.weight_ih_l0", "encoder.bias_ih_l0", "encoder.bias_hh_l0", "encoder.weight_hh_l0"}) {
+    auto& v = param(*m, name).value;
+    std::fill(v.begin(), v.end(), 0.0);
+  }
+  auto& U = param(*m, "encoder.weight_hh_l0").value;
+  for (int i = 0; i < 4; ++i) U[(size_t)i * 4 + i] = u;
+  const data::Batch b = s2s_batch();
+  const std::vector<LabelGrads> g = label_gradients(*m, b, 0);
+  BOOST_TEST_REQUIRE(g.size() == 5u);
+  for (const LabelGrads& lg : g) {
+    BOOST_TEST_REQUIRE(lg.state_norm.size() == 1u);  // the encoder's one layer; the decoder's are not read
+    const std::vector<double>& n = lg.state_norm[0];
+    BOOST_TEST_REQUIRE(n.size() == (size_t)b.src_lengths[(size_t)lg.row]);
+    BOOST_TEST_REQUIRE(n.back() > 0);
+    for (size_t t = 0; t < n.size(); ++t) {
+      const double lag = double(lg.origin - (int64_t)t), want = std::pow(u, lag - 1) * n.back();
+      BOOST_TEST(std::abs(n[t] - want) <= (lag + 8) * eps64 * want, "t " << t << " row " << lg.row);
+    }
+    for (double x : lg.input_norm) BOOST_TEST(x == 0.0);  // zero input weights
+  }
+  const GradFlow f = bin_gradients(g);
+  BOOST_TEST(f.state_count[0][0] == 0);  // no state lies at the source's end
+  for (size_t k = 1; k < f.state_relative[0].size(); ++k)
+    BOOST_TEST(std::abs(f.state_relative[0][k] - std::pow(u, double(k) - 1)) <= (k + 8) * eps64);
+}
+
+// With every query projection zero, each head attends uniformly to the keys it sees: over S
+// source keys, entropy ln S, confidence 1/S, mass 1/S on the true source and mean distance
+// (S + 1) / 2 across (keys at S - k), or mean_k |q - k| within the source; over the q + 1
+// causal keys of the decoder, ln(q + 1), 1/(q + 1) and q / 2.
+BOOST_AUTO_TEST_CASE(uniform_encoder_decoder_heads_have_the_closed_form_statistics) {
+  ModelConfig c = s2s_config("transformer");
+  const int D = 8, n = 3;
+  c.set("d_model", D).set("heads", 2).set("ff", 12).set("enc_layers", 1).set("dec_layers", 1).set("max_len", 2 * n);
+  auto m = make_model<double>(c, 9);
+  for (const char* site : {"encoder.layers.0.self_attn", "decoder.layers.0.self_attn", "decoder.layers.0.multihead_attn"}) {
+    auto& w = param(*m, std::string(site) + ".in_proj_weight").value;  // [3D, D]: q first
+    std::fill(w.begin(), w.begin() + D * D, 0.0);
+    auto& bias = param(*m, std::string(site) + ".in_proj_bias").value;
+    std::fill(bias.begin(), bias.begin() + D, 0.0);
+  }
+  const data::Batch b = s2s_batch();
+  std::vector<HeadStats> stats = attention_stats(*m, b);
+  BOOST_TEST_REQUIRE(stats.size() == 6u);
+  struct Want {
+    double distance = 0, entropy = 0, confidence = 0, mass = 0;
+    int queries = 0, labels = 0;
+  };
+  std::map<std::string, Want> want;
+  for (int r = 0; r < 2; ++r) {
+    const int S = b.src_lengths[(size_t)r], T = b.tgt_lengths[(size_t)r] + 1;
+    for (int q = 0; q < S; ++q) {
+      Want& e = want["encoder.layers.0.self_attn"];
+      for (int k = 0; k < S; ++k) e.distance += std::abs(q - k) / double(S);
+      e.entropy += std::log(S), e.confidence += 1.0 / S, ++e.queries;
+    }
+    for (int q = 1; q < T; ++q) {
+      Want& e = want["decoder.layers.0.self_attn"];
+      e.distance += q / 2.0, e.entropy += std::log(q + 1), e.confidence += 1.0 / (q + 1), ++e.queries;
+    }
+    for (int q = 0; q < T; ++q) {
+      Want& e = want["decoder.layers.0.multihead_attn"];
+      e.distance += (S + 1) / 2.0, e.entropy += std::log(S), e.confidence += 1.0 / S, ++e.queries;
+      if (b.distance[(size_t)r * b.tgt_len + q] > 0) e.mass += 1.0 / S, ++e.labels;
+    }
+  }
+  // Each weight is 1/S within a few ulps; each mean sums at most 9 queries of at most 5 terms.
+  const double tol = 256 * eps64;
+  for (const HeadStats& s : stats) {
+    const Want& e = want.at(s.module);
+    BOOST_TEST(std::abs(s.mean_distance - e.distance / e.queries) <= tol * 5, s.module);
+    BOOST_TEST(std::abs(s.entropy - e.entropy / e.queries) <= tol * 5, s.module);
+    BOOST_TEST(std::abs(s.confidence - e.confidence / e.queries) <= tol, s.module);
+    BOOST_TEST(s.source_labels == e.labels, s.module);
+    if (e.labels) BOOST_TEST(std::abs(s.source_mass - e.mass / e.labels) <= tol, s.module);
+    else BOOST_TEST(s.source_mass == -1, s.module);
+  }
+  // Repeated tokens as the source and the decoder's input: the encoder's uniform heads put 1/(2n)
+  // one back; cross-attention has no such score.
+  std::vector<int> row = {4, 5, 6, 4, 5, 6};
+  repeat_scores(*m, row, 1, n, stats);
+  for (const HeadStats& s : stats) {
+    if (s.module == "encoder.layers.0.self_attn") {
+      BOOST_TEST(std::abs(s.previous_token - 1.0 / (2 * n)) <= tol, s.module);
+      BOOST_TEST(std::abs(s.induction - 1.0 / (2 * n)) <= tol, s.module);
+    } else if (s.module == "decoder.layers.0.self_attn") {
+      double prev = 0;
+      for (int q = 1; q < 2 * n; ++q) prev += 1.0 / (q + 1);
+      BOOST_TEST(std::abs(s.previous_token - prev / (2 * n - 1)) <= tol, s.module);
+    } else {
+      BOOST_TEST(s.previous_token == -1, s.module);
+      BOOST_TEST(s.induction == -1, s.module);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(binning_normalises_each_label_and_counts_by_distance) {
   LabelGrads a, b;
-  a.pos = 2, a.input_norm = {1, 1, 2}, a.source = 0;
-  b.pos = 1, b.input_norm = {3, 1};
+  a.pos = a.origin = 2, a.input_norm = {1, 1, 2}, a.source = 0;
+  b.pos = b.origin = 1, b.input_norm = {3, 1};
   const GradFlow f = bin_gradients({a, b});
   BOOST_TEST_REQUIRE(f.saliency.size() == 3u);
   BOOST_TEST(std::abs(f.saliency[0] - (0.5 + 0.25) / 2) <= 4 * eps64);

@@ -96,16 +96,6 @@ int run_sample_tokens(const PredictArgs& a, Loaded& l, const std::vector<int>& p
   return 0;
 }
 
-// "decoder.layers.N.self_attn" matches "decoder.layers.3.self_attn": N stands for a layer number.
-bool site_matches(const std::string& pattern, const std::string& name) {
-  const size_t n = pattern.find(".N.");
-  if (n == std::string::npos) return pattern == name;
-  if (name.compare(0, n + 1, pattern, 0, n + 1) != 0) return false;
-  size_t i = n + 1;
-  while (i < name.size() && std::isdigit((unsigned char)name[i])) ++i;
-  return i > n + 1 && name.compare(i, std::string::npos, pattern, n + 2, std::string::npos) == 0;
-}
-
 int run_predict(const PredictArgs& a) {
   Loaded l = load_checkpoint(a.checkpoint, a.allow_nonfinite);
   std::vector<int> src = encode_input(l, a.input);
@@ -181,17 +171,13 @@ int run_predict(const PredictArgs& a) {
   nlohmann::json doc = {{"source", src_tok}, {"decoder_input", tgt_tok}, {"maps", nlohmann::json::array()}};
   if (stream) doc["stream"] = stream_tok;
   int written = 0;
-  const std::vector<AttentionSite>& sites = model_family(l.model->config.type).caps.attention;
   for (const AttentionMap<float>& m : l.model->attention_maps()) {
     const Shape& s = m.weights.shape();  // [1, H, Tq, Tk]
     // The family's declared site for this map says where its queries and keys come from.
     auto side = [&](const std::string& from) -> const std::vector<std::string>& {
       return from == "stream" ? stream_tok : from == "source" ? src_tok : tgt_tok;
     };
-    const AttentionSite* site = nullptr;
-    for (const AttentionSite& st : sites)
-      if (site_matches(st.name, m.name)) site = &st;
-    if (!site) throw Error(fmt::format("attention map '{}' matches none of its family's declared sites", m.name));
+    const AttentionSite* site = &attention_site(l.model->config, m.name);
     const auto& rows = side(site->queries);
     const auto& cols = side(site->keys);
     const int64_t H = s[1], Tq = s[2], Tk = s[3];

@@ -82,8 +82,7 @@ Probed from_checkpoint(const std::string& path, const ProbeArgs& a) {
 }
 
 // Every model first, so that bad input fails before any file is written.
-// `any_format`: the probe also reads encoder-decoder models (ablation evaluates any model).
-std::vector<Probed> load_all(const ProbeArgs& a, bool allow_init, bool need_attention, bool any_format = false) {
+std::vector<Probed> load_all(const ProbeArgs& a, bool allow_init, bool need_attention) {
   if (a.checkpoints.empty() && (a.init.empty() || !allow_init))
     throw UsageError(allow_init ? "probe: give --checkpoint or --init" : "probe: give --checkpoint");
   if (a.examples <= 0) throw UsageError("probe: --examples must be positive");
@@ -93,10 +92,6 @@ std::vector<Probed> load_all(const ProbeArgs& a, bool allow_init, bool need_atte
   for (Probed& p : all)
     if (need_attention && model_family(p.model->config.type).caps.attention.empty())
       throw UsageError(fmt::format("probe: {} is a {} model, which has no attention heads", p.name, p.model->config.type));
-  for (Probed& p : all)
-    if (!any_format && p.data->config().format != "lm")
-      throw UsageError(fmt::format("probe: {} is a {} model of format {}; the probes read one-stream models (format lm)",
-                                   p.name, p.model->config.type, p.data->config().format));
   fs::create_directories(a.out);
   return all;
 }
@@ -141,21 +136,21 @@ int run_gradflow(const ProbeArgs& a) {
       }
       state_lines.push_back(st);
     }
-    fmt::print("{}: {} labels; saliency at the true source {:.4g} ({} labels)\n", p.name,
-               f.saliency_count.empty() ? 0 : f.saliency_count[0], f.source_saliency, f.source_labels);
+    fmt::print("{}: {} labels; saliency at the true source {:.4g} ({} labels)\n", p.name, f.labels, f.source_saliency,
+               f.source_labels);
   }
   write_text_atomic(a.out + "/gradflow.csv", csv);
   write_text_atomic(a.out + "/gradflow_source.csv", source_csv);
   PlotSpec spec;
   spec.title = "input saliency by distance: ||dL_j/dx_p|| / sum_p, mean over labels j";
-  spec.xlabel = "distance j - p (positions)";
+  spec.xlabel = "distance from input p to label j (positions; encoder-decoder: p to the source's end)";
   spec.ylabel = "fraction of the label's input gradient";
   spec.logy = true;
   plot_lines(a.out + "/gradflow.png", spec, lines);
   if (!state_lines.empty()) {
     write_text_atomic(a.out + "/gradflow_state.csv", state_csv);
-    spec.title = "recurrent state gradient by lag: ||dL_j/dh_t|| / ||dL_j/dh_j||, mean over labels j";
-    spec.xlabel = "lag j - t (steps)";
+    spec.title = "recurrent state gradient by lag: ||dL_j/dh_t|| over its value at the state nearest j, mean over labels j";
+    spec.xlabel = "lag from state t to label j (steps; encoder-decoder: t to the source's end)";
     spec.ylabel = "relative gradient norm";
     plot_lines(a.out + "/gradflow_state.png", spec, state_lines);
   }
@@ -171,7 +166,7 @@ struct HeadValue {
 
 std::vector<HeadValue> head_values(const std::vector<HeadStats>& stats, double HeadStats::*field) {
   std::vector<HeadValue> v;
-  for (const HeadStats& s : stats) v.push_back({s.layer, s.head, s.*field});
+  for (const HeadStats& s : stats) v.push_back({s.layer, s.head, s.*field, s.module});
   return v;
 }
 
@@ -207,7 +202,7 @@ int run_attention(const ProbeArgs& a) {
   std::vector<HeadStats> stats = as_usage([&] { return attention_stats(*p.model, b); });
   const int64_t limit = position_limit(p.model->config);
   const int64_t n = limit > 0 ? std::min<int64_t>(a.repeat_length, limit / 2) : a.repeat_length;
-  const int vocab = (int)p.model->config.tgt_vocab;
+  const int vocab = (int)std::min(p.model->config.src_vocab, p.model->config.tgt_vocab);
   as_usage([&] {
     repeat_scores(*p.model, repeated_random_tokens(a.examples, n, data::Vocab::NUM_SPECIAL, vocab, a.seed), a.examples, n, stats);
     return 0;
@@ -236,7 +231,7 @@ int run_attention(const ProbeArgs& a) {
 int run_ablate(const ProbeArgs& a) {
   set_num_threads(a.threads);
   if (a.checkpoints.size() != 1) throw UsageError("probe ablate: give one --checkpoint");
-  std::vector<Probed> all = load_all(a, false, true, true);
+  std::vector<Probed> all = load_all(a, false, true);
   Probed& p = all[0];
   const auto rows = as_usage([&] { return ablate_heads(*p.model, *p.data, data::parse_split(a.split), (size_t)a.examples); });
   const HeadAblation& intact = rows[0];
