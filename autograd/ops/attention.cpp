@@ -15,13 +15,39 @@
 #include "autograd/ops/reference.hpp"
 #include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/ops/attention_tiled.hpp"
 #include "autograd/ops/softmax_rows.hpp"
 
 namespace attn {
 namespace {
 const OpDef kAttention("attention"), kAttentionWeights("attention_weights", false);
-}
+AttentionKernel g_kernel;
 
+// The tiled kernel (attention_tiled.cpp): out from the tiles, and a backward that recomputes them.
+template <class T>
+void tiled_attention(Graph<T>& g, AttentionResult<T>& res, const AttentionShape& s, const AttentionKernel& kern,
+                     const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v) {
+  T* stats = res.out.requires_grad() ? g.template scratch<T>(s.B * s.H * s.Tq * 2) : nullptr;
+  tiled_attention_forward(g, s, kern.q_block, kern.k_block, q.data(), k.data(), v.data(), res.out.mutable_data(), stats);
+  if (!res.out.requires_grad()) return;
+  const uint32_t iq = q.index(), ik = k.index(), iv = v.index();
+  const int64_t qb = kern.q_block, kb = kern.k_block;
+  g.set_backward(res.out, [=](Graph<T>& g, const Node<T>& out) {
+    tiled_attention_backward(g, s, qb, kb, g.node(iq).value, g.node(ik).value, g.node(iv).value, out.value, out.grad,
+                             stats, g.grad_of(iq), g.grad_of(ik), g.grad_of(iv));
+  });
+}
+}  // namespace
+
+void set_attention_kernel(const AttentionKernel& k) {
+  if (k.q_block < 1 || k.k_block < 1)
+    throw Error(fmt::format("attention kernel: blocks of {} queries and {} keys; both must be at least 1", k.q_block,
+                            k.k_block));
+  g_kernel = k;
+}
+const AttentionKernel& attention_kernel() { return g_kernel; }
+
+// Two kernels: whole rows (below) and tiles (attention_tiled.cpp); attention_kernel() picks.
 // The probabilities P (B*H*Tq*Tk) are the largest activation of a Transformer, so they are not
 // kept for backward: the forward saves each row's max and 1/sum (B*H*Tq*2), and backward
 // recomputes S = Q K^T and rebuilds P from them bit for bit, one (batch, head) at a time in a
@@ -49,13 +75,9 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
     throw Error(fmt::format("attention: {} ALiBi slopes for {} heads, want one per head", mask.alibi_slopes.size(), H));
   AttentionResult<T> res;
   res.out = g.make(kAttention, sq, {&q, &k, &v});
-  const bool keep_stats = res.out.requires_grad() && !need_weights;
-  // One team thread per buffer: never more threads than (batch, head) pairs.
-  const int threads = (int)std::min<int64_t>(omp_get_max_threads(), B * H);
-  // Full P when the weights are wanted (backward then reads it); otherwise one Tq x Tk buffer
-  // per thread, and the row statistics for backward.
-  T* P = need_weights ? g.template scratch<T>(B * H * Tq * Tk) : g.workspace(threads * Tq * Tk);
-  T* stats = keep_stats ? g.template scratch<T>(B * H * Tq * 2) : nullptr;
+  const AttentionKernel kern = g_kernel;
+  const bool tiled = !need_weights && (kern.kind == AttentionKernel::tiled ||
+                                       (kern.kind == AttentionKernel::automatic && Tk >= kern.min_keys));
   uint8_t* pad = nullptr;
   if (!mask.key_padding.empty()) {
     pad = g.template scratch<uint8_t>(B * Tk);
@@ -66,6 +88,17 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
     slopes = g.template scratch<double>(H);
     std::memcpy(slopes, mask.alibi_slopes.data(), H * sizeof(double));
   }
+  if (tiled) {
+    tiled_attention(g, res, AttentionShape{B, Tq, Tk, D, H, Dh, pad, slopes, mask.causal, mask.query_offset}, kern, q, k, v);
+    return res;
+  }
+  const bool keep_stats = res.out.requires_grad() && !need_weights;
+  // One team thread per buffer: never more threads than (batch, head) pairs.
+  const int threads = (int)std::min<int64_t>(omp_get_max_threads(), B * H);
+  // Full P when the weights are wanted (backward then reads it); otherwise one Tq x Tk buffer
+  // per thread, and the row statistics for backward.
+  T* P = need_weights ? g.template scratch<T>(B * H * Tq * Tk) : g.workspace(threads * Tq * Tk);
+  T* stats = keep_stats ? g.template scratch<T>(B * H * Tq * 2) : nullptr;
   const bool causal = mask.causal;
   const int64_t off = mask.query_offset;
   const T scale = T(1) / std::sqrt(T(Dh)), ninf = -std::numeric_limits<T>::infinity();
@@ -179,7 +212,39 @@ void add(std::vector<GradCase>& out, const char* name, int64_t B, int64_t Tq, in
                           [=](const Vals& v) { return ref_attention(v, B, Tq, Tk, D, H, m); }));
 }
 
+// The tiled kernel at blocks of qb queries and kb keys, small enough that every case spans
+// several tiles in both directions (and partial ones at the ends).
+void add_tiled(std::vector<GradCase>& out, const char* name, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H,
+               AttentionMask m, int64_t qb, int64_t kb) {
+  out.push_back(make_case("attention", name, {in({B, Tq, D}), in({B, Tk, D}), in({B, Tk, D})},
+                          [=](auto& x) {
+                            const AttentionKernel before = attention_kernel();
+                            set_attention_kernel({AttentionKernel::tiled, qb, kb});
+                            auto r = attention(x[0], x[1], x[2], (int)H, m).out;
+                            set_attention_kernel(before);  // backward keeps the blocks it was built with
+                            return r;
+                          },
+                          [=](const Vals& v) { return ref_attention(v, B, Tq, Tk, D, H, m); }));
+}
+
+void tiled_cases(std::vector<GradCase>& out) {
+  add_tiled(out, "tiled_self", 2, 5, 5, 4, 2, {}, 2, 2);
+  // Row 1's first key is padded: its first query sees nothing in the first tile.
+  add_tiled(out, "tiled_causal_key_padding", 2, 5, 5, 4, 2, {true, {0, 0, 1, 0, 0, 1, 0, 0, 1, 0}}, 2, 2);
+  add_tiled(out, "tiled_fully_masked_rows", 2, 3, 4, 2, 1, {false, {0, 1, 0, 1, 1, 1, 1, 1}}, 2, 3);
+  AttentionMask alibi;
+  alibi.alibi_slopes = {0.7, 0.3};
+  add_tiled(out, "tiled_cross_alibi", 2, 3, 7, 4, 2, alibi, 2, 3);
+  AttentionMask step;
+  step.causal = true;
+  step.query_offset = 5;
+  step.alibi_slopes = alibi_slopes(2);
+  step.key_padding = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  add_tiled(out, "tiled_causal_query_offset_alibi_padding", 2, 2, 7, 4, 2, step, 1, 2);
+}
+
 void cases(std::vector<GradCase>& out) {
+  tiled_cases(out);
   add(out, "self_2heads", 2, 3, 3, 4, 2, {});
   add(out, "cross_tq_ne_tk", 1, 2, 4, 6, 3, {});
   add(out, "causal", 2, 4, 4, 4, 2, {true, {}});

@@ -91,6 +91,32 @@ void softmax_row_replay<float>(const float* x, float* y, int64_t n, const float*
   exp_shifted(x, y, n, m);
   for (int64_t j = 0; j < n; ++j) y[j] *= inv;
 }
+template <class T>
+T row_max_of(const T* x, int64_t n) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < n; ++j) m = std::max(m, x[j]);
+  return m;
+}
+
+template <class T>
+T exp_row(const T* x, T* y, int64_t n, T m) {
+  T s = 0;
+  for (int64_t j = 0; j < n; ++j) s += (y[j] = std::exp(x[j] - m));
+  return s;
+}
+
+template <>
+float row_max_of<float>(const float* x, int64_t n) {
+  return row_max(x, n);
+}
+
+template <>
+float exp_row<float>(const float* x, float* y, int64_t n, float m) {
+  return exp_shifted(x, y, n, m);
+}
+
+template double row_max_of(const double*, int64_t);
+template double exp_row(const double*, double*, int64_t, double);
 template bool softmax_row(const double*, double*, int64_t, double*);
 template void softmax_row_replay(const double*, double*, int64_t, const double*);
 

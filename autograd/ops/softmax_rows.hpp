@@ -18,6 +18,17 @@ bool softmax_row<float>(const float* x, float* y, int64_t n, float* stats);
 template <>
 void softmax_row_replay<float>(const float* x, float* y, int64_t n, const float* stats);
 
+// max(x[0..n)), and y = exp(x - m) returning sum(y) (y may alias x), on the vectorised loops for
+// float: the tiled attention's online softmax (attention_tiled.cpp).
+template <class T>
+T row_max_of(const T* x, int64_t n);
+template <class T>
+T exp_row(const T* x, T* y, int64_t n, T m);
+template <>
+float row_max_of<float>(const float* x, int64_t n);
+template <>
+float exp_row<float>(const float* x, float* y, int64_t n, float m);
+
 // log(sum(exp(x))) of one row, max-shifted: m + log(sum exp(x - m)); -inf for a fully masked
 // row. log_softmax and cross_entropy both use it, so their rows agree bit for bit.
 template <class T>

@@ -451,3 +451,45 @@ BOOST_AUTO_TEST_CASE(recomputed_attention_gradients_with_alibi_equal_stored_ones
   const auto stored = run(true), recomputed = run(false);
   for (size_t i = 0; i < stored.size(); ++i) BOOST_TEST(stored[i] == recomputed[i], boost::test_tools::per_element());
 }
+
+// The tiled kernel against whole rows at a realistic size in float64: several key blocks and
+// partial ones, causal, padded and ALiBi-biased. The two differ only in summation order, so each
+// value lies within gamma_n * (1 + max|value|) of the other, n the longest reduction (the keys
+// and the head width, twice over in backward).
+BOOST_AUTO_TEST_CASE(tiled_attention_equals_whole_rows_to_rounding) {
+  auto run = [](AttentionKernel::Kind kind) {
+    const AttentionKernel before = attention_kernel();
+    set_attention_kernel({kind, 48, 112});
+    Graph<double> g;
+    Rng rng(12);
+    auto rand = [&](Shape s) {
+      std::vector<double> v(s.numel());
+      for (double& e : v) e = rng.uniform() * 2 - 1;
+      return g.tensor(s, v, true);
+    };
+    auto q = rand({2, 300, 64}), k = rand({2, 300, 64}), v = rand({2, 300, 64});
+    AttentionMask m;
+    m.causal = true;
+    m.key_padding.assign(2 * 300, 0);
+    for (int j = 250; j < 300; ++j) m.key_padding[300 + j] = 1;
+    m.key_padding[300] = 1;  // row 1's first query sees no key
+    m.alibi_slopes = alibi_slopes(4);
+    auto out = attention(q, k, v, 4, m).out;
+    std::vector<double> up(out.numel());
+    for (double& e : up) e = rng.uniform() * 2 - 1;
+    g.backward(out, up.data());
+    set_attention_kernel(before);
+    return std::vector<std::vector<double>>{out.values(), q.grad_values(), k.grad_values(), v.grad_values()};
+  };
+  const auto whole = run(AttentionKernel::whole), tiled = run(AttentionKernel::tiled);
+  const double u = std::ldexp(1.0, -53), n = 2 * (300 + 16);
+  for (size_t t = 0; t < whole.size(); ++t) {
+    double top = 0, worst = 0;
+    for (size_t i = 0; i < whole[t].size(); ++i) {
+      top = std::max(top, std::abs(whole[t][i]));
+      worst = std::max(worst, std::abs(whole[t][i] - tiled[t][i]));
+    }
+    BOOST_TEST(worst <= 2 * n * u / (1 - n * u) * (1 + top), "tensor " << t << ": " << worst << " at max " << top);
+  }
+  BOOST_CHECK_THROW(set_attention_kernel({AttentionKernel::tiled, 0, 16}), Error);
+}

@@ -11,10 +11,12 @@
 #include <algorithm>
 #include <map>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "autograd/blas.hpp"
+#include "autograd/ops.hpp"
 #include "models/family.hpp"
 #include "train/cli/cli.hpp"
 #include "train/cli/options.hpp"
@@ -37,7 +39,28 @@ struct BenchArgs {
   bool no_peak = false;
   bool gemm_profile = false;
   bool memory_profile = false;
+  std::string attention_kernel = "auto";  // auto | whole | tiled
+  std::string attention_blocks;           // QxK: the tiled kernel's blocks (default: the library's)
 };
+
+// --attention-kernel and --attention-blocks, checked, applied before anything runs.
+void apply_attention_kernel(const BenchArgs& a) {
+  AttentionKernel k = attention_kernel();
+  const std::map<std::string, AttentionKernel::Kind> kinds = {
+      {"auto", AttentionKernel::automatic}, {"whole", AttentionKernel::whole}, {"tiled", AttentionKernel::tiled}};
+  if (!kinds.count(a.attention_kernel))
+    throw UsageError(fmt::format("--attention-kernel '{}': want auto, whole or tiled", a.attention_kernel));
+  k.kind = kinds.at(a.attention_kernel);
+  if (!a.attention_blocks.empty()) {
+    long long qb = 0, kb = 0;
+    char extra = 0;
+    if (std::sscanf(a.attention_blocks.c_str(), "%lldx%lld%c", &qb, &kb, &extra) != 2 || qb < 1 || kb < 1)
+      throw UsageError(fmt::format("--attention-blocks '{}': want QxK, two positive block sizes (e.g. 64x256)",
+                                   a.attention_blocks));
+    k.q_block = qb, k.k_block = kb;
+  }
+  set_attention_kernel(k);
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -180,6 +203,7 @@ nlohmann::json bench_config_json(const BenchArgs& a, const ModelConfig& c) {
 }
 
 int run_bench(BenchArgs a) {
+  apply_attention_kernel(a);
   if (a.batch < 1 || a.src_len < 1 || a.tgt_len < 1 || a.seq_len < 1 || a.vocab < 3 || a.steps < 1 || a.warmup < 0 ||
       a.threads < 1 || a.accumulate < 1 || a.accumulate > a.batch)
     throw UsageError("bench: sizes, --steps and --threads must be positive, --vocab at least 3, --accumulate in 1..--batch");
@@ -321,6 +345,7 @@ int run_bench(BenchArgs a) {
       {"sgemm_peak_gflop_per_s", peak},
       {"mfu", peak > 0 ? gflop / median / peak : 0.0},
       {"blas_core", blas_info().core},
+      {"attention_kernel", {{"kind", a.attention_kernel}, {"q_block", attention_kernel().q_block}, {"k_block", attention_kernel().k_block}}},
       {"gemm_shapes", shapes},
       {"memory", memory},
       {"env", {{"OMP_NUM_THREADS", env("OMP_NUM_THREADS")}, {"OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS")},
@@ -362,6 +387,12 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                 "After the timed steps, time one step's gemm calls by shape and each shape alone (key gemm_shapes)");
   cmd->add_flag("--memory-profile", a->memory_profile,
                 "After the timed steps, break one step's graph memory down by op (key memory)");
+  cmd->add_option("--attention-kernel", a->attention_kernel,
+                  fmt::format("auto | whole | tiled: attention's kernel (auto: tiled from {} keys on)", attention_kernel().min_keys))
+      ->capture_default_str();
+  cmd->add_option("--attention-blocks", a->attention_blocks,
+                  fmt::format("QxK: the tiled kernel's blocks of queries and keys (default {}x{})", attention_kernel().q_block,
+                              attention_kernel().k_block));
   cmd->callback([a, model, &exit_code] {
     BenchArgs args = *a;
     if (model->count() == 0) args.model = first_family_of(yardstick_formats().at(args.arch));  // the yardstick's
