@@ -133,12 +133,13 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
                              const AttentionMask& mask = {}, bool need_weights = false);
 // Which kernel attention runs (docs/performance.md). whole: one Tq x Tk score matrix per
 // (batch, head) and thread. tiled: FlashAttention's online softmax over q_block x k_block tiles,
-// memory linear in T. automatic: tiled from min_keys keys on, where it measured faster (below,
-// whole rows were 3% faster at 64 keys). A call that keeps its weights always runs whole rows.
-// Set once, before any graph runs (not thread-safe).
+// memory linear in T. automatic: tiled from min_keys keys on (min_causal_keys when causal, where
+// the tiles skip what no query sees), where bench/attention_bench.cpp measured it faster (whole
+// rows were 8-11% faster at 64 keys, and 5% at 128 without a causal mask). A call that keeps its
+// weights always runs whole rows. Set once, before any graph runs (not thread-safe).
 struct AttentionKernel {
   enum Kind { automatic, whole, tiled } kind = automatic;
-  int64_t q_block = 64, k_block = 256, min_keys = 128;
+  int64_t q_block = 64, k_block = 256, min_keys = 256, min_causal_keys = 128;
 };
 void set_attention_kernel(const AttentionKernel& k);  // throws Error for blocks below 1
 const AttentionKernel& attention_kernel();

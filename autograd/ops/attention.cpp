@@ -77,7 +77,7 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
   res.out = g.make(kAttention, sq, {&q, &k, &v});
   const AttentionKernel kern = g_kernel;
   const bool tiled = !need_weights && (kern.kind == AttentionKernel::tiled ||
-                                       (kern.kind == AttentionKernel::automatic && Tk >= kern.min_keys));
+                                       (kern.kind == AttentionKernel::automatic && Tk >= (mask.causal ? kern.min_causal_keys : kern.min_keys)));
   uint8_t* pad = nullptr;
   if (!mask.key_padding.empty()) {
     pad = g.template scratch<uint8_t>(B * Tk);

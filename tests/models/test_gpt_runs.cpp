@@ -11,6 +11,7 @@
 #include "models/family.hpp"
 #include "models/memory_estimate.hpp"
 #include "tests/cli_runner.hpp"
+#include "tests/float_bounds.hpp"
 #include "train/evaluate.hpp"
 #include "train/optim.hpp"
 
@@ -66,6 +67,23 @@ BOOST_AUTO_TEST_CASE(the_cli_trains_and_evaluates_a_gpt) {
   const auto j = nlohmann::json::parse(b.out);
   BOOST_TEST(j["model_gflop_per_step"].get<double>() > 0);
   BOOST_TEST(std::isfinite(j["final_loss"].get<double>()));
+  // The tiled attention kernel, forced at small blocks, gives the first step's loss of whole rows
+  // to float32 rounding (one layer: attention, feed-forward, head; reductions of at most 12
+  // terms); bad kernel flags are one clear error.
+  const std::string small = "bench --arch gpt --model gpt --steps 1 --warmup 0 --no-peak --threads 1 --batch 2 "
+                            "--seq-len 12 --vocab 9 --d-model 8 --heads 2 --ff 8 --layers 1 ";
+  const auto whole = attnlab(small + "--attention-kernel whole"), tiled = attnlab(small + "--attention-kernel tiled --attention-blocks 4x5");
+  BOOST_TEST_REQUIRE(whole.code == 0, whole.err);
+  BOOST_TEST_REQUIRE(tiled.code == 0, tiled.err);
+  const auto jw = nlohmann::json::parse(whole.out), jt = nlohmann::json::parse(tiled.out);
+  BOOST_TEST(jt["attention_kernel"]["q_block"] == 4);
+  const double lw = jw["final_loss"].get<double>(), lt = jt["final_loss"].get<double>();
+  BOOST_TEST(std::abs(lw - lt) <= attn_test::f32_network_bound(3, 12, lw), lw << " against " << lt);
+  for (const char* bad : {"--attention-kernel flash", "--attention-blocks 4", "--attention-blocks 0x8", "--attention-blocks 4x8x"}) {
+    const auto r = attnlab(small + bad);
+    BOOST_TEST(r.code == 2, bad);
+    BOOST_TEST(r.err.find(std::string(bad).substr(0, 18)) != std::string::npos, bad << ": " << r.err);
+  }
   // Attention maps of the stream source SEP output, both axes labelled by its tokens.
   const auto m = attnlab("predict --checkpoint " + t / "run/best.safetensors" + " --input '3 1 4' --attention " + t / "maps");
   BOOST_TEST_REQUIRE(m.code == 0, m.err);

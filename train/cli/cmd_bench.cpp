@@ -388,7 +388,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--memory-profile", a->memory_profile,
                 "After the timed steps, break one step's graph memory down by op (key memory)");
   cmd->add_option("--attention-kernel", a->attention_kernel,
-                  fmt::format("auto | whole | tiled: attention's kernel (auto: tiled from {} keys on)", attention_kernel().min_keys))
+                  fmt::format("auto | whole | tiled: attention's kernel (auto: tiled from {} keys on, {} when causal)",
+                              attention_kernel().min_keys, attention_kernel().min_causal_keys))
       ->capture_default_str();
   cmd->add_option("--attention-blocks", a->attention_blocks,
                   fmt::format("QxK: the tiled kernel's blocks of queries and keys (default {}x{})", attention_kernel().q_block,
