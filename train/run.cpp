@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "autograd/blas.hpp"
+#include "autograd/ops.hpp"
 #include "autograd/isa.hpp"
 #include "models/checkpoint.hpp"
 #include "models/memory_estimate.hpp"
@@ -30,7 +31,13 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // on the same kernels (docs/reliability.md), and, under mpirun, the same rank count.
 nlohmann::json machine_json(int64_t threads, const Ranks& ranks) {
   const BlasInfo b = blas_info();
-  nlohmann::json j = {{"isa", isa_name()}, {"blas_core", b.core}, {"threads", threads}};
+  const AttentionKernel& a = attention_kernel();  // tiles and whole rows round differently
+  const char* kinds[] = {"auto", "whole", "tiled"};
+  nlohmann::json j = {{"isa", isa_name()},
+                      {"blas_core", b.core},
+                      {"threads", threads},
+                      {"attention", fmt::format("{} (tiles {}x{}, from {} keys, {} causal)", kinds[a.kind], a.q_block, a.k_block,
+                                                a.min_keys, a.min_causal_keys)}};
   if (ranks.many()) j["ranks"] = ranks.size();
   return j;
 }
