@@ -143,6 +143,9 @@ struct AttentionKernel {
 };
 void set_attention_kernel(const AttentionKernel& k);  // throws Error for blocks below 1
 const AttentionKernel& attention_kernel();
+// Applies ATTNLAB_ATTENTION (auto | whole | tiled) when it is set; throws Error naming any other
+// value. The command line calls it first thing.
+void attention_kernel_from_env();
 
 // ---- operators
 template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }

@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -46,6 +47,16 @@ void set_attention_kernel(const AttentionKernel& k) {
   g_kernel = k;
 }
 const AttentionKernel& attention_kernel() { return g_kernel; }
+
+void attention_kernel_from_env() {
+  const char* v = std::getenv("ATTNLAB_ATTENTION");
+  if (!v || !*v) return;
+  const std::string want = v;
+  if (want == "auto") g_kernel.kind = AttentionKernel::automatic;
+  else if (want == "whole") g_kernel.kind = AttentionKernel::whole;
+  else if (want == "tiled") g_kernel.kind = AttentionKernel::tiled;
+  else throw Error(fmt::format("ATTNLAB_ATTENTION={} is not one of auto, whole, tiled", want));
+}
 
 // Two kernels: whole rows (below) and tiles (attention_tiled.cpp); attention_kernel() picks.
 // The probabilities P (B*H*Tq*Tk) are the largest activation of a Transformer, so they are not

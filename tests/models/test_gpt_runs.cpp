@@ -4,6 +4,7 @@
 // gpt trained: on copy through the API until it decodes held-out sources, and from the CLI
 // (train, eval, bench) as a user runs it.
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 
 #include "data/task.hpp"
@@ -79,6 +80,18 @@ BOOST_AUTO_TEST_CASE(the_cli_trains_and_evaluates_a_gpt) {
   BOOST_TEST(jt["attention_kernel"]["q_block"] == 4);
   const double lw = jw["final_loss"].get<double>(), lt = jt["final_loss"].get<double>();
   BOOST_TEST(std::abs(lw - lt) <= attn_test::f32_network_bound(3, 12, lw), lw << " against " << lt);
+  // ATTNLAB_ATTENTION sets the kernel for any command (bench's flag overrides it); another value
+  // is one clear error.
+  setenv("ATTNLAB_ATTENTION", "whole", 1);
+  const auto by_env = attnlab(small);
+  setenv("ATTNLAB_ATTENTION", "flash", 1);
+  const auto bad_env = attnlab("models");
+  unsetenv("ATTNLAB_ATTENTION");
+  BOOST_TEST_REQUIRE(by_env.code == 0, by_env.err);
+  BOOST_TEST(nlohmann::json::parse(by_env.out)["attention_kernel"]["kind"] == "whole");
+  BOOST_TEST(nlohmann::json::parse(by_env.out)["final_loss"] == jw["final_loss"]);
+  BOOST_TEST(bad_env.code == 2);
+  BOOST_TEST(bad_env.err.find("ATTNLAB_ATTENTION=flash is not one of auto, whole, tiled") != std::string::npos, bad_env.err);
   for (const char* bad : {"--attention-kernel flash", "--attention-blocks 4", "--attention-blocks 0x8", "--attention-blocks 4x8x"}) {
     const auto r = attnlab(small + bad);
     BOOST_TEST(r.code == 2, bad);

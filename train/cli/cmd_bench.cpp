@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <chrono>
 #include <cstdio>
@@ -39,7 +40,7 @@ struct BenchArgs {
   bool no_peak = false;
   bool gemm_profile = false;
   bool memory_profile = false;
-  std::string attention_kernel = "auto";  // auto | whole | tiled
+  std::string attention_kernel;  // auto | whole | tiled; empty: as set (ATTNLAB_ATTENTION, else auto)
   std::string attention_blocks;           // QxK: the tiled kernel's blocks (default: the library's)
 };
 
@@ -48,9 +49,11 @@ void apply_attention_kernel(const BenchArgs& a) {
   AttentionKernel k = attention_kernel();
   const std::map<std::string, AttentionKernel::Kind> kinds = {
       {"auto", AttentionKernel::automatic}, {"whole", AttentionKernel::whole}, {"tiled", AttentionKernel::tiled}};
-  if (!kinds.count(a.attention_kernel))
-    throw UsageError(fmt::format("--attention-kernel '{}': want auto, whole or tiled", a.attention_kernel));
-  k.kind = kinds.at(a.attention_kernel);
+  if (!a.attention_kernel.empty()) {
+    if (!kinds.count(a.attention_kernel))
+      throw UsageError(fmt::format("--attention-kernel '{}': want auto, whole or tiled", a.attention_kernel));
+    k.kind = kinds.at(a.attention_kernel);
+  }
   if (!a.attention_blocks.empty()) {
     long long qb = 0, kb = 0;
     char extra = 0;
@@ -345,7 +348,8 @@ int run_bench(BenchArgs a) {
       {"sgemm_peak_gflop_per_s", peak},
       {"mfu", peak > 0 ? gflop / median / peak : 0.0},
       {"blas_core", blas_info().core},
-      {"attention_kernel", {{"kind", a.attention_kernel}, {"q_block", attention_kernel().q_block}, {"k_block", attention_kernel().k_block}}},
+      {"attention_kernel", {{"kind", std::array<const char*, 3>{"auto", "whole", "tiled"}[attention_kernel().kind]},
+                            {"q_block", attention_kernel().q_block}, {"k_block", attention_kernel().k_block}}},
       {"gemm_shapes", shapes},
       {"memory", memory},
       {"env", {{"OMP_NUM_THREADS", env("OMP_NUM_THREADS")}, {"OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS")},
@@ -388,9 +392,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--memory-profile", a->memory_profile,
                 "After the timed steps, break one step's graph memory down by op (key memory)");
   cmd->add_option("--attention-kernel", a->attention_kernel,
-                  fmt::format("auto | whole | tiled: attention's kernel (auto: tiled from {} keys on, {} when causal)",
-                              attention_kernel().min_keys, attention_kernel().min_causal_keys))
-      ->capture_default_str();
+                  fmt::format("auto | whole | tiled: attention's kernel (default: ATTNLAB_ATTENTION, else auto: tiled from {} "
+                              "keys on, {} when causal)", attention_kernel().min_keys, attention_kernel().min_causal_keys));
   cmd->add_option("--attention-blocks", a->attention_blocks,
                   fmt::format("QxK: the tiled kernel's blocks of queries and keys (default {}x{})", attention_kernel().q_block,
                               attention_kernel().k_block));

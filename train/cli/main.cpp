@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "autograd/blas.hpp"
+#include "autograd/ops.hpp"
 #include "autograd/isa.hpp"
 #include "autograd/shape.hpp"
 #include "train/cli/cli.hpp"
@@ -70,6 +71,12 @@ int run_command(int argc, char** argv) {
   attn::cli::add_report_command(app, exit_code);
   attn::cli::add_state_plot_command(app, exit_code);
   attn::cli::add_probe_command(app, exit_code);
+  try {
+    attn::attention_kernel_from_env();
+  } catch (const attn::Error& e) {
+    fmt::print(stderr, "attnlab: error: {}\n", printable(e.what()));
+    return 2;
+  }
   // CLI11 reports an unknown first word as a missing subcommand; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     try {
