@@ -3,6 +3,7 @@
 // - e1-copy-memory, e1-lstm-width: copy memory in one stream (Arjovsky et al. 2016's layout);
 // - e2-mqar-d64, e2-mqar-d128: multi-query associative recall (Zoology's Figure 2, scaled);
 // - e3-selective-copy: Mamba against its time-invariant ablation (Mamba's Table 1, scaled);
+// - e2-mqar-budget, e3-selective-copy-budget: E2 and E3 at 6x the steps (is it the budget?);
 // - e5-length-generalisation: Delétang et al. 2023's counter-cases, trained short, tested long;
 // - e6-copy, e6-copy-memory: gpt's position encodings beyond the trained lengths;
 // - copy-memory, associative-recall: the encoder-decoder setting (E4).
@@ -177,6 +178,34 @@ SweepArgs e3_selective_copy(const StudyArgs& s, const std::string& pos) {
   return a;
 }
 
+// E2 and E3 again at 6x the steps (3000 of batch 32), 3 seeds, at the rates they tuned on
+// validation at 500 steps: is the budget why attention did not solve MQAR, and why Mamba's
+// selection gave nothing on selective copy?
+SweepArgs longer_budget(SweepArgs a, const StudyArgs& s, const std::string& name, const std::string& tuned) {
+  a.out = s.out + "/" + name;
+  a.train.steps = 3000;
+  a.train.eval_every = 500;
+  a.seeds = 3;
+  a.tune_lr.clear();
+  a.lr_from = (s.lr_from.empty() ? s.out : s.lr_from) + "/" + tuned + "/tuning.json";
+  if (s.plan && !std::ifstream(a.lr_from)) a.lr_from.clear();
+  return a;
+}
+
+SweepArgs e2_mqar_budget(const StudyArgs& s, const std::string& pos) {
+  SweepArgs a = longer_budget(e2_mqar(s, pos, 64), s, "e2-mqar-budget", "e2-mqar-d64");
+  a.models = "gpt-d64,gru-h64,mamba-d64";
+  a.vary = "pairs:length=4:64,8:128";
+  return a;
+}
+
+SweepArgs e3_selective_copy_budget(const StudyArgs& s, const std::string& pos) {
+  SweepArgs a = longer_budget(e3_selective_copy(s, pos), s, "e3-selective-copy-budget", "e3-selective-copy");
+  a.models = "gpt,mamba,mamba-lti";
+  a.vary = "length=64";
+  return a;
+}
+
 // E5: Delétang et al. 2023's protocol, scaled: train on lengths 1-40 (each task's shortest
 // allowed length up), test on 41-100, the seven tasks as one swept axis. Rates tuned on
 // validation at parity and used for every task.
@@ -239,6 +268,11 @@ std::vector<StudySweep> study_sweeps(const StudyArgs& s) {
   out.push_back({"e2-mqar-d64", fmt::format("E2, MQAR in one stream at width 64; gpt with {} positions", pos), e2_mqar(s, pos, 64)});
   if (!s.quick) out.push_back({"e2-mqar-d128", "E2 at width 128", e2_mqar(s, pos, 128)});
   out.push_back({"e3-selective-copy", "E3, selective copy; Mamba against its LTI ablation", e3_selective_copy(s, pos)});
+  if (!s.quick) {
+    out.push_back({"e2-mqar-budget", "E2 at 6x the steps: gpt, gru and mamba at width 64", e2_mqar_budget(s, pos)});
+    out.push_back({"e3-selective-copy-budget", "E3 at 6x the steps: gpt, mamba and mamba-lti at length 64",
+                   e3_selective_copy_budget(s, pos)});
+  }
   out.push_back({"e5-length-generalisation", "E5, train on lengths up to 40, test on 41-100", e5_length_generalisation(s)});
   out.push_back({"e6-copy", "E6, position encodings beyond the trained lengths: copy", e6_positions(s, "e6-copy", "copy")});
   if (!s.quick)
