@@ -54,9 +54,12 @@ std::string protocol(const nlohmann::json& sweep, const std::vector<Result>& res
     t += fmt::format("- The test split alone: `{}` (validation keeps the training settings).\n", join(listed("test_task_opt"), "`, `"));
   t += fmt::format("- Models: {}. Seeds per cell: {} (from seed {}).\n", join(sweep["models"].get<std::vector<std::string>>()),
                    sweep["seeds"].get<int>(), sweep["runs"].at(0)["seed"].get<int>());
-  if (sweep.contains("variants"))
-    for (const auto& [name, definition] : sweep["variants"].items())
-      t += fmt::format("- `{}` is `{}`.\n", name, definition.get<std::string>());
+  if (sweep.contains("variants")) {
+    const auto models = sweep["models"].get<std::vector<std::string>>();
+    for (const auto& [name, definition] : sweep["variants"].items())  // those the sweep trains
+      if (std::find(models.begin(), models.end(), name) != models.end())
+        t += fmt::format("- `{}` is `{}`.\n", name, definition.get<std::string>());
+  }
   if (cfg.is_object())
     t += fmt::format("- Budget: {} steps of batch {} ({} training examples) for every model; {} validation and test "
                      "examples.\n", cfg.value("steps", 0), cfg.value("batch", 0), cfg.value("steps", 0) * cfg.value("batch", 0),
