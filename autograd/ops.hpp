@@ -143,6 +143,9 @@ struct AttentionKernel {
 };
 void set_attention_kernel(const AttentionKernel& k);  // throws Error for blocks below 1
 const AttentionKernel& attention_kernel();
+const char* attention_kernel_name(AttentionKernel::Kind kind);  // auto, whole or tiled
+// The kind a name gives; throws Error naming the choices for any other text (`what` leads it).
+AttentionKernel::Kind parse_attention_kernel(const std::string& name, const std::string& what);
 // Applies ATTNLAB_ATTENTION (auto | whole | tiled) when it is set; throws Error naming any other
 // value. The command line calls it first thing.
 void attention_kernel_from_env();

@@ -32,11 +32,10 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 nlohmann::json machine_json(int64_t threads, const Ranks& ranks) {
   const BlasInfo b = blas_info();
   const AttentionKernel& a = attention_kernel();  // tiles and whole rows round differently
-  const char* kinds[] = {"auto", "whole", "tiled"};
   nlohmann::json j = {{"isa", isa_name()},
                       {"blas_core", b.core},
                       {"threads", threads},
-                      {"attention", fmt::format("{} (tiles {}x{}, from {} keys, {} causal)", kinds[a.kind], a.q_block, a.k_block,
+                      {"attention", fmt::format("{} (tiles {}x{}, from {} keys, {} causal)", attention_kernel_name(a.kind), a.q_block, a.k_block,
                                                 a.min_keys, a.min_causal_keys)}};
   if (ranks.many()) j["ranks"] = ranks.size();
   return j;

@@ -48,14 +48,22 @@ void set_attention_kernel(const AttentionKernel& k) {
 }
 const AttentionKernel& attention_kernel() { return g_kernel; }
 
+namespace {
+constexpr const char* kKernelNames[] = {"auto", "whole", "tiled"};  // in AttentionKernel::Kind's order
+}
+
+const char* attention_kernel_name(AttentionKernel::Kind kind) { return kKernelNames[kind]; }
+
+AttentionKernel::Kind parse_attention_kernel(const std::string& name, const std::string& what) {
+  for (int k = 0; k < 3; ++k)
+    if (name == kKernelNames[k]) return AttentionKernel::Kind(k);
+  throw Error(fmt::format("{}: '{}' is not one of auto, whole, tiled", what, name));
+}
+
 void attention_kernel_from_env() {
   const char* v = std::getenv("ATTNLAB_ATTENTION");
   if (!v || !*v) return;
-  const std::string want = v;
-  if (want == "auto") g_kernel.kind = AttentionKernel::automatic;
-  else if (want == "whole") g_kernel.kind = AttentionKernel::whole;
-  else if (want == "tiled") g_kernel.kind = AttentionKernel::tiled;
-  else throw Error(fmt::format("ATTNLAB_ATTENTION={} is not one of auto, whole, tiled", want));
+  g_kernel.kind = parse_attention_kernel(v, "ATTNLAB_ATTENTION");
 }
 
 // Two kernels: whole rows (below) and tiles (attention_tiled.cpp); attention_kernel() picks.

@@ -68,6 +68,22 @@ BOOST_AUTO_TEST_CASE(the_cli_trains_and_evaluates_a_gpt) {
   const auto j = nlohmann::json::parse(b.out);
   BOOST_TEST(j["model_gflop_per_step"].get<double>() > 0);
   BOOST_TEST(std::isfinite(j["final_loss"].get<double>()));
+  // --gemm-profile's ceiling: every shape at its alone rate, the one-thread (per-head) shapes two
+  // at a time on 2 threads, nothing else; with --no-peak its MFU is 0.
+  const auto p = attnlab("bench --arch gpt --model gpt --steps 1 --warmup 0 --no-peak --threads 2 --batch 2 "
+                         "--seq-len 7 --vocab 9 --d-model 8 --heads 2 --ff 8 --layers 1 --gemm-profile");
+  BOOST_TEST_REQUIRE(p.code == 0, p.err);
+  const auto jp = nlohmann::json::parse(p.out);
+  double ceiling_s = 0;
+  for (const auto& x : jp["gemm_shapes"]) {
+    BOOST_TEST(x["gflop_per_s_alone"].get<double>() > 0);
+    const double flop = 2.0 * x["m"].get<double>() * x["n"].get<double>() * x["k"].get<double>() * x["calls"].get<double>();
+    ceiling_s += flop / (x["gflop_per_s_alone"].get<double>() * 1e9) / (x["threads"] == 1 ? 2.0 : 1.0);
+  }
+  BOOST_TEST(!jp["gemm_shapes"].empty());
+  BOOST_TEST(jp["gemm_ceiling"]["ms"].get<double>() == 1e3 * ceiling_s, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(jp["gemm_ceiling"]["mfu"].get<double>() == 0.0);
+  BOOST_TEST(!j.contains("gemm_ceiling"));
   // The tiled attention kernel, forced at small blocks, gives the first step's loss of whole rows
   // to float32 rounding (one layer: attention, feed-forward, head; reductions of at most 12
   // terms); bad kernel flags are one clear error.
@@ -91,7 +107,7 @@ BOOST_AUTO_TEST_CASE(the_cli_trains_and_evaluates_a_gpt) {
   BOOST_TEST(nlohmann::json::parse(by_env.out)["attention_kernel"]["kind"] == "whole");
   BOOST_TEST(nlohmann::json::parse(by_env.out)["final_loss"] == jw["final_loss"]);
   BOOST_TEST(bad_env.code == 2);
-  BOOST_TEST(bad_env.err.find("ATTNLAB_ATTENTION=flash is not one of auto, whole, tiled") != std::string::npos, bad_env.err);
+  BOOST_TEST(bad_env.err.find("ATTNLAB_ATTENTION: 'flash' is not one of auto, whole, tiled") != std::string::npos, bad_env.err);
   for (const char* bad : {"--attention-kernel flash", "--attention-blocks 4", "--attention-blocks 0x8", "--attention-blocks 4x8x"}) {
     const auto r = attnlab(small + bad);
     BOOST_TEST(r.code == 2, bad);

@@ -47,12 +47,12 @@ struct BenchArgs {
 // --attention-kernel and --attention-blocks, checked, applied before anything runs.
 void apply_attention_kernel(const BenchArgs& a) {
   AttentionKernel k = attention_kernel();
-  const std::map<std::string, AttentionKernel::Kind> kinds = {
-      {"auto", AttentionKernel::automatic}, {"whole", AttentionKernel::whole}, {"tiled", AttentionKernel::tiled}};
   if (!a.attention_kernel.empty()) {
-    if (!kinds.count(a.attention_kernel))
-      throw UsageError(fmt::format("--attention-kernel '{}': want auto, whole or tiled", a.attention_kernel));
-    k.kind = kinds.at(a.attention_kernel);
+    try {
+      k.kind = parse_attention_kernel(a.attention_kernel, "--attention-kernel");
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
   }
   if (!a.attention_blocks.empty()) {
     long long qb = 0, kb = 0;
@@ -66,6 +66,18 @@ void apply_attention_kernel(const BenchArgs& a) {
 }
 
 using Clock = std::chrono::steady_clock;
+
+// The step's time if every gemm ran as fast as it did alone and nothing else took any time
+// (one-thread shapes run `threads` at once). Its MFU bounds what the step can reach on these gemm
+// kernels; it is optimistic, since alone each shape ran on warm buffers with the machine to itself.
+nlohmann::json gemm_ceiling_json(const nlohmann::json& shapes, double model_gflop, double peak, int64_t threads) {
+  double seconds = 0;
+  for (const auto& x : shapes) {
+    const double flop = 2.0 * x["m"].get<double>() * x["n"].get<double>() * x["k"].get<double>() * x["calls"].get<double>();
+    seconds += flop / (x["gflop_per_s_alone"].get<double>() * 1e9) / (x["threads"] == 1 ? (double)threads : 1.0);
+  }
+  return {{"ms", 1e3 * seconds}, {"mfu", peak > 0 && seconds > 0 ? model_gflop / seconds / peak : 0.0}};
+}
 
 // sgemm GFLOP/s on large square products, best of several, in a child process.
 double sgemm_peak(int threads) {
@@ -348,7 +360,7 @@ int run_bench(BenchArgs a) {
       {"sgemm_peak_gflop_per_s", peak},
       {"mfu", peak > 0 ? gflop / median / peak : 0.0},
       {"blas_core", blas_info().core},
-      {"attention_kernel", {{"kind", std::array<const char*, 3>{"auto", "whole", "tiled"}[attention_kernel().kind]},
+      {"attention_kernel", {{"kind", attention_kernel_name(attention_kernel().kind)},
                             {"q_block", attention_kernel().q_block}, {"k_block", attention_kernel().k_block}}},
       {"gemm_shapes", shapes},
       {"memory", memory},
@@ -356,6 +368,7 @@ int run_bench(BenchArgs a) {
                {"OPENBLAS_CORETYPE", env("OPENBLAS_CORETYPE")}, {"OMP_WAIT_POLICY", env("OMP_WAIT_POLICY")}}},
       {"config", bench_config_json(a, c)}};
   if (ranks.many()) j["mpi"] = comm;
+  if (a.gemm_profile) j["gemm_ceiling"] = gemm_ceiling_json(shapes, gflop, peak, a.threads);
   if (ranks.root()) fmt::print("{}\n", j.dump());
   return 0;
 }
@@ -388,7 +401,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", a->seed, "Seed")->capture_default_str();
   cmd->add_flag("--no-peak", a->no_peak, "Skip the sgemm peak probe");
   cmd->add_flag("--gemm-profile", a->gemm_profile,
-                "After the timed steps, time one step's gemm calls by shape and each shape alone (key gemm_shapes)");
+                "After the timed steps, time one step's gemm calls by shape and each shape alone (keys gemm_shapes, gemm_ceiling)");
   cmd->add_flag("--memory-profile", a->memory_profile,
                 "After the timed steps, break one step's graph memory down by op (key memory)");
   cmd->add_option("--attention-kernel", a->attention_kernel,
