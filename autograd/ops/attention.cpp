@@ -4,11 +4,13 @@
 // q, k, v and out keep the [B, T, H*Dh] layout of the projections; gemm reads each head's
 // columns through its leading dimension, so splitting and merging heads costs no copy.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <omp.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 #include "autograd/blas.hpp"
@@ -50,14 +52,18 @@ const AttentionKernel& attention_kernel() { return g_kernel; }
 
 namespace {
 constexpr const char* kKernelNames[] = {"auto", "whole", "tiled"};  // in AttentionKernel::Kind's order
+static_assert(std::size(kKernelNames) == AttentionKernel::tiled + 1, "a name for every kernel kind");
+}  // namespace
+
+const char* attention_kernel_name(AttentionKernel::Kind kind) {
+  if (kind < 0 || (size_t)kind >= std::size(kKernelNames)) throw Error(fmt::format("attention kernel kind {}", (int)kind));
+  return kKernelNames[kind];
 }
 
-const char* attention_kernel_name(AttentionKernel::Kind kind) { return kKernelNames[kind]; }
-
 AttentionKernel::Kind parse_attention_kernel(const std::string& name, const std::string& what) {
-  for (int k = 0; k < 3; ++k)
+  for (size_t k = 0; k < std::size(kKernelNames); ++k)
     if (name == kKernelNames[k]) return AttentionKernel::Kind(k);
-  throw Error(fmt::format("{}: '{}' is not one of auto, whole, tiled", what, name));
+  throw Error(fmt::format("{}: '{}' is not one of {}", what, name, fmt::join(kKernelNames, ", ")));
 }
 
 void attention_kernel_from_env() {

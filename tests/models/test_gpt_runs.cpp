@@ -13,6 +13,7 @@
 #include "models/memory_estimate.hpp"
 #include "tests/cli_runner.hpp"
 #include "tests/float_bounds.hpp"
+#include "train/cli/bench.hpp"
 #include "train/evaluate.hpp"
 #include "train/optim.hpp"
 
@@ -74,14 +75,10 @@ BOOST_AUTO_TEST_CASE(the_cli_trains_and_evaluates_a_gpt) {
                          "--seq-len 7 --vocab 9 --d-model 8 --heads 2 --ff 8 --layers 1 --gemm-profile");
   BOOST_TEST_REQUIRE(p.code == 0, p.err);
   const auto jp = nlohmann::json::parse(p.out);
-  double ceiling_s = 0;
-  for (const auto& x : jp["gemm_shapes"]) {
-    BOOST_TEST(x["gflop_per_s_alone"].get<double>() > 0);
-    const double flop = 2.0 * x["m"].get<double>() * x["n"].get<double>() * x["k"].get<double>() * x["calls"].get<double>();
-    ceiling_s += flop / (x["gflop_per_s_alone"].get<double>() * 1e9) / (x["threads"] == 1 ? 2.0 : 1.0);
-  }
   BOOST_TEST(!jp["gemm_shapes"].empty());
-  BOOST_TEST(jp["gemm_ceiling"]["ms"].get<double>() == 1e3 * ceiling_s, boost::test_tools::tolerance(1e-12));
+  for (const auto& x : jp["gemm_shapes"]) BOOST_TEST(x["gflop_per_s_alone"].get<double>() > 0);
+  BOOST_TEST(jp["gemm_ceiling"]["ms"] == attn::cli::gemm_ceiling_json(jp["gemm_shapes"], 0, 0, 2)["ms"]);
+  BOOST_TEST(jp["gemm_ceiling"]["ms"].get<double>() > 0);
   BOOST_TEST(jp["gemm_ceiling"]["mfu"].get<double>() == 0.0);
   BOOST_TEST(!j.contains("gemm_ceiling"));
   // The tiled attention kernel, forced at small blocks, gives the first step's loss of whole rows
@@ -133,6 +130,21 @@ BOOST_AUTO_TEST_CASE(the_cli_trains_and_evaluates_a_gpt) {
 
 // gpt trains from the CLI on every task (the positions cycling through every --pos), on a TSV
 // file dataset and on a text corpus: a few steps each, to show each combination runs end to end.
+// Known answers: 2 calls of 1000 x 1000 x 500 on 2 threads at 100 GFLOP/s take 0.02 s; 1000
+// per-head calls of 100 x 100 x 50 at 50 GFLOP/s take 0.02 s on one thread, 0.01 s two at a time.
+BOOST_AUTO_TEST_CASE(the_gemm_ceiling_runs_each_shape_at_its_alone_rate) {
+  auto shapes = nlohmann::json::array({
+      {{"m", 1000}, {"n", 1000}, {"k", 500}, {"calls", 2}, {"threads", 2}, {"gflop_per_s_alone", 100.0}},
+      {{"m", 100}, {"n", 100}, {"k", 50}, {"calls", 1000}, {"threads", 1}, {"gflop_per_s_alone", 50.0}}});
+  const auto two = attn::cli::gemm_ceiling_json(shapes, 3.0, 200.0, 2);
+  BOOST_TEST(two["ms"].get<double>() == 30.0, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(two["mfu"].get<double>() == 0.5, boost::test_tools::tolerance(1e-12));  // 3 GFLOP / 0.03 s / 200
+  shapes[0]["threads"] = 1;  // --threads 1: every call alone, one after another
+  const auto one = attn::cli::gemm_ceiling_json(shapes, 3.0, 200.0, 1);
+  BOOST_TEST(one["ms"].get<double>() == 40.0, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(attn::cli::gemm_ceiling_json(shapes, 3.0, 0.0, 1)["mfu"].get<double>() == 0.0);  // no peak measured
+}
+
 BOOST_AUTO_TEST_CASE(gpt_trains_on_every_task_file_dataset_and_text) {
   TempDir t;
   const char* pos[] = {"learned", "sinusoidal", "rope", "alibi", "none"};

@@ -310,6 +310,7 @@ const std::string kTinyAnyModel = kTiny.substr(0, kTiny.find("--models"));
 BOOST_AUTO_TEST_CASE(a_variant_is_a_named_family_with_fixed_settings) {
   TempDir t;
   const std::string sweep = kTinyAnyModel + "--vary length=3,4 --models transformer,narrow --variant narrow=transformer:ff=8:heads=1 " +
+                            "--variant unused=transformer:ff=16 " +
                             "--tune-lr 0.001,0.003 --tune-seeds 1 --out " + t / "sw";
   const Run r = attnlab(sweep);
   BOOST_TEST_REQUIRE(r.code == 0, r.err);
@@ -328,6 +329,7 @@ BOOST_AUTO_TEST_CASE(a_variant_is_a_named_family_with_fixed_settings) {
   BOOST_TEST(tuning["models"]["narrow"]["definition"] == "transformer:ff=8:heads=1");
   BOOST_TEST(contains(slurp(t / "sw/results.csv"), "narrow,3,1"));
   BOOST_TEST(contains(slurp(t / "sw/report.md"), "`narrow` is `transformer:ff=8:heads=1`"));
+  BOOST_TEST(!contains(slurp(t / "sw/report.md"), "`unused`"));  // a variant the sweep does not train
   // The same name with another definition does not take the rate tuned for the first one.
   const Run other = attnlab(kTinyAnyModel + "--vary length=3 --models narrow --variant narrow=transformer:ff=16 --lr-from " +
                             t / "sw/tuning.json" + " --out " + t / "sw2");

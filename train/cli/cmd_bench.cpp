@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <map>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +18,7 @@
 #include "autograd/blas.hpp"
 #include "autograd/ops.hpp"
 #include "models/family.hpp"
+#include "train/cli/bench.hpp"
 #include "train/cli/cli.hpp"
 #include "train/cli/options.hpp"
 #include "train/distributed.hpp"
@@ -66,18 +66,6 @@ void apply_attention_kernel(const BenchArgs& a) {
 }
 
 using Clock = std::chrono::steady_clock;
-
-// The step's time if every gemm ran as fast as it did alone and nothing else took any time
-// (one-thread shapes run `threads` at once). Its MFU bounds what the step can reach on these gemm
-// kernels; it is optimistic, since alone each shape ran on warm buffers with the machine to itself.
-nlohmann::json gemm_ceiling_json(const nlohmann::json& shapes, double model_gflop, double peak, int64_t threads) {
-  double seconds = 0;
-  for (const auto& x : shapes) {
-    const double flop = 2.0 * x["m"].get<double>() * x["n"].get<double>() * x["k"].get<double>() * x["calls"].get<double>();
-    seconds += flop / (x["gflop_per_s_alone"].get<double>() * 1e9) / (x["threads"] == 1 ? (double)threads : 1.0);
-  }
-  return {{"ms", 1e3 * seconds}, {"mfu", peak > 0 && seconds > 0 ? model_gflop / seconds / peak : 0.0}};
-}
 
 // sgemm GFLOP/s on large square products, best of several, in a child process.
 double sgemm_peak(int threads) {
@@ -374,6 +362,15 @@ int run_bench(BenchArgs a) {
 }
 
 }  // namespace
+
+nlohmann::json gemm_ceiling_json(const nlohmann::json& shapes, double model_gflop, double peak, int64_t threads) {
+  double seconds = 0;
+  for (const auto& x : shapes) {
+    const double flop = 2.0 * x["m"].get<double>() * x["n"].get<double>() * x["k"].get<double>() * x["calls"].get<double>();
+    seconds += flop / (x["gflop_per_s_alone"].get<double>() * 1e9) / (x["threads"] == 1 ? (double)threads : 1.0);
+  }
+  return {{"ms", 1e3 * seconds}, {"mfu", peak > 0 && seconds > 0 ? model_gflop / seconds / peak : 0.0}};
+}
 
 void add_bench_command(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<BenchArgs>();
