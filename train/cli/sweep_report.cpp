@@ -203,7 +203,7 @@ std::string paired_table(const nlohmann::json& sweep, const Cells& cells) {
   return t + "\n";
 }
 
-// DIR/anchor.json, written by whoever defines the study before it runs: {"anchor", "expected"}
+// DIR/anchor.json, written by whoever defines the study before its results are read: {"anchor", "expected"}
 // and, after it, {"verdict": "reproduced|partly|not", "why"}.
 std::string anchor_section(const std::string& dir) {
   std::ifstream in(dir + "/anchor.json");
@@ -212,7 +212,7 @@ std::string anchor_section(const std::string& dir) {
   if (!a.is_object()) throw UsageError(fmt::format("{}/anchor.json: not a JSON object", dir));
   std::string t = "## Against the literature\n\n";
   if (a.contains("anchor")) t += fmt::format("- Published anchor: {}\n", a["anchor"].get<std::string>());
-  if (a.contains("expected")) t += fmt::format("- Expected, written before the run: {}\n", a["expected"].get<std::string>());
+  if (a.contains("expected")) t += fmt::format("- Expected, written before the results were read: {}\n", a["expected"].get<std::string>());
   if (a.contains("verdict")) {
     const std::string v = a["verdict"];
     if (v != "reproduced" && v != "partly" && v != "not")
