@@ -128,8 +128,6 @@ BOOST_AUTO_TEST_CASE(the_cli_trains_and_evaluates_a_gpt) {
   BOOST_TEST(attn_test::contains(f.err, "does not take --format seq2seq"), f.err);
 }
 
-// gpt trains from the CLI on every task (the positions cycling through every --pos), on a TSV
-// file dataset and on a text corpus: a few steps each, to show each combination runs end to end.
 // Known answers: 2 calls of 1000 x 1000 x 500 on 2 threads at 100 GFLOP/s take 0.02 s; 1000
 // per-head calls of 100 x 100 x 50 at 50 GFLOP/s take 0.02 s on one thread, 0.01 s two at a time.
 BOOST_AUTO_TEST_CASE(the_gemm_ceiling_runs_each_shape_at_its_alone_rate) {
@@ -145,6 +143,8 @@ BOOST_AUTO_TEST_CASE(the_gemm_ceiling_runs_each_shape_at_its_alone_rate) {
   BOOST_TEST(attn::cli::gemm_ceiling_json(shapes, 3.0, 0.0, 1)["mfu"].get<double>() == 0.0);  // no peak measured
 }
 
+// gpt trains from the CLI on every task (the positions cycling through every --pos), on a TSV
+// file dataset and on a text corpus: a few steps each, to show each combination runs end to end.
 BOOST_AUTO_TEST_CASE(gpt_trains_on_every_task_file_dataset_and_text) {
   TempDir t;
   const char* pos[] = {"learned", "sinusoidal", "rope", "alibi", "none"};

@@ -47,6 +47,14 @@ SweepArgs base(const StudyArgs& s, const std::string& name, const std::string& t
   return a;
 }
 
+// No tuning of its own: the rates another sweep of the study tuned. A plan made before that sweep
+// has tuned runs without them, since a step's time does not depend on the rate.
+void rates_from(SweepArgs& a, const StudyArgs& s, const std::string& tuned_sweep) {
+  a.tune_lr.clear();
+  a.lr_from = (s.lr_from.empty() ? s.out : s.lr_from) + "/" + tuned_sweep + "/tuning.json";
+  if (s.plan && !std::ifstream(a.lr_from)) a.lr_from.clear();
+}
+
 // E4: transformer, lstm and lstm-attn against distance, encoder-decoder.
 SweepArgs encoder_decoder(const StudyArgs& s, const std::string& task, const std::string& knob) {
   SweepArgs a = base(s, task, task);
@@ -131,10 +139,7 @@ SweepArgs e1_lstm_width(const StudyArgs& s) {
   a.variants = {kChrono};
   a.train.task_opt.push_back("delay=256");
   a.vary = "hidden=64,128,256";
-  a.tune_lr.clear();
-  a.lr_from = (s.lr_from.empty() ? s.out : s.lr_from) + "/e1-copy-memory/tuning.json";
-  // A plan before E1 has tuned: a step's time does not depend on the rate.
-  if (s.plan && !std::ifstream(a.lr_from)) a.lr_from.clear();
+  rates_from(a, s, "e1-copy-memory");
   return a;
 }
 
@@ -186,9 +191,7 @@ SweepArgs longer_budget(SweepArgs a, const StudyArgs& s, const std::string& name
   a.train.steps = 3000;
   a.train.eval_every = 500;
   a.seeds = 3;
-  a.tune_lr.clear();
-  a.lr_from = (s.lr_from.empty() ? s.out : s.lr_from) + "/" + tuned + "/tuning.json";
-  if (s.plan && !std::ifstream(a.lr_from)) a.lr_from.clear();
+  rates_from(a, s, tuned);
   return a;
 }
 
@@ -245,9 +248,7 @@ SweepArgs e6_positions(const StudyArgs& s, const std::string& name, const std::s
     a.train.test_task_opt = {"min_delay=33", "delay=64"};
     a.vary = "delay=32";
   }
-  a.tune_lr.clear();
-  a.lr_from = (s.lr_from.empty() ? s.out : s.lr_from) + "/e0-gpt-positions/tuning.json";
-  if (s.plan && !std::ifstream(a.lr_from)) a.lr_from.clear();
+  rates_from(a, s, "e0-gpt-positions");
   return a;
 }
 

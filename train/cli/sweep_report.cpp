@@ -52,10 +52,10 @@ std::string protocol(const nlohmann::json& sweep, const std::vector<Result>& res
   if (!listed("task_opt").empty()) t += fmt::format("- Task settings of the first run: `{}`.\n", join(listed("task_opt"), "`, `"));
   if (!listed("test_task_opt").empty())
     t += fmt::format("- The test split alone: `{}` (validation keeps the training settings).\n", join(listed("test_task_opt"), "`, `"));
-  t += fmt::format("- Models: {}. Seeds per cell: {} (from seed {}).\n", join(sweep["models"].get<std::vector<std::string>>()),
-                   sweep["seeds"].get<int>(), sweep["runs"].at(0)["seed"].get<int>());
+  const auto models = sweep["models"].get<std::vector<std::string>>();
+  t += fmt::format("- Models: {}. Seeds per cell: {} (from seed {}).\n", join(models), sweep["seeds"].get<int>(),
+                   sweep["runs"].at(0)["seed"].get<int>());
   if (sweep.contains("variants")) {
-    const auto models = sweep["models"].get<std::vector<std::string>>();
     for (const auto& [name, definition] : sweep["variants"].items())  // those the sweep trains
       if (std::find(models.begin(), models.end(), name) != models.end())
         t += fmt::format("- `{}` is `{}`.\n", name, definition.get<std::string>());
