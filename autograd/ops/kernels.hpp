@@ -1,6 +1,10 @@
 // Loops shared by the op files: broadcast iteration and a parallel-for threshold.
 #pragma once
+#include <omp.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "autograd/shape.hpp"
@@ -9,6 +13,16 @@ namespace attn {
 
 // Below this many elements, an OpenMP region costs more than it saves.
 constexpr int64_t kParallelMin = 1 << 15;
+// Below this many multiply-adds, a gemm with its epilogue runs on one thread.
+constexpr int64_t kGemmSplitMin = 1 << 20;
+
+// This thread's share [begin, end) of n items in the current OpenMP team (all of them outside a
+// region), with inner boundaries on multiples of `align`.
+inline std::pair<int64_t, int64_t> team_block(int64_t n, int64_t align) {
+  const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+  auto edge = [&](int i) { return i == nt ? n : std::min(n, n * i / nt / align * align); };
+  return {edge(t), edge(t + 1)};
+}
 
 // Strides of `in` as seen from `out` under NumPy broadcasting (0 on broadcast dimensions).
 inline std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {

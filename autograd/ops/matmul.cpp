@@ -1,5 +1,9 @@
 // matmul and linear: every product goes to BLAS gemm, gradients accumulate with beta = 1.
 #include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <utility>
 
 #include "autograd/blas.hpp"
 #include "autograd/gradcheck.hpp"
@@ -83,6 +87,12 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
 // Fusing keeps one buffer on the tape where the unfused ops would also keep the pre-activation
 // (or the un-added projection), a value nothing reads in backward. The arithmetic is that of
 // linear followed by relu or add, so results are bit for bit the same.
+//
+// One OpenMP region per direction: each thread takes a block of rows and runs its gemm (BLAS
+// single-threaded inside the region) and the epilogue on it, so bias, relu and residual cost no
+// region or barrier of their own. Backward has one barrier, before the weight and bias gradients,
+// which read every row and are split over the wider of the weight's two dimensions. At the
+// bench shapes this beats one two-thread BLAS call (docs/performance.md, "One region per linear").
 template <class T>
 Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, bool relu_out,
                       const Tensor<T>& residual) {
@@ -105,51 +115,56 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
   // to decide requires_grad, and this keeps the hot path free of a heap-allocated input list.
   Tensor<T> y = g.make(op, so, {&x, &w, bias.defined() ? &bias : &x, residual.defined() ? &residual : &x});
   T* py = y.mutable_data();
-  const T* pb = bias.defined() ? bias.data() : nullptr;
-  if (pb) {
-#pragma omp parallel for if (rows * out_f > kParallelMin)
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < out_f; ++j) py[r * out_f + j] = pb[j];
-  }
-  gemm<T>(false, true, rows, out_f, in, T(1), x.data(), in, w.data(), in, pb ? T(1) : T(0), py, out_f);
-  const int64_t n = rows * out_f;
-  if (relu_out) {
-#pragma omp parallel for if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) py[i] = py[i] > T(0) ? py[i] : T(0);
-  }
-  if (residual.defined()) {
-    const T* pr = residual.data();
-#pragma omp parallel for if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) py[i] = pr[i] + py[i];
+  const T *pb = bias.defined() ? bias.data() : nullptr, *pr = residual.defined() ? residual.data() : nullptr;
+  const T *px = x.data(), *pw = w.data();
+  const bool split = rows > 1 && rows * out_f * in >= kGemmSplitMin;
+#pragma omp parallel if (split)
+  {
+    const auto [r0, r1] = team_block(rows, 1);
+    T* yr = py + r0 * out_f;
+    const int64_t n = (r1 - r0) * out_f;
+    if (pb)
+      for (int64_t r = r0; r < r1; ++r) std::copy(pb, pb + out_f, py + r * out_f);
+    gemm<T>(false, true, r1 - r0, out_f, in, T(1), px + r0 * in, in, pw, in, pb ? T(1) : T(0), yr, out_f);
+    if (relu_out)
+      for (int64_t i = 0; i < n; ++i) yr[i] = yr[i] > T(0) ? yr[i] : T(0);
+    if (pr)
+      for (int64_t i = 0; i < n; ++i) yr[i] = pr[r0 * out_f + i] + yr[i];
   }
   const uint32_t ix = x.index(), iw = w.index(), ibias = bias.defined() ? bias.index() : UINT32_MAX,
                  ires = residual.defined() ? residual.index() : UINT32_MAX;
   g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
     T* go = out.grad;
-    if (relu_out) {
-      // The gradient through relu, in place: this node's gradient is dead after this backward,
-      // unless the user asked to retain it.
-      if (out.retain_grad) {
-        T* copy = g.template scratch<T>(n);
-        std::copy(go, go + n, copy);
-        go = copy;
+    // The gradient through relu goes in place: this node's gradient is dead after this backward,
+    // unless the user asked to retain it.
+    if (relu_out && out.retain_grad) go = g.template scratch<T>(rows * out_f);
+    T* gr = ires != UINT32_MAX ? g.grad_of(ires) : nullptr;
+    T *gx = g.grad_of(ix), *gw = g.grad_of(iw), *gb = ibias != UINT32_MAX ? g.grad_of(ibias) : nullptr;
+    const T *vx = g.node(ix).value, *vw = g.node(iw).value;
+#pragma omp parallel if (split)
+    {
+      const auto [r0, r1] = team_block(rows, 1);
+      for (int64_t i = r0 * out_f; i < r1 * out_f; ++i) {
+        if (relu_out) go[i] = out.value[i] > T(0) ? out.grad[i] : T(0);
+        if (gr) gr[i] += go[i];
       }
-#pragma omp parallel for if (n > kParallelMin)
-      for (int64_t i = 0; i < n; ++i) go[i] = out.value[i] > T(0) ? go[i] : T(0);
-    }
-    if (ires != UINT32_MAX)
-      if (T* gr = g.grad_of(ires)) {
-#pragma omp parallel for if (n > kParallelMin)
-        for (int64_t i = 0; i < n; ++i) gr[i] += go[i];
+      if (gx) gemm<T>(false, false, r1 - r0, in, out_f, T(1), go + r0 * out_f, out_f, vw, in, T(1), gx + r0 * in, in);
+      if (relu_out && (gw || gb)) {
+#pragma omp barrier
       }
-    if (T* gx = g.grad_of(ix))
-      gemm<T>(false, false, rows, in, out_f, T(1), go, out_f, g.node(iw).value, in, T(1), gx, in);
-    if (T* gw = g.grad_of(iw))
-      gemm<T>(true, false, out_f, in, rows, T(1), go, out_f, g.node(ix).value, in, T(1), gw, in);
-    if (ibias != UINT32_MAX)
-      if (T* gb = g.grad_of(ibias))
+      if (gw && out_f >= in) {
+        const auto [o0, o1] = team_block(out_f, 1);
+        gemm<T>(true, false, o1 - o0, in, rows, T(1), go + o0, out_f, vx, in, T(1), gw + o0 * in, in);
+      } else if (gw) {
+        const auto [i0, i1] = team_block(in, 16);
+        gemm<T>(true, false, out_f, i1 - i0, rows, T(1), go, out_f, vx + i0, in, T(1), gw + i0, in);
+      }
+      if (gb) {
+        const auto [o0, o1] = team_block(out_f, 16);
         for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < out_f; ++j) gb[j] += go[r * out_f + j];
+          for (int64_t j = o0; j < o1; ++j) gb[j] += go[r * out_f + j];
+      }
+    }
   });
   return y;
 }

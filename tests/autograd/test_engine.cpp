@@ -4,8 +4,10 @@
 #include <omp.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "autograd/ops.hpp"
+#include "tests/float_bounds.hpp"
 
 using namespace attn;
 
@@ -411,6 +413,69 @@ BOOST_AUTO_TEST_CASE(fused_linear_matches_unfused_bit_for_bit) {
   };
   const auto a = run(false), b = run(true);
   for (size_t i = 0; i < a.size(); ++i) BOOST_TEST(a[i] == b[i], boost::test_tools::per_element());
+}
+
+// linear splits rows (and, in backward, the weight's wider dimension) over the team above
+// kGemmSplitMin multiply-adds. At 1 and 2 threads, above that size (and one case below) with odd
+// blocks, values
+// and gradients match naive double loops within 2 gamma_n sum|terms| (tests/float_bounds.hpp,
+// u = 2^-53). The loss is sum(y * c) with a constant c, so the upstream gradient is c exactly.
+BOOST_AUTO_TEST_CASE(split_linear_matches_naive_loops_at_one_and_two_threads) {
+  const double u = std::ldexp(1.0, -53);
+  const int before = omp_get_max_threads();
+  for (int threads : {1, 2})
+    for (auto [in, out_f, relu] : {std::tuple{72, 48, true}, {48, 72, false}, {64, 64, false}, {8, 6, true}}) {
+      set_num_threads(threads);
+      const int64_t rows = 333;
+      Graph<double> g;
+      Rng rng(17);
+      auto leaf = [&](Shape s, bool rg) {
+        std::vector<double> v(s.numel());
+        for (double& e : v) e = rng.uniform() * 2 - 1;
+        return g.tensor(s, v, rg);
+      };
+      auto x = leaf({rows, in}, true), w = leaf({out_f, in}, true), b = leaf({out_f}, true), c = leaf({rows, out_f}, false);
+      auto res = leaf({rows, out_f}, true);
+      auto y = relu ? linear_relu(x, w, b) : linear_add(x, w, b, res);
+      g.backward(sum(y * c));
+      const auto X = x.values(), W = w.values(), Bv = b.values(), C = c.values(), R = res.values(), Y = y.values();
+      std::vector<double> go(rows * out_f), gx(rows * in, 0), gw(out_f * in, 0), gb(out_f, 0);
+      std::vector<double> mx(rows * in, 0), mw(out_f * in, 0), mb(out_f, 0);  // sum|terms|
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < out_f; ++j) {
+          double acc = Bv[j], mag = std::abs(Bv[j]);
+          for (int64_t k = 0; k < in; ++k) {
+            acc += X[r * in + k] * W[j * in + k];
+            mag += std::abs(X[r * in + k] * W[j * in + k]);
+          }
+          if (!relu) acc += R[r * out_f + j], mag += std::abs(R[r * out_f + j]);
+          const double tol = 2 * attn_test::gamma_n(in + 2, u) * mag;
+          if (relu) BOOST_TEST_REQUIRE(std::abs(acc) > 2 * tol);  // no sign the rounding could flip
+          const double want = relu ? std::max(acc, 0.0) : acc;
+          BOOST_TEST(std::abs(Y[r * out_f + j] - want) <= tol);
+          go[r * out_f + j] = relu && acc <= 0 ? 0 : C[r * out_f + j];
+        }
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < out_f; ++j) {
+          const double d = go[r * out_f + j];
+          gb[j] += d, mb[j] += std::abs(d);
+          for (int64_t k = 0; k < in; ++k) {
+            gx[r * in + k] += d * W[j * in + k], mx[r * in + k] += std::abs(d * W[j * in + k]);
+            gw[j * in + k] += d * X[r * in + k], mw[j * in + k] += std::abs(d * X[r * in + k]);
+          }
+        }
+      auto check = [&](const std::vector<double>& got, const std::vector<double>& want, const std::vector<double>& mag,
+                       int64_t n, const char* what) {
+        for (size_t i = 0; i < got.size(); ++i)
+          BOOST_TEST(std::abs(got[i] - want[i]) <= 2 * attn_test::gamma_n(n, u) * mag[i],
+                     what << "[" << i << "] " << got[i] << " vs " << want[i] << " at " << threads << " threads, in " << in << " out " << out_f);
+      };
+      check(x.grad_values(), gx, mx, out_f, "dx");
+      check(w.grad_values(), gw, mw, rows, "dw");
+      check(b.grad_values(), gb, mb, rows, "db");
+      if (!relu) BOOST_TEST(res.grad_values() == C, boost::test_tools::per_element());  // c, passed on
+    }
+  set_num_threads(before);
 }
 
 // The probabilities recomputed in backward are the forward's bit for bit: the gradients equal
