@@ -6,6 +6,7 @@
 #include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
+#include "autograd/ops/gelu_rows.hpp"
 #include "autograd/ops/reference.hpp"
 
 namespace attn {
@@ -84,7 +85,6 @@ const OpDef kPowScalar("pow_scalar"), kExp("exp"), kLog("log"), kSqrt("sqrt"), k
 const OpDef kSigmoid("sigmoid"), kRelu("relu"), kGelu("gelu");
 
 constexpr double kInvSqrt2 = 0.70710678118654752440;
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 
 }  // namespace
 
@@ -159,13 +159,30 @@ Tensor<T> relu(const Tensor<T>& x) {
   return unary(kRelu, x, [](T v) { return v > T(0) ? v : T(0); },
                [](T v, T) { return v > T(0) ? T(1) : T(0); });
 }
+// Its own loops (gelu_rows.hpp): float's erf and exp vectorised, one region per direction.
 template <class T>
 Tensor<T> gelu(const Tensor<T>& x) {
-  return unary(kGelu, x, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(kInvSqrt2))); },
-               [](T v, T) {
-                 return T(0.5) * (T(1) + std::erf(v * T(kInvSqrt2))) +
-                        v * T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v);
-               });
+  Graph<T>& g = x.graph();
+  Tensor<T> y = g.make(kGelu, x.shape(), {&x});
+  const T* px = x.data();
+  T* py = y.mutable_data();
+  const int64_t n = x.numel();
+#pragma omp parallel if (n > kParallelMin)
+  {
+    const auto [i0, i1] = team_block(n, 64);
+    gelu_span(px + i0, py + i0, i1 - i0);
+  }
+  const uint32_t ix = x.index();
+  g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
+    T* gx = g.grad_of(ix);
+    const T *vx = g.node(ix).value, *go = out.grad;
+#pragma omp parallel if (n > kParallelMin)
+    {
+      const auto [i0, i1] = team_block(n, 64);
+      gelu_grad_span(vx + i0, go + i0, gx + i0, i1 - i0);
+    }
+  });
+  return y;
 }
 
 #define ATTN_INSTANTIATE(T)                                             \
@@ -299,6 +316,9 @@ void unary_cases(std::vector<GradCase>& out) {
     const std::string op = d.op;
     out.push_back(make_case(op, "matrix", {in({3, 5}, d.lo, d.hi, d.min_abs)},
                             [op](auto& x) { return apply_unary(op, x[0]); }, ref1(d.f)));
+    if (op == "gelu")  // two AVX-512 vectors (four AVX2 ones) and a tail of three
+      out.push_back(make_case(op, "vectors_and_tail", {in({5, 7}, -4, 4, 0)},
+                              [op](auto& x) { return apply_unary(op, x[0]); }, ref1(d.f)));
     out.push_back(make_case(op, "scalar_batch1", {in({1, 1, 1}, d.lo, d.hi, d.min_abs)},
                             [op](auto& x) { return apply_unary(op, x[0]); }, ref1(d.f)));
     // Used twice: the two gradient contributions must add up.

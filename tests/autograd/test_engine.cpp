@@ -478,6 +478,26 @@ BOOST_AUTO_TEST_CASE(split_linear_matches_naive_loops_at_one_and_two_threads) {
   set_num_threads(before);
 }
 
+// GELU's float32 vector loops (and their scalar tail) against the float64 formula, forward and
+// gradient, over [-6, 6]: erf and exp within a few ulp, so 16u relative to 1 + |value|, the
+// bound gradcheck uses for float32 forwards (autograd/gradcheck.cpp).
+BOOST_AUTO_TEST_CASE(float_gelu_matches_the_float64_formula) {
+  const int64_t n = 1001;
+  Graph<float> g;
+  std::vector<float> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = float(-6.0 + 12.0 * double(i) / double(n - 1));
+  auto x = g.tensor({n}, v, true);
+  auto y = gelu(x);
+  g.backward(sum(y));
+  const double u = 1.0 / (1 << 24);
+  for (int64_t i = 0; i < n; ++i) {
+    const double t = v[i], phi = 0.5 * (1 + std::erf(t / std::sqrt(2.0)));
+    const double want_y = t * phi, want_d = phi + t * std::exp(-0.5 * t * t) / std::sqrt(2 * M_PI);
+    BOOST_TEST(std::abs(y.values()[i] - want_y) <= 16 * u * (1 + std::abs(want_y)), "gelu(" << t << ")");
+    BOOST_TEST(std::abs(x.grad_values()[i] - want_d) <= 16 * u * (1 + std::abs(want_d)), "gelu'(" << t << ")");
+  }
+}
+
 // The probabilities recomputed in backward are the forward's bit for bit: the gradients equal
 // those of the path that keeps P (taken when the weights are asked for), exactly.
 BOOST_AUTO_TEST_CASE(recomputed_attention_gradients_equal_stored_ones_exactly) {

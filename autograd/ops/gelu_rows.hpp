@@ -1,0 +1,26 @@
+// Private to the op files: GELU's loops, gelu(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, as
+// PyTorch's exact (non-tanh) GELU. float runs xsimd's erf and exp, compiled once per instruction
+// set (isa.hpp); double runs std::erf, so gradcheck's float64 checks the formula and its float32
+// forward check covers the vector loops.
+#pragma once
+#include <cstdint>
+
+namespace attn {
+
+template <class T>
+void gelu_span(const T* x, T* y, int64_t n);  // y = gelu(x)
+template <class T>
+void gelu_grad_span(const T* x, const T* go, T* gx, int64_t n);  // gx += go * gelu'(x)
+
+#define ATTN_DECLARE_GELU_KERNELS                \
+  void gelu_forward(const float* x, float* y, int64_t n); \
+  void gelu_backward(const float* x, const float* go, float* gx, int64_t n);
+namespace simd_avx2 {
+ATTN_DECLARE_GELU_KERNELS
+}
+namespace simd_avx512 {
+ATTN_DECLARE_GELU_KERNELS
+}
+#undef ATTN_DECLARE_GELU_KERNELS
+
+}  // namespace attn
