@@ -1,6 +1,7 @@
 #include "train/optim.hpp"
 
 #include <fmt/format.h>
+#include <omp.h>
 
 #include <cmath>
 
@@ -37,16 +38,33 @@ template <class T>
 BasicOptimizer<T>::BasicOptimizer(const OptimConfig& c, NamedParameters<T> params) : c_(c), params_(std::move(params)) {
   c_.validate();
   for (auto& [name, p] : params_) {
+    total_ += (int64_t)p->value.size();
     m_.emplace_back(p->value.size(), T(0));
     v_.emplace_back(c.name == "sgd" ? 0 : p->value.size(), T(0));
   }
 }
 
+// The update and the norm are elementwise over every parameter: one OpenMP region each, every
+// thread taking its static share of each parameter, with no barrier between parameters. Each
+// element gets the same arithmetic whatever the thread count, so the update is bit for bit
+// that of one thread; the norm's per-thread partial sums are added in thread order, so it is
+// the same from run to run at a given thread count.
 template <class T>
 double BasicOptimizer<T>::grad_norm() const {
+  std::vector<double> partial((size_t)omp_get_max_threads(), 0.0);
+#pragma omp parallel if (total_ > kParallelElements)
+  {
+    double s = 0;
+    for (auto& [name, p] : params_) {
+      const T* g = p->grad.data();
+      const int64_t n = (int64_t)p->grad.size();
+#pragma omp for schedule(static) nowait
+      for (int64_t i = 0; i < n; ++i) s += double(g[i]) * g[i];
+    }
+    partial[(size_t)omp_get_thread_num()] = s;
+  }
   double s = 0;
-  for (auto& [name, p] : params_)
-    for (T g : p->grad) s += double(g) * g;
+  for (double x : partial) s += x;
   return std::sqrt(s);
 }
 
@@ -55,8 +73,13 @@ double BasicOptimizer<T>::clip_grad_norm(double max_norm) {
   const double n = grad_norm();
   if (max_norm > 0 && n > max_norm && std::isfinite(n)) {
     const T scale = T(max_norm / (n + 1e-6));  // as torch.nn.utils.clip_grad_norm_
-    for (auto& [name, p] : params_)
-      for (T& g : p->grad) g *= scale;
+#pragma omp parallel if (total_ > kParallelElements)
+    for (auto& [name, p] : params_) {
+      T* g = p->grad.data();
+      const int64_t m = (int64_t)p->grad.size();
+#pragma omp for schedule(static) nowait
+      for (int64_t i = 0; i < m; ++i) g[i] *= scale;
+    }
   }
   return n;
 }
@@ -67,12 +90,15 @@ void BasicOptimizer<T>::step(double lr) {
   const T a = T(lr), decay = T(c_.weight_decay), b1 = T(c_.beta1), b2 = T(c_.beta2);
   const T eps = T(c_.eps), mom = T(c_.momentum);
   const T bc1 = T(1.0 - std::pow(c_.beta1, double(t_))), bc2 = T(1.0 - std::pow(c_.beta2, double(t_)));
+  const bool sgd = c_.name == "sgd", decoupled = c_.name == "adamw";
+#pragma omp parallel if (total_ > kParallelElements)
   for (size_t k = 0; k < params_.size(); ++k) {
     Parameter<T>& p = *params_[k].second;
     const T wd = p.no_weight_decay ? T(0) : decay;
     T *w = p.value.data(), *g = p.grad.data(), *m = m_[k].data(), *v = v_[k].data();
     const int64_t n = (int64_t)p.value.size();
-    if (c_.name == "sgd") {
+    if (sgd) {
+#pragma omp for schedule(static) nowait
       for (int64_t i = 0; i < n; ++i) {
         const T d = g[i] + wd * w[i];
         m[i] = mom * m[i] + d;
@@ -80,7 +106,7 @@ void BasicOptimizer<T>::step(double lr) {
       }
       continue;
     }
-    const bool decoupled = c_.name == "adamw";
+#pragma omp for schedule(static) nowait
     for (int64_t i = 0; i < n; ++i) {
       const T d = decoupled ? g[i] : g[i] + wd * w[i];
       if (decoupled) w[i] -= a * wd * w[i];

@@ -56,6 +56,9 @@ class BasicOptimizer {
   NamedParameters<T> params_;
   std::vector<std::vector<T>> m_, v_;
   int64_t t_ = 0;
+  int64_t total_ = 0;  // elements over all parameters
+  // Below this many, the update runs on one thread.
+  static constexpr int64_t kParallelElements = 1 << 15;
 };
 
 extern template class BasicOptimizer<float>;
