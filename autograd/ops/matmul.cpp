@@ -144,10 +144,12 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
 #pragma omp parallel if (split)
     {
       const auto [r0, r1] = team_block(rows, 1);
-      for (int64_t i = r0 * out_f; i < r1 * out_f; ++i) {
-        if (relu_out) go[i] = out.value[i] > T(0) ? out.grad[i] : T(0);
-        if (gr) gr[i] += go[i];
-      }
+      // Separate, branch-free loops over local pointers, so that both vectorise.
+      const T *value = out.value, *upstream = out.grad;
+      if (relu_out)
+        for (int64_t i = r0 * out_f; i < r1 * out_f; ++i) go[i] = value[i] > T(0) ? upstream[i] : T(0);
+      if (gr)
+        for (int64_t i = r0 * out_f; i < r1 * out_f; ++i) gr[i] += go[i];
       if (gx) gemm<T>(false, false, r1 - r0, in, out_f, T(1), go + r0 * out_f, out_f, vw, in, T(1), gx + r0 * in, in);
       if (relu_out && (gw || gb)) {
 #pragma omp barrier
@@ -161,8 +163,10 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
       }
       if (gb) {
         const auto [o0, o1] = team_block(out_f, 16);
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = o0; j < o1; ++j) gb[j] += go[r * out_f + j];
+        for (int64_t r = 0; r < rows; ++r) {
+          const T* row = go + r * out_f;
+          for (int64_t j = o0; j < o1; ++j) gb[j] += row[j];
+        }
       }
     }
   });
