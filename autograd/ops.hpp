@@ -131,6 +131,15 @@ struct AttentionResult {
 template <class T>
 AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, int heads,
                              const AttentionMask& mask = {}, bool need_weights = false);
+// The same over column blocks of one projection, so that q, k and v come from one gemm (and
+// their gradients go back through one): qkv [B, T, 3D] holds q, k, v side by side; kv [B, Tk, 2D]
+// holds k, v.
+template <class T>
+AttentionResult<T> attention_qkv(const Tensor<T>& qkv, int heads, const AttentionMask& mask = {},
+                                 bool need_weights = false);
+template <class T>
+AttentionResult<T> attention_q_kv(const Tensor<T>& q, const Tensor<T>& kv, int heads, const AttentionMask& mask = {},
+                                  bool need_weights = false);
 // Which kernel attention runs (docs/performance.md). whole: one Tq x Tk score matrix per
 // (batch, head) and thread. tiled: FlashAttention's online softmax over q_block x k_block tiles,
 // memory linear in T. automatic: tiled from min_keys keys on (min_causal_keys when causal, where

@@ -39,26 +39,41 @@ Tensor<T> MultiHeadAttention<T>::head_mask(Graph<T>& g) const {
 }
 
 template <class T>
-Tensor<T> MultiHeadAttention<T>::attend(Graph<T>& g, const Tensor<T>& q, const Tensor<T>& k,
-                                        const Tensor<T>& v, const AttentionMask& mask, const Tensor<T>& residual) {
-  AttentionResult<T> r;
-  if (positions.alibi_slopes.empty()) {
-    r = attention(q, k, v, heads, mask, keep_weights);
-  } else {
-    AttentionMask m = mask;
-    m.alibi_slopes = positions.alibi_slopes;
-    r = attention(q, k, v, heads, m, keep_weights);
-  }
+AttentionMask MultiHeadAttention<T>::positioned(const AttentionMask& mask) const {
+  AttentionMask m = mask;
+  if (!positions.alibi_slopes.empty()) m.alibi_slopes = positions.alibi_slopes;
+  return m;
+}
+
+template <class T>
+Tensor<T> MultiHeadAttention<T>::finish(Graph<T>& g, AttentionResult<T> r, const Tensor<T>& residual) {
   if (keep_weights) last_weights = r.weights;
   if (!zeroed_heads.empty()) r.out = r.out * head_mask(g);
   return residual.defined() ? out_proj.forward_add(g, r.out, residual) : out_proj.forward(g, r.out);
 }
 
 template <class T>
+Tensor<T> MultiHeadAttention<T>::attend(Graph<T>& g, const Tensor<T>& q, const Tensor<T>& k,
+                                        const Tensor<T>& v, const AttentionMask& mask, const Tensor<T>& residual) {
+  return finish(g, attention(q, k, v, heads, positioned(mask), keep_weights), residual);
+}
+
+// Self-attention projects q, k and v in one gemm and cross-attention k and v in one (their rows
+// of in_proj_weight are contiguous), and attention reads them as column blocks. RoPE rotates q
+// and k on their own, so it keeps three projections.
+template <class T>
 Tensor<T> MultiHeadAttention<T>::forward(Graph<T>& g, const Tensor<T>& query, const Tensor<T>& key,
                                          const Tensor<T>& value, const AttentionMask& mask,
                                          const Tensor<T>& residual) {
-  return attend(g, project(g, query, 0), project(g, key, 1), project(g, value, 2), mask, residual);
+  const int64_t d = d_model;
+  if (positions.rope_base > 0 || key.index() != value.index())
+    return attend(g, project(g, query, 0), project(g, key, 1), project(g, value, 2), mask, residual);
+  if (query.index() == key.index()) {
+    Tensor<T> qkv = linear(query, in_proj_weight.bind(g), in_proj_bias.bind(g));
+    return finish(g, attention_qkv(qkv, heads, positioned(mask), keep_weights), residual);
+  }
+  Tensor<T> kv = linear(key, in_proj_weight.bind_at(g, d * d, {2 * d, d}), in_proj_bias.bind_at(g, d, {2 * d}));
+  return finish(g, attention_q_kv(project(g, query, 0), kv, heads, positioned(mask), keep_weights), residual);
 }
 
 template class MultiHeadAttention<float>;

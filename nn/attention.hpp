@@ -44,6 +44,8 @@ class MultiHeadAttention : public Module<T> {
 
  private:
   Tensor<T> head_mask(Graph<T>& g) const;
+  AttentionMask positioned(const AttentionMask& mask) const;  // with the ALiBi slopes, if any
+  Tensor<T> finish(Graph<T>& g, AttentionResult<T> r, const Tensor<T>& residual);  // weights, ablation, out_proj
 };
 
 }  // namespace attn

@@ -1,8 +1,9 @@
 // Fused scaled dot-product attention over packed heads. Per (batch, head):
 //   S = Q K^T / sqrt(Dh) - m_h (pos_q - pos_k) (ALiBi, when slopes are given), masked to -inf;
 //   P = softmax(S); O = P V.
-// q, k, v and out keep the [B, T, H*Dh] layout of the projections; gemm reads each head's
-// columns through its leading dimension, so splitting and merging heads costs no copy.
+// q, k, v and out keep the [B, T, H*Dh] layout of the projections, or sit side by side in one
+// packed projection ([B, T, 3D] or [B, Tk, 2D]); gemm reads each head's columns through its
+// leading dimension, so splitting and merging heads, or q, k and v, costs no copy.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <omp.h>
@@ -23,21 +24,39 @@
 
 namespace attn {
 namespace {
-const OpDef kAttention("attention"), kAttentionWeights("attention_weights", false);
+const OpDef kAttention("attention"), kAttentionQkv("attention_qkv"), kAttentionQKv("attention_q_kv"),
+    kAttentionWeights("attention_weights", false);
 AttentionKernel g_kernel;
+
+// Where q, k and v live: column blocks, at `offset`, of graph nodes, which are one node when they
+// are blocks of one packed projection. Gradients go to the same blocks of the nodes' gradients.
+struct Operand {
+  uint32_t node;
+  int64_t offset;
+};
+
+template <class T>
+const T* value_of(Graph<T>& g, Operand o) {
+  return g.node(o.node).value + o.offset;
+}
+template <class T>
+T* grad_of(Graph<T>& g, Operand o) {
+  T* p = g.grad_of(o.node);
+  return p ? p + o.offset : nullptr;
+}
 
 // The tiled kernel (attention_tiled.cpp): out from the tiles, and a backward that recomputes them.
 template <class T>
 void tiled_attention(Graph<T>& g, AttentionResult<T>& res, const AttentionShape& s, const AttentionKernel& kern,
-                     const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v) {
+                     Operand q, Operand k, Operand v) {
   T* stats = res.out.requires_grad() ? g.template scratch<T>(s.B * s.H * s.Tq * 2) : nullptr;
-  tiled_attention_forward(g, s, kern.q_block, kern.k_block, q.data(), k.data(), v.data(), res.out.mutable_data(), stats);
+  tiled_attention_forward(g, s, kern.q_block, kern.k_block, value_of(g, q), value_of(g, k), value_of(g, v),
+                          res.out.mutable_data(), stats);
   if (!res.out.requires_grad()) return;
-  const uint32_t iq = q.index(), ik = k.index(), iv = v.index();
   const int64_t qb = kern.q_block, kb = kern.k_block;
   g.set_backward(res.out, [=](Graph<T>& g, const Node<T>& out) {
-    tiled_attention_backward(g, s, qb, kb, g.node(iq).value, g.node(ik).value, g.node(iv).value, out.value, out.grad,
-                             stats, g.grad_of(iq), g.grad_of(ik), g.grad_of(iv));
+    tiled_attention_backward(g, s, qb, kb, value_of(g, q), value_of(g, k), value_of(g, v), out.value, out.grad,
+                             stats, grad_of(g, q), grad_of(g, k), grad_of(g, v));
   });
 }
 }  // namespace
@@ -78,19 +97,9 @@ void attention_kernel_from_env() {
 // recomputes S = Q K^T and rebuilds P from them bit for bit, one (batch, head) at a time in a
 // per-thread buffer (the FlashAttention trade: one more Tq x Tk x Dh gemm per head for O(T^2)
 // less memory). P is kept only when the caller asks for the weights.
-template <class T>
-AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, int heads,
-                             const AttentionMask& mask, bool need_weights) {
-  Graph<T>& g = q.graph();
-  g.check(k, "attention");
-  g.check(v, "attention");
-  const Shape sq = q.shape(), sk = k.shape();
-  if (sq.ndim() != 3 || sk.ndim() != 3 || v.shape() != sk || sq[0] != sk[0] || sq[2] != sk[2] ||
-      heads < 1 || sq[2] % heads != 0)
-    throw Error(fmt::format("attention: q {}, k {}, v {} with {} heads: want q [B, Tq, D], k and v "
-                            "[B, Tk, D], D divisible by heads",
-                            sq.str(), sk.str(), v.shape().str(), heads));
-  const int64_t B = sq[0], Tq = sq[1], Tk = sk[1], D = sq[2], H = heads, Dh = D / H;
+namespace {
+
+void check_mask(const AttentionMask& mask, int64_t B, int64_t Tk, int64_t H) {
   if (!mask.key_padding.empty() && (int64_t)mask.key_padding.size() != B * Tk)
     throw Error(fmt::format("attention: key_padding has {} entries, want B*Tk = {}", mask.key_padding.size(), B * Tk));
   if (mask.query_offset < 0)
@@ -98,8 +107,13 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
                             mask.query_offset));
   if (!mask.alibi_slopes.empty() && (int64_t)mask.alibi_slopes.size() != H)
     throw Error(fmt::format("attention: {} ALiBi slopes for {} heads, want one per head", mask.alibi_slopes.size(), H));
-  AttentionResult<T> res;
-  res.out = g.make(kAttention, sq, {&q, &k, &v});
+}
+
+// res.out is made; this fills it from q, k and v (laid out as s says) and sets its backward.
+template <class T>
+void run_attention(Graph<T>& g, AttentionResult<T>& res, AttentionShape s, Operand oq, Operand ok, Operand ov,
+                   const AttentionMask& mask, bool need_weights) {
+  const int64_t B = s.B, Tq = s.Tq, Tk = s.Tk, D = s.D, H = s.H, Dh = s.Dh, ldq = s.ldq, ldkv = s.ldkv;
   const AttentionKernel kern = g_kernel;
   const bool tiled = !need_weights && (kern.kind == AttentionKernel::tiled ||
                                        (kern.kind == AttentionKernel::automatic && Tk >= (mask.causal ? kern.min_causal_keys : kern.min_keys)));
@@ -113,9 +127,11 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
     slopes = g.template scratch<double>(H);
     std::memcpy(slopes, mask.alibi_slopes.data(), H * sizeof(double));
   }
+  s.pad = pad;
+  s.slopes = slopes;
   if (tiled) {
-    tiled_attention(g, res, AttentionShape{B, Tq, Tk, D, H, Dh, pad, slopes, mask.causal, mask.query_offset}, kern, q, k, v);
-    return res;
+    tiled_attention(g, res, s, kern, oq, ok, ov);
+    return;
   }
   const bool keep_stats = res.out.requires_grad() && !need_weights;
   // One team thread per buffer: never more threads than (batch, head) pairs.
@@ -130,7 +146,8 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
   // S = scale * Q_bh K_bh^T, plus ALiBi's bias, with the masks applied, into Sb (Tq x Tk). Both
   // forward and backward call it, so the replayed rows see the very same bits.
   auto scores = [=](const T* pq, const T* pk, int64_t b, int64_t h, T* Sb) {
-    gemm<T>(false, true, Tq, Tk, Dh, scale, pq + b * Tq * D + h * Dh, D, pk + b * Tk * D + h * Dh, D, T(0), Sb, Tk);
+    gemm<T>(false, true, Tq, Tk, Dh, scale, pq + b * Tq * ldq + h * Dh, ldq, pk + b * Tk * ldkv + h * Dh, ldkv, T(0),
+            Sb, Tk);
     const uint8_t* padb = pad ? pad + b * Tk : nullptr;
     const double m = slopes ? slopes[h] : 0.0;
     for (int64_t i = 0; i < Tq; ++i) {
@@ -146,7 +163,7 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
       }
     }
   };
-  const T *pq = q.data(), *pk = k.data(), *pv = v.data();
+  const T *pq = value_of(g, oq), *pk = value_of(g, ok), *pv = value_of(g, ov);
   T* po = res.out.mutable_data();
 #pragma omp parallel for num_threads(threads) if (B * H > 1)
   for (int64_t bh = 0; bh < B * H; ++bh) {
@@ -155,14 +172,13 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
     scores(pq, pk, b, h, Pb);
     for (int64_t i = 0; i < Tq; ++i)  // a row with no visible key becomes zeros
       softmax_row<T>(Pb + i * Tk, Pb + i * Tk, Tk, stats ? stats + (bh * Tq + i) * 2 : nullptr);
-    gemm<T>(false, false, Tq, Dh, Tk, T(1), Pb, Tk, pv + b * Tk * D + h * Dh, D, T(0), po + b * Tq * D + h * Dh, D);
+    gemm<T>(false, false, Tq, Dh, Tk, T(1), Pb, Tk, pv + b * Tk * ldkv + h * Dh, ldkv, T(0), po + b * Tq * D + h * Dh, D);
   }
   if (need_weights) res.weights = g.make_alias(kAttentionWeights, Shape{B, H, Tq, Tk}, P, false);
-  if (!res.out.requires_grad()) return res;
-  const uint32_t iq = q.index(), ik = k.index(), iv = v.index();
+  if (!res.out.requires_grad()) return;
   g.set_backward(res.out, [=](Graph<T>& g, const Node<T>& out) {
-    T *gq = g.grad_of(iq), *gk = g.grad_of(ik), *gv = g.grad_of(iv);
-    const T *vq = g.node(iq).value, *vk = g.node(ik).value, *vv = g.node(iv).value, *go = out.grad;
+    T *gq = grad_of(g, oq), *gk = grad_of(g, ok), *gv = grad_of(g, ov);
+    const T *vq = value_of(g, oq), *vk = value_of(g, ok), *vv = value_of(g, ov), *go = out.grad;
     T* work = g.workspace(2 * threads * Tq * Tk);  // recomputed P and dS, per thread
 #pragma omp parallel for num_threads(threads) if (B * H > 1)
     for (int64_t bh = 0; bh < B * H; ++bh) {
@@ -173,10 +189,10 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
         scores(vq, vk, b, h, Pb);
         for (int64_t i = 0; i < Tq; ++i) softmax_row_replay<T>(Pb + i * Tk, Pb + i * Tk, Tk, stats + (bh * Tq + i) * 2);
       }
-      const int64_t oq = b * Tq * D + h * Dh, okv = b * Tk * D + h * Dh;
-      if (gv) gemm<T>(true, false, Tk, Dh, Tq, T(1), Pb, Tk, go + oq, D, T(1), gv + okv, D);
+      const int64_t oo = b * Tq * D + h * Dh, oqq = b * Tq * ldq + h * Dh, okv = b * Tk * ldkv + h * Dh;
+      if (gv) gemm<T>(true, false, Tk, Dh, Tq, T(1), Pb, Tk, go + oo, D, T(1), gv + okv, ldkv);
       if (!gq && !gk) continue;
-      gemm<T>(false, true, Tq, Tk, Dh, T(1), go + oq, D, vv + okv, D, T(0), dSb, Tk);  // dP
+      gemm<T>(false, true, Tq, Tk, Dh, T(1), go + oo, D, vv + okv, ldkv, T(0), dSb, Tk);  // dP
       for (int64_t i = 0; i < Tq; ++i) {  // dS = P * (dP - rowsum(dP * P))
         T* d = dSb + i * Tk;
         const T* p = Pb + i * Tk;
@@ -184,17 +200,79 @@ AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tenso
         for (int64_t j = 0; j < Tk; ++j) dot += d[j] * p[j];
         for (int64_t j = 0; j < Tk; ++j) d[j] = p[j] * (d[j] - dot);
       }
-      if (gq) gemm<T>(false, false, Tq, Dh, Tk, scale, dSb, Tk, vk + okv, D, T(1), gq + oq, D);
-      if (gk) gemm<T>(true, false, Tk, Dh, Tq, scale, dSb, Tk, vq + oq, D, T(1), gk + okv, D);
+      if (gq) gemm<T>(false, false, Tq, Dh, Tk, scale, dSb, Tk, vk + okv, ldkv, T(1), gq + oqq, ldq);
+      if (gk) gemm<T>(true, false, Tk, Dh, Tq, scale, dSb, Tk, vq + oqq, ldq, T(1), gk + okv, ldkv);
     }
   });
+}
+
+}  // namespace
+
+template <class T>
+AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, int heads,
+                             const AttentionMask& mask, bool need_weights) {
+  Graph<T>& g = q.graph();
+  g.check(k, "attention");
+  g.check(v, "attention");
+  const Shape sq = q.shape(), sk = k.shape();
+  if (sq.ndim() != 3 || sk.ndim() != 3 || v.shape() != sk || sq[0] != sk[0] || sq[2] != sk[2] ||
+      heads < 1 || sq[2] % heads != 0)
+    throw Error(fmt::format("attention: q {}, k {}, v {} with {} heads: want q [B, Tq, D], k and v "
+                            "[B, Tk, D], D divisible by heads",
+                            sq.str(), sk.str(), v.shape().str(), heads));
+  const int64_t B = sq[0], Tq = sq[1], Tk = sk[1], D = sq[2], H = heads;
+  check_mask(mask, B, Tk, H);
+  AttentionResult<T> res;
+  res.out = g.make(kAttention, sq, {&q, &k, &v});
+  run_attention(g, res, AttentionShape{B, Tq, Tk, D, H, D / H, D, D, nullptr, nullptr, mask.causal, mask.query_offset},
+                {q.index(), 0}, {k.index(), 0}, {v.index(), 0}, mask, need_weights);
   return res;
 }
 
-template AttentionResult<float> attention(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&, int,
-                                          const AttentionMask&, bool);
-template AttentionResult<double> attention(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&,
-                                           int, const AttentionMask&, bool);
+template <class T>
+AttentionResult<T> attention_qkv(const Tensor<T>& qkv, int heads, const AttentionMask& mask, bool need_weights) {
+  Graph<T>& g = qkv.graph();
+  const Shape s = qkv.shape();
+  if (s.ndim() != 3 || heads < 1 || s[2] % (3 * heads) != 0)
+    throw Error(fmt::format("attention_qkv: qkv {} with {} heads: want [B, T, 3 D], D divisible by heads", s.str(),
+                            heads));
+  const int64_t B = s[0], T_ = s[1], D = s[2] / 3, H = heads;
+  check_mask(mask, B, T_, H);
+  AttentionResult<T> res;
+  res.out = g.make(kAttentionQkv, Shape{B, T_, D}, {&qkv});
+  const uint32_t i = qkv.index();
+  run_attention(g, res, AttentionShape{B, T_, T_, D, H, D / H, 3 * D, 3 * D, nullptr, nullptr, mask.causal, mask.query_offset},
+                {i, 0}, {i, D}, {i, 2 * D}, mask, need_weights);
+  return res;
+}
+
+template <class T>
+AttentionResult<T> attention_q_kv(const Tensor<T>& q, const Tensor<T>& kv, int heads, const AttentionMask& mask,
+                                  bool need_weights) {
+  Graph<T>& g = q.graph();
+  g.check(kv, "attention_q_kv");
+  const Shape sq = q.shape(), skv = kv.shape();
+  if (sq.ndim() != 3 || skv.ndim() != 3 || sq[0] != skv[0] || skv[2] != 2 * sq[2] || heads < 1 || sq[2] % heads != 0)
+    throw Error(fmt::format("attention_q_kv: q {}, kv {} with {} heads: want q [B, Tq, D], kv [B, Tk, 2 D], D "
+                            "divisible by heads",
+                            sq.str(), skv.str(), heads));
+  const int64_t B = sq[0], Tq = sq[1], Tk = skv[1], D = sq[2], H = heads;
+  check_mask(mask, B, Tk, H);
+  AttentionResult<T> res;
+  res.out = g.make(kAttentionQKv, sq, {&q, &kv});
+  run_attention(g, res, AttentionShape{B, Tq, Tk, D, H, D / H, D, 2 * D, nullptr, nullptr, mask.causal, mask.query_offset},
+                {q.index(), 0}, {kv.index(), 0}, {kv.index(), D}, mask, need_weights);
+  return res;
+}
+
+#define ATTN_INSTANTIATE(T)                                                                                      \
+  template AttentionResult<T> attention(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, int,              \
+                                        const AttentionMask&, bool);                                             \
+  template AttentionResult<T> attention_qkv(const Tensor<T>&, int, const AttentionMask&, bool);                 \
+  template AttentionResult<T> attention_q_kv(const Tensor<T>&, const Tensor<T>&, int, const AttentionMask&, bool);
+ATTN_INSTANTIATE(float)
+ATTN_INSTANTIATE(double)
+#undef ATTN_INSTANTIATE
 
 std::vector<double> alibi_slopes(int heads) {
   if (heads < 1) throw Error(fmt::format("alibi_slopes: {} heads, want at least 1", heads));
@@ -268,8 +346,62 @@ void tiled_cases(std::vector<GradCase>& out) {
   add_tiled(out, "tiled_causal_query_offset_alibi_padding", 2, 2, 7, 4, 2, step, 1, 2);
 }
 
+// Column block c of width D out of rows of width W (a packed projection's q, k or v).
+std::vector<double> columns(const std::vector<double>& x, int64_t W, int64_t c, int64_t D) {
+  std::vector<double> out;
+  for (size_t r = 0; r < x.size() / W; ++r) out.insert(out.end(), x.begin() + r * W + c * D, x.begin() + r * W + (c + 1) * D);
+  return out;
+}
+
+// attention_qkv and attention_q_kv against the oracle on the split blocks, whole rows and tiles.
+void packed_cases(std::vector<GradCase>& out) {
+  auto qkv = [&](const char* name, int64_t B, int64_t T, int64_t D, int64_t H, AttentionMask m, int64_t qb, int64_t kb,
+                 bool weights) {
+    out.push_back(make_case("attention_qkv", name, {in({B, T, 3 * D})},
+                            [=](auto& x) {
+                              const AttentionKernel before = attention_kernel();
+                              if (qb) set_attention_kernel({AttentionKernel::tiled, qb, kb});
+                              auto r = attention_qkv(x[0], (int)H, m, weights).out;
+                              set_attention_kernel(before);
+                              return r;
+                            },
+                            [=](const Vals& v) {
+                              const Vals split{columns(v[0], 3 * D, 0, D), columns(v[0], 3 * D, 1, D),
+                                               columns(v[0], 3 * D, 2, D)};
+                              return ref_attention(split, B, T, T, D, H, m);
+                            }));
+  };
+  qkv("self", 2, 3, 4, 2, {}, 0, 0, false);
+  qkv("causal_key_padding", 2, 4, 4, 2, {true, {0, 0, 1, 0, 1, 0, 0, 0}}, 0, 0, false);
+  qkv("causal_weights_kept", 2, 3, 4, 2, {true, {}}, 0, 0, true);
+  AttentionMask alibi;
+  alibi.causal = true;
+  alibi.alibi_slopes = {0.7, 0.3};
+  qkv("alibi_causal", 2, 4, 4, 2, alibi, 0, 0, false);
+  qkv("tiled_causal_alibi", 2, 5, 4, 2, alibi, 2, 2, false);
+  qkv("tiled_key_padding", 2, 5, 4, 2, {false, {0, 0, 1, 0, 0, 1, 0, 0, 1, 0}}, 2, 3, false);
+  auto q_kv = [&](const char* name, int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H, AttentionMask m,
+                  int64_t qb, int64_t kb) {
+    out.push_back(make_case("attention_q_kv", name, {in({B, Tq, D}), in({B, Tk, 2 * D})},
+                            [=](auto& x) {
+                              const AttentionKernel before = attention_kernel();
+                              if (qb) set_attention_kernel({AttentionKernel::tiled, qb, kb});
+                              auto r = attention_q_kv(x[0], x[1], (int)H, m).out;
+                              set_attention_kernel(before);
+                              return r;
+                            },
+                            [=](const Vals& v) {
+                              const Vals split{v[0], columns(v[1], 2 * D, 0, D), columns(v[1], 2 * D, 1, D)};
+                              return ref_attention(split, B, Tq, Tk, D, H, m);
+                            }));
+  };
+  q_kv("cross_key_padding", 2, 2, 4, 4, 2, {false, {0, 0, 0, 1, 0, 1, 0, 0}}, 0, 0);
+  q_kv("tiled_cross", 2, 3, 5, 4, 2, {}, 2, 2);
+}
+
 void cases(std::vector<GradCase>& out) {
   tiled_cases(out);
+  packed_cases(out);
   add(out, "self_2heads", 2, 3, 3, 4, 2, {});
   add(out, "cross_tq_ne_tk", 1, 2, 4, 6, 3, {});
   add(out, "causal", 2, 4, 4, 4, 2, {true, {}});
@@ -342,7 +474,9 @@ void cases(std::vector<GradCase>& out) {
 
 }  // namespace
 
-void add_attention_ops(std::vector<const OpDef*>& ops) { ops.insert(ops.end(), {&kAttention, &kAttentionWeights}); }
+void add_attention_ops(std::vector<const OpDef*>& ops) {
+  ops.insert(ops.end(), {&kAttention, &kAttentionQkv, &kAttentionQKv, &kAttentionWeights});
+}
 void add_attention_cases(std::vector<GradCase>& out) { cases(out); }
 
 }  // namespace attn

@@ -29,8 +29,8 @@ inline int64_t last_key(const AttentionShape& s, int64_t i) {
 template <class T>
 void score_tile(const AttentionShape& s, const T* q, const T* k, int64_t b, int64_t h, int64_t i0, int64_t nq,
                 int64_t j0, int64_t nk, T scale, T* S) {
-  gemm<T>(false, true, nq, nk, s.Dh, scale, q + (b * s.Tq + i0) * s.D + h * s.Dh, s.D,
-          k + (b * s.Tk + j0) * s.D + h * s.Dh, s.D, T(0), S, nk);
+  gemm<T>(false, true, nq, nk, s.Dh, scale, q + (b * s.Tq + i0) * s.ldq + h * s.Dh, s.ldq,
+          k + (b * s.Tk + j0) * s.ldkv + h * s.Dh, s.ldkv, T(0), S, nk);
   const T ninf = -std::numeric_limits<T>::infinity();
   const uint8_t* pad = s.pad ? s.pad + b * s.Tk + j0 : nullptr;
   const double m = s.slopes ? s.slopes[h] : 0.0;
@@ -79,7 +79,7 @@ void forward_block(const AttentionShape& s, int64_t q_block, int64_t k_block, co
       if (shrink != T(1))
         for (int64_t d = 0; d < s.Dh; ++d) o[i * s.D + d] *= shrink;
     }
-    gemm<T>(false, false, nq, s.Dh, nk, T(1), S, nk, v + (b * s.Tk + j0) * s.D + h * s.Dh, s.D, T(1), o, s.D);
+    gemm<T>(false, false, nq, s.Dh, nk, T(1), S, nk, v + (b * s.Tk + j0) * s.ldkv + h * s.Dh, s.ldkv, T(1), o, s.D);
   }
   for (int64_t i = 0; i < nq; ++i) {
     const T inv = l[i] > 0 ? T(1) / l[i] : T(0);  // a row with no visible key stays zero
@@ -129,9 +129,10 @@ void tiled_attention_backward(Graph<T>& g, const AttentionShape& s, int64_t q_bl
       rowdot[i] = dot;
     }
     for (int64_t i0 = 0; i0 < s.Tq; i0 += q_block) {
-      const int64_t nq = std::min(q_block, s.Tq - i0), end = keys_seen(s, i0, nq), oq = (b * s.Tq + i0) * s.D + head;
+      const int64_t nq = std::min(q_block, s.Tq - i0), end = keys_seen(s, i0, nq);
+      const int64_t oo = (b * s.Tq + i0) * s.D + head, oq = (b * s.Tq + i0) * s.ldq + head;  // out's, q's
       for (int64_t j0 = 0; j0 < end; j0 += k_block) {
-        const int64_t nk = std::min(k_block, end - j0), okv = (b * s.Tk + j0) * s.D + head;
+        const int64_t nk = std::min(k_block, end - j0), okv = (b * s.Tk + j0) * s.ldkv + head;
         score_tile(s, q, k, b, h, i0, nq, j0, nk, scale, P);
         for (int64_t i = 0; i < nq; ++i) {
           const T* st = stats + (bh * s.Tq + i0 + i) * 2;
@@ -142,17 +143,17 @@ void tiled_attention_backward(Graph<T>& g, const AttentionShape& s, int64_t q_bl
             for (int64_t j = 0; j < nk; ++j) row[j] *= st[1];
           }
         }
-        if (dv) gemm<T>(true, false, nk, s.Dh, nq, T(1), P, nk, dout + oq, s.D, T(1), dv + okv, s.D);
+        if (dv) gemm<T>(true, false, nk, s.Dh, nq, T(1), P, nk, dout + oo, s.D, T(1), dv + okv, s.ldkv);
         if (!dq && !dk) continue;
-        gemm<T>(false, true, nq, nk, s.Dh, T(1), dout + oq, s.D, v + okv, s.D, T(0), dS, nk);  // dP
+        gemm<T>(false, true, nq, nk, s.Dh, T(1), dout + oo, s.D, v + okv, s.ldkv, T(0), dS, nk);  // dP
         for (int64_t i = 0; i < nq; ++i) {  // dS = P * (dP - rowsum(dO * O))
           T* d = dS + i * nk;
           const T* p = P + i * nk;
           const T r = rowdot[i0 + i];
           for (int64_t j = 0; j < nk; ++j) d[j] = p[j] * (d[j] - r);
         }
-        if (dq) gemm<T>(false, false, nq, s.Dh, nk, scale, dS, nk, k + okv, s.D, T(1), dq + oq, s.D);
-        if (dk) gemm<T>(true, false, nk, s.Dh, nq, scale, dS, nk, q + oq, s.D, T(1), dk + okv, s.D);
+        if (dq) gemm<T>(false, false, nq, s.Dh, nk, scale, dS, nk, k + okv, s.ldkv, T(1), dq + oq, s.ldq);
+        if (dk) gemm<T>(true, false, nk, s.Dh, nq, scale, dS, nk, q + oq, s.ldq, T(1), dk + okv, s.ldkv);
       }
     }
   }

@@ -9,8 +9,10 @@ class Graph;
 
 // One attention call's sizes, heads packed in [B, T, D] with D = H * Dh, and its masks: key
 // padding (B*Tk bytes or null), ALiBi slopes (H or null), causality and the query offset.
+// q's rows (and dq's) are ldq apart, k's and v's (and their gradients') ldkv apart: D for
+// separate tensors, 3D or 2D when they are column blocks of one projection. out's are D apart.
 struct AttentionShape {
-  int64_t B, Tq, Tk, D, H, Dh;
+  int64_t B, Tq, Tk, D, H, Dh, ldq, ldkv;
   const uint8_t* pad;
   const double* slopes;
   bool causal;
