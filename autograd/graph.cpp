@@ -166,15 +166,24 @@ Tensor<T> Graph<T>::external(const Shape& s, T* value, T* grad) {
 }
 
 template <class T>
-T* Graph<T>::grad_of(uint32_t i) {
+T* Graph<T>::grad_to_write(uint32_t i, bool* fresh) {
   Node<T>& n = nodes_[i];
+  *fresh = false;
   if (!n.requires_grad) return nullptr;
   if (!n.grad) {
     n.grad = n.is_leaf ? arena_.allocate_n<T>(n.shape.numel()) : take_grad_buffer(n.shape.numel());
     n.grad_released = false;
-    std::memset(n.grad, 0, sizeof(T) * (size_t)n.shape.numel());
+    *fresh = true;
   }
   return n.grad;
+}
+
+template <class T>
+T* Graph<T>::grad_of(uint32_t i) {
+  bool fresh;
+  T* g = grad_to_write(i, &fresh);
+  if (fresh) std::memset(g, 0, sizeof(T) * (size_t)nodes_[i].shape.numel());
+  return g;
 }
 
 template <class T>

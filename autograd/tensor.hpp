@@ -142,6 +142,10 @@ class Graph {
   // The gradient buffer of node `i`, allocated and zeroed on first use; nullptr when the node
   // does not require grad.
   T* grad_of(uint32_t i);
+  // The same for a backward that overwrites every element: on first use the buffer is not
+  // zeroed and *fresh is set true, and the caller must write all of it (gemm with beta = 0);
+  // later, as grad_of, with *fresh false.
+  T* grad_to_write(uint32_t i, bool* fresh);
   Node<T>& node(uint32_t i) { return nodes_[i]; }
   void check(const Tensor<T>& t, const char* op) const;
 

@@ -45,6 +45,40 @@ T* grad_of(Graph<T>& g, Operand o) {
   return p ? p + o.offset : nullptr;
 }
 
+// q's, k's and v's gradient blocks for a backward that writes each element of each once: a node
+// this backward writes first is not zeroed, and its blocks are written with beta 0 (fresh).
+// Operands on one node share its buffer and its flag; when two of them are the same block
+// (attention(x, x, x)), they add up, so that node is zeroed as usual.
+template <class T>
+struct GradBlocks {
+  T* at[3] = {nullptr, nullptr, nullptr};
+  bool fresh[3] = {false, false, false};
+};
+template <class T>
+GradBlocks<T> grads_to_write(Graph<T>& g, const Operand (&ops)[3]) {
+  GradBlocks<T> r;
+  for (int i = 0; i < 3; ++i) {
+    int first = i;  // the first operand on this node
+    bool overlap = false;
+    for (int j = 0; j < 3; ++j)
+      if (j != i && ops[j].node == ops[i].node) {
+        first = std::min(first, j);
+        overlap = overlap || ops[j].offset == ops[i].offset;
+      }
+    T* base;
+    if (first < i) {
+      base = r.at[first] ? r.at[first] - ops[first].offset : nullptr;
+      r.fresh[i] = r.fresh[first];
+    } else if (overlap) {
+      base = g.grad_of(ops[i].node);
+    } else {
+      base = g.grad_to_write(ops[i].node, &r.fresh[i]);
+    }
+    r.at[i] = base ? base + ops[i].offset : nullptr;
+  }
+  return r;
+}
+
 // The tiled kernel (attention_tiled.cpp): out from the tiles, and a backward that recomputes them.
 template <class T>
 void tiled_attention(Graph<T>& g, AttentionResult<T>& res, const AttentionShape& s, const AttentionKernel& kern,
@@ -177,7 +211,9 @@ void run_attention(Graph<T>& g, AttentionResult<T>& res, AttentionShape s, Opera
   if (need_weights) res.weights = g.make_alias(kAttentionWeights, Shape{B, H, Tq, Tk}, P, false);
   if (!res.out.requires_grad()) return;
   g.set_backward(res.out, [=](Graph<T>& g, const Node<T>& out) {
-    T *gq = grad_of(g, oq), *gk = grad_of(g, ok), *gv = grad_of(g, ov);
+    const GradBlocks<T> gb = grads_to_write(g, {oq, ok, ov});
+    T *gq = gb.at[0], *gk = gb.at[1], *gv = gb.at[2];
+    const T bq = gb.fresh[0] ? T(0) : T(1), bk = gb.fresh[1] ? T(0) : T(1), bv = gb.fresh[2] ? T(0) : T(1);
     const T *vq = value_of(g, oq), *vk = value_of(g, ok), *vv = value_of(g, ov), *go = out.grad;
     T* work = g.workspace(2 * threads * Tq * Tk);  // recomputed P and dS, per thread
 #pragma omp parallel for num_threads(threads) if (B * H > 1)
@@ -190,7 +226,7 @@ void run_attention(Graph<T>& g, AttentionResult<T>& res, AttentionShape s, Opera
         for (int64_t i = 0; i < Tq; ++i) softmax_row_replay<T>(Pb + i * Tk, Pb + i * Tk, Tk, stats + (bh * Tq + i) * 2);
       }
       const int64_t oo = b * Tq * D + h * Dh, oqq = b * Tq * ldq + h * Dh, okv = b * Tk * ldkv + h * Dh;
-      if (gv) gemm<T>(true, false, Tk, Dh, Tq, T(1), Pb, Tk, go + oo, D, T(1), gv + okv, ldkv);
+      if (gv) gemm<T>(true, false, Tk, Dh, Tq, T(1), Pb, Tk, go + oo, D, bv, gv + okv, ldkv);
       if (!gq && !gk) continue;
       gemm<T>(false, true, Tq, Tk, Dh, T(1), go + oo, D, vv + okv, ldkv, T(0), dSb, Tk);  // dP
       for (int64_t i = 0; i < Tq; ++i) {  // dS = P * (dP - rowsum(dP * P))
@@ -200,8 +236,8 @@ void run_attention(Graph<T>& g, AttentionResult<T>& res, AttentionShape s, Opera
         for (int64_t j = 0; j < Tk; ++j) dot += d[j] * p[j];
         for (int64_t j = 0; j < Tk; ++j) d[j] = p[j] * (d[j] - dot);
       }
-      if (gq) gemm<T>(false, false, Tq, Dh, Tk, scale, dSb, Tk, vk + okv, ldkv, T(1), gq + oqq, ldq);
-      if (gk) gemm<T>(true, false, Tk, Dh, Tq, scale, dSb, Tk, vq + oqq, ldq, T(1), gk + okv, ldkv);
+      if (gq) gemm<T>(false, false, Tq, Dh, Tk, scale, dSb, Tk, vk + okv, ldkv, bq, gq + oqq, ldq);
+      if (gk) gemm<T>(true, false, Tk, Dh, Tq, scale, dSb, Tk, vq + oqq, ldq, bk, gk + okv, ldkv);
     }
   });
 }

@@ -138,8 +138,11 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
     // The gradient through relu goes in place: this node's gradient is dead after this backward,
     // unless the user asked to retain it.
     if (relu_out && out.retain_grad) go = g.template scratch<T>(rows * out_f);
-    T* gr = ires != UINT32_MAX ? g.grad_of(ires) : nullptr;
-    T *gx = g.grad_of(ix), *gw = g.grad_of(iw), *gb = ibias != UINT32_MAX ? g.grad_of(ibias) : nullptr;
+    // A gradient this backward writes first is overwritten rather than zeroed and added to.
+    bool gr_fresh = false, gx_fresh = false;
+    T* gr = ires != UINT32_MAX ? g.grad_to_write(ires, &gr_fresh) : nullptr;
+    T* gx = g.grad_to_write(ix, &gx_fresh);
+    T *gw = g.grad_of(iw), *gb = ibias != UINT32_MAX ? g.grad_of(ibias) : nullptr;
     const T *vx = g.node(ix).value, *vw = g.node(iw).value;
 #pragma omp parallel if (split)
     {
@@ -148,9 +151,13 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
       const T *value = out.value, *upstream = out.grad;
       if (relu_out)
         for (int64_t i = r0 * out_f; i < r1 * out_f; ++i) go[i] = value[i] > T(0) ? upstream[i] : T(0);
-      if (gr)
+      if (gr && gr_fresh)
+        std::copy(go + r0 * out_f, go + r1 * out_f, gr + r0 * out_f);
+      else if (gr)
         for (int64_t i = r0 * out_f; i < r1 * out_f; ++i) gr[i] += go[i];
-      if (gx) gemm<T>(false, false, r1 - r0, in, out_f, T(1), go + r0 * out_f, out_f, vw, in, T(1), gx + r0 * in, in);
+      if (gx)
+        gemm<T>(false, false, r1 - r0, in, out_f, T(1), go + r0 * out_f, out_f, vw, in, gx_fresh ? T(0) : T(1),
+                gx + r0 * in, in);
       if (relu_out && (gw || gb)) {
 #pragma omp barrier
       }
