@@ -1,6 +1,9 @@
 // Fused layer normalisation over the last axis: y = (x - mean) / sqrt(var + eps) * gamma + beta,
 // with the biased variance, as PyTorch's LayerNorm.
 #include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
 
 #include <cmath>
 
@@ -44,11 +47,27 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>
   const uint32_t ix = x.index(), ig = gamma.index(), ib = beta.index();
   g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
     const T *px = g.node(ix).value, *pg = g.node(ig).value, *go = out.grad;
-    if (T* gx = g.grad_of(ix)) {
-#pragma omp parallel for if (rows * D > kParallelMin)
-      for (int64_t r = 0; r < rows; ++r) {
+    T *gx = g.grad_of(ix), *gg = g.grad_of(ig), *gb = g.grad_of(ib);
+    const bool parallel = rows * D > kParallelMin;
+    const int threads = parallel ? omp_get_max_threads() : 1;
+    // dgamma and dbeta: each thread sums its own rows into its partial row, then the partials
+    // are added in thread order (the same bits from run to run at a given thread count).
+    T* partial = (gg || gb) ? g.template scratch<T>(2 * D * threads) : nullptr;
+#pragma omp parallel num_threads(threads) if (parallel)
+    {
+      const auto [r0, r1] = team_block(rows, 1);
+      T* pgg = partial ? partial + 2 * D * omp_get_thread_num() : nullptr;
+      T* pgb = pgg ? pgg + D : nullptr;
+      if (pgg) std::fill(pgg, pgg + 2 * D, T(0));
+      for (int64_t r = r0; r < r1; ++r) {
         const T m = stats[2 * r], rstd = stats[2 * r + 1];
         const T *xr = px + r * D, *gr = go + r * D;
+        if (pgg)
+          for (int64_t j = 0; j < D; ++j) {
+            pgg[j] += gr[j] * (xr[j] - m) * rstd;
+            pgb[j] += gr[j];
+          }
+        if (!gx) continue;
         T mean_g = 0, mean_gx = 0;  // means of dy*gamma and dy*gamma*xhat
         for (int64_t j = 0; j < D; ++j) {
           const T dg = gr[j] * pg[j];
@@ -61,15 +80,11 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>
           gx[r * D + j] += rstd * (gr[j] * pg[j] - mean_g - (xr[j] - m) * rstd * mean_gx);
       }
     }
-    T* gg = g.grad_of(ig);
-    T* gb = g.grad_of(ib);
-    for (int64_t r = 0; r < rows; ++r) {
-      const T m = stats[2 * r], rstd = stats[2 * r + 1];
+    for (int t = 0; partial && t < threads; ++t)
       for (int64_t j = 0; j < D; ++j) {
-        if (gg) gg[j] += go[r * D + j] * (px[r * D + j] - m) * rstd;
-        if (gb) gb[j] += go[r * D + j];
+        if (gg) gg[j] += partial[2 * D * t + j];
+        if (gb) gb[j] += partial[2 * D * t + D + j];
       }
-    }
   });
   return y;
 }
