@@ -498,6 +498,41 @@ BOOST_AUTO_TEST_CASE(float_gelu_matches_the_float64_formula) {
   }
 }
 
+// Above kParallelMin elements, gelu splits its elements over the team (the same bits as one
+// thread), and layer_norm's backward its rows, with per-thread partial sums for dgamma and
+// dbeta: two threads agree with one within 2 gamma_rows sum|terms| (u = 2^-53) there, and
+// exactly elsewhere.
+BOOST_AUTO_TEST_CASE(gelu_and_layer_norm_split_over_threads_as_on_one) {
+  const int before = omp_get_max_threads();
+  const int64_t rows = 700, D = 64;  // 44,800 elements
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    Graph<double> g;
+    Rng rng(3);
+    auto leaf = [&](Shape s) {
+      std::vector<double> v(s.numel());
+      for (double& e : v) e = rng.uniform() * 4 - 2;
+      return g.tensor(s, v, true);
+    };
+    auto x = leaf({rows, D}), gamma = leaf({D}), beta = leaf({D}), c = leaf({rows, D});
+    auto y = gelu(layer_norm(x, gamma, beta, 1e-5));
+    g.backward(sum(y * c));
+    return std::vector<std::vector<double>>{y.values(), x.grad_values(), gamma.grad_values(), beta.grad_values(),
+                                            c.grad_values()};
+  };
+  const auto one = run(1), two = run(2);
+  set_num_threads(before);
+  BOOST_TEST(one[0] == two[0], boost::test_tools::per_element());
+  BOOST_TEST(one[1] == two[1], boost::test_tools::per_element());
+  BOOST_TEST(one[4] == two[4], boost::test_tools::per_element());
+  // |terms| of dgamma: |dy| |xhat| <= |c| |gelu'| |xhat| <= 2 * 1.13 * sqrt(D); of dbeta: 2 * 1.13.
+  const double u = std::ldexp(1.0, -53), gam = 2 * attn_test::gamma_n(rows, u);
+  for (int64_t j = 0; j < D; ++j) {
+    BOOST_TEST(std::abs(one[2][j] - two[2][j]) <= gam * rows * 2.26 * std::sqrt(double(D)));
+    BOOST_TEST(std::abs(one[3][j] - two[3][j]) <= gam * rows * 2.26);
+  }
+}
+
 // The probabilities recomputed in backward are the forward's bit for bit: the gradients equal
 // those of the path that keeps P (taken when the weights are asked for), exactly.
 BOOST_AUTO_TEST_CASE(recomputed_attention_gradients_equal_stored_ones_exactly) {
