@@ -123,9 +123,10 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
     const auto [r0, r1] = team_block(rows, 1);
     T* yr = py + r0 * out_f;
     const int64_t n = (r1 - r0) * out_f;
+    gemm<T>(false, true, r1 - r0, out_f, in, T(1), px + r0 * in, in, pw, in, T(0), yr, out_f);
     if (pb)
-      for (int64_t r = r0; r < r1; ++r) std::copy(pb, pb + out_f, py + r * out_f);
-    gemm<T>(false, true, r1 - r0, out_f, in, T(1), px + r0 * in, in, pw, in, pb ? T(1) : T(0), yr, out_f);
+      for (int64_t r = 0; r < r1 - r0; ++r)
+        for (int64_t j = 0; j < out_f; ++j) yr[r * out_f + j] += pb[j];
     if (relu_out)
       for (int64_t i = 0; i < n; ++i) yr[i] = yr[i] > T(0) ? yr[i] : T(0);
     if (pr)
