@@ -28,6 +28,11 @@ Tensor<T> Linear<T>::forward_relu(Graph<T>& g, const Tensor<T>& x) {
 }
 
 template <class T>
+Tensor<T> Linear<T>::forward_gelu(Graph<T>& g, const Tensor<T>& x) {
+  return linear_gelu(x, weight.bind(g), bias ? bias->bind(g) : Tensor<T>());
+}
+
+template <class T>
 Tensor<T> Linear<T>::forward_add(Graph<T>& g, const Tensor<T>& x, const Tensor<T>& residual) {
   return linear_add(x, weight.bind(g), bias ? bias->bind(g) : Tensor<T>(), residual);
 }

@@ -12,8 +12,10 @@ class Linear : public Module<T> {
  public:
   Linear(int64_t in, int64_t out, bool bias, Rng& rng);
   Tensor<T> forward(Graph<T>& g, const Tensor<T>& x);
-  // Fused forms (see linear_relu and linear_add): relu(forward(x)), residual + forward(x).
+  // Fused forms (see linear_relu, linear_gelu and linear_add): relu(forward(x)), gelu(forward(x)),
+  // residual + forward(x).
   Tensor<T> forward_relu(Graph<T>& g, const Tensor<T>& x);
+  Tensor<T> forward_gelu(Graph<T>& g, const Tensor<T>& x);
   Tensor<T> forward_add(Graph<T>& g, const Tensor<T>& x, const Tensor<T>& residual);
   Parameter<T>& weight;
   Parameter<T>* bias = nullptr;

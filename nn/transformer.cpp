@@ -13,7 +13,7 @@ FeedForward<T>::FeedForward(const LayerConfig& c, Rng& init_rng, Rng& dropout_rn
 
 template <class T>
 Tensor<T> FeedForward<T>::forward(Graph<T>& g, const Tensor<T>& x, const Tensor<T>& residual) {
-  Tensor<T> h = activation == Activation::relu ? linear1.forward_relu(g, x) : gelu(linear1.forward(g, x));
+  Tensor<T> h = activation == Activation::relu ? linear1.forward_relu(g, x) : linear1.forward_gelu(g, x);
   h = dropout.forward(h);
   return residual.defined() ? linear2.forward_add(g, h, residual) : linear2.forward(g, h);
 }

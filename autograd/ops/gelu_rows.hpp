@@ -9,12 +9,13 @@ namespace attn {
 
 template <class T>
 void gelu_span(const T* x, T* y, int64_t n);  // y = gelu(x)
+// gx += go * gelu'(x), or gx = go * gelu'(x) when not accumulating (gx may then alias x).
 template <class T>
-void gelu_grad_span(const T* x, const T* go, T* gx, int64_t n);  // gx += go * gelu'(x)
+void gelu_grad_span(const T* x, const T* go, T* gx, int64_t n, bool accumulate = true);
 
 #define ATTN_DECLARE_GELU_KERNELS                \
   void gelu_forward(const float* x, float* y, int64_t n); \
-  void gelu_backward(const float* x, const float* go, float* gx, int64_t n);
+  void gelu_backward(const float* x, const float* go, float* gx, int64_t n, bool accumulate);
 namespace simd_avx2 {
 ATTN_DECLARE_GELU_KERNELS
 }

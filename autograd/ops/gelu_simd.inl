@@ -16,16 +16,19 @@ void gelu_forward(const float* x, float* y, int64_t n) {
 }
 
 // gelu'(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
-void gelu_backward(const float* x, const float* go, float* gx, int64_t n) {
+// (gx = go * gelu'(x) when not accumulating: each vector of x is loaded before gx's is stored,
+// so gx may alias x.)
+void gelu_backward(const float* x, const float* go, float* gx, int64_t n, bool accumulate) {
   const GeluBatch half(0.5f), one(1.0f), r(kRsqrt2), c(kRsqrt2Pi);
   int64_t j = 0;
   for (; j + kGeluW <= n; j += kGeluW) {
     const GeluBatch v = GeluBatch::load_unaligned(x + j);
     const GeluBatch d = half * (one + xsimd::erf(v * r)) + v * c * xsimd::exp(-half * v * v);
-    xsimd::fma(GeluBatch::load_unaligned(go + j), d, GeluBatch::load_unaligned(gx + j)).store_unaligned(gx + j);
+    const GeluBatch dy = GeluBatch::load_unaligned(go + j) * d;
+    (accumulate ? dy + GeluBatch::load_unaligned(gx + j) : dy).store_unaligned(gx + j);
   }
   for (; j < n; ++j) {
-    const float d = 0.5f * (1.0f + ::erff(x[j] * kRsqrt2)) + x[j] * kRsqrt2Pi * ::expf(-0.5f * x[j] * x[j]);
-    gx[j] += go[j] * d;
+    const float d = go[j] * (0.5f * (1.0f + ::erff(x[j] * kRsqrt2)) + x[j] * kRsqrt2Pi * ::expf(-0.5f * x[j] * x[j]));
+    gx[j] = accumulate ? gx[j] + d : d;
   }
 }

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "autograd/blas.hpp"
@@ -10,11 +11,14 @@
 #include "autograd/ops/registry.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/kernels.hpp"
+#include "autograd/ops/gelu_rows.hpp"
 #include "autograd/ops/reference.hpp"
 
 namespace attn {
 namespace {
-const OpDef kMatmul("matmul"), kLinear("linear"), kLinearRelu("linear_relu"), kLinearAdd("linear_add");
+const OpDef kMatmul("matmul"), kLinear("linear"), kLinearRelu("linear_relu"), kLinearGelu("linear_gelu"),
+    kLinearAdd("linear_add");
+enum class Epilogue { none, relu, gelu };
 }
 
 template <class T>
@@ -83,10 +87,13 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   return y;
 }
 
-// linear with an optional fused epilogue: y = relu(x W^T + b), or y = x W^T + b + residual.
-// Fusing keeps one buffer on the tape where the unfused ops would also keep the pre-activation
-// (or the un-added projection), a value nothing reads in backward. The arithmetic is that of
-// linear followed by relu or add, so results are bit for bit the same.
+// linear with an optional fused epilogue: y = relu(x W^T + b), gelu(x W^T + b), or
+// y = x W^T + b + residual. Fusing keeps one buffer on the tape where the unfused relu and add
+// would also keep the pre-activation (or the un-added projection), a value nothing reads in
+// backward; gelu's backward reads its pre-activation, kept in scratch and overwritten there by
+// its gradient. The arithmetic is that of linear followed by relu or add, so those results are
+// bit for bit the same; gelu's may differ in the last bit where an element falls in the vector
+// loop here and in the scalar tail of the separate op (or the other way round).
 //
 // One OpenMP region per direction: each thread takes a block of rows and runs its gemm (BLAS
 // single-threaded inside the region) and the epilogue on it, so bias, relu and residual cost no
@@ -94,8 +101,9 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
 // which read every row and are split over the wider of the weight's two dimensions. At the
 // bench shapes this beats one two-thread BLAS call (docs/performance.md, "One region per linear").
 template <class T>
-Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, bool relu_out,
+Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, Epilogue act,
                       const Tensor<T>& residual) {
+  const bool relu_out = act == Epilogue::relu, gelu_out = act == Epilogue::gelu;
   Graph<T>& g = x.graph();
   g.check(w, op.name);
   const Shape sx = x.shape();
@@ -118,10 +126,11 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
   const T *pb = bias.defined() ? bias.data() : nullptr, *pr = residual.defined() ? residual.data() : nullptr;
   const T *px = x.data(), *pw = w.data();
   const bool split = rows > 1 && rows * out_f * in >= kGemmSplitMin;
+  T* pre = gelu_out ? g.template scratch<T>(rows * out_f) : nullptr;  // gelu's input
 #pragma omp parallel if (split)
   {
     const auto [r0, r1] = team_block(rows, 1);
-    T* yr = py + r0 * out_f;
+    T* yr = (pre ? pre : py) + r0 * out_f;
     const int64_t n = (r1 - r0) * out_f;
     gemm<T>(false, true, r1 - r0, out_f, in, T(1), px + r0 * in, in, pw, in, T(0), yr, out_f);
     if (pb)
@@ -131,14 +140,16 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
       for (int64_t i = 0; i < n; ++i) yr[i] = yr[i] > T(0) ? yr[i] : T(0);
     if (pr)
       for (int64_t i = 0; i < n; ++i) yr[i] = pr[r0 * out_f + i] + yr[i];
+    if (pre) gelu_span(yr, py + r0 * out_f, n);
   }
   const uint32_t ix = x.index(), iw = w.index(), ibias = bias.defined() ? bias.index() : UINT32_MAX,
                  ires = residual.defined() ? residual.index() : UINT32_MAX;
   g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
     T* go = out.grad;
     // The gradient through relu goes in place: this node's gradient is dead after this backward,
-    // unless the user asked to retain it.
+    // unless the user asked to retain it. Through gelu it overwrites the saved pre-activation.
     if (relu_out && out.retain_grad) go = g.template scratch<T>(rows * out_f);
+    if (gelu_out) go = pre;
     // A gradient this backward writes first is overwritten rather than zeroed and added to.
     bool gr_fresh = false, gx_fresh = false;
     T* gr = ires != UINT32_MAX ? g.grad_to_write(ires, &gr_fresh) : nullptr;
@@ -152,6 +163,7 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
       const T *value = out.value, *upstream = out.grad;
       if (relu_out)
         for (int64_t i = r0 * out_f; i < r1 * out_f; ++i) go[i] = value[i] > T(0) ? upstream[i] : T(0);
+      if (gelu_out) gelu_grad_span(pre + r0 * out_f, upstream + r0 * out_f, go + r0 * out_f, (r1 - r0) * out_f, false);
       if (gr && gr_fresh)
         std::copy(go + r0 * out_f, go + r1 * out_f, gr + r0 * out_f);
       else if (gr)
@@ -159,7 +171,7 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
       if (gx)
         gemm<T>(false, false, r1 - r0, in, out_f, T(1), go + r0 * out_f, out_f, vw, in, gx_fresh ? T(0) : T(1),
                 gx + r0 * in, in);
-      if (relu_out && (gw || gb)) {
+      if ((relu_out || gelu_out) && (gw || gb)) {
 #pragma omp barrier
       }
       if (gw && out_f >= in) {
@@ -183,16 +195,20 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
 
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
-  return linear_impl(kLinear, x, w, bias, false, Tensor<T>());
+  return linear_impl(kLinear, x, w, bias, Epilogue::none, Tensor<T>());
 }
 template <class T>
 Tensor<T> linear_relu(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
-  return linear_impl(kLinearRelu, x, w, bias, true, Tensor<T>());
+  return linear_impl(kLinearRelu, x, w, bias, Epilogue::relu, Tensor<T>());
+}
+template <class T>
+Tensor<T> linear_gelu(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
+  return linear_impl(kLinearGelu, x, w, bias, Epilogue::gelu, Tensor<T>());
 }
 template <class T>
 Tensor<T> linear_add(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const Tensor<T>& residual) {
   if (!residual.defined()) throw Error("linear_add: the residual is undefined");
-  return linear_impl(kLinearAdd, x, w, bias, false, residual);
+  return linear_impl(kLinearAdd, x, w, bias, Epilogue::none, residual);
 }
 
 template Tensor<float> matmul(const Tensor<float>&, const Tensor<float>&);
@@ -201,6 +217,8 @@ template Tensor<float> linear(const Tensor<float>&, const Tensor<float>&, const 
 template Tensor<double> linear(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&);
 template Tensor<float> linear_relu(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&);
 template Tensor<double> linear_relu(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&);
+template Tensor<float> linear_gelu(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&);
+template Tensor<double> linear_gelu(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&);
 template Tensor<float> linear_add(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&, const Tensor<float>&);
 template Tensor<double> linear_add(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&,
                                    const Tensor<double>&);
@@ -254,6 +272,17 @@ void cases(std::vector<GradCase>& out) {
   out.push_back(make_case("linear_relu", "no_bias", {in({4, 3}), in({6, 3})},
                           [](auto& x) { return linear_relu(x[0], x[1], std::decay_t<decltype(x[0])>{}); },
                           ref_relu({4, 3}, 6, false)));
+  auto ref_gelu = [ref_linear](Shape sx, int64_t out, bool has_bias) {
+    return [=](const std::vector<std::vector<double>>& v) {
+      return ref::unary(ref_linear(sx, out, has_bias)(v), [](double e) { return 0.5 * e * (1 + std::erf(e / std::sqrt(2.0))); });
+    };
+  };
+  out.push_back(make_case("linear_gelu", "3d_bias", {in({2, 3, 4}), in({5, 4}), in({5})},
+                          [](auto& x) { return linear_gelu(x[0], x[1], x[2]); }, ref_gelu({2, 3, 4}, 5, true)));
+  // Wide enough for gelu's vector loops and a tail.
+  out.push_back(make_case("linear_gelu", "no_bias_vectors", {in({5, 3}), in({7, 3})},
+                          [](auto& x) { return linear_gelu(x[0], x[1], std::decay_t<decltype(x[0])>{}); },
+                          ref_gelu({5, 3}, 7, false)));
   auto ref_add = [ref_linear](Shape sx, int64_t out, bool has_bias) {
     return [=](const std::vector<std::vector<double>>& v) {
       return ref::add(ref_linear(sx, out, has_bias)(v), v[has_bias ? 3 : 2]);
@@ -272,7 +301,7 @@ void cases(std::vector<GradCase>& out) {
 }  // namespace
 
 void add_matmul_ops(std::vector<const OpDef*>& ops) {
-  ops.insert(ops.end(), {&kMatmul, &kLinear, &kLinearRelu, &kLinearAdd});
+  ops.insert(ops.end(), {&kMatmul, &kLinear, &kLinearRelu, &kLinearGelu, &kLinearAdd});
 }
 void add_matmul_cases(std::vector<GradCase>& out) { cases(out); }
 
