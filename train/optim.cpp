@@ -59,8 +59,13 @@ double BasicOptimizer<T>::grad_norm() const {
     for (auto& [name, p] : params_) {
       const T* g = p->grad.data();
       const int64_t n = (int64_t)p->grad.size();
-#pragma omp for schedule(static) nowait
-      for (int64_t i = 0; i < n; ++i) s += double(g[i]) * g[i];
+      // This thread's static share, summed in vector lanes (a fixed order for this build).
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const int64_t i0 = n * t / nt, i1 = n * (t + 1) / nt;
+      double part = 0;
+#pragma omp simd reduction(+ : part)
+      for (int64_t i = i0; i < i1; ++i) part += double(g[i]) * g[i];
+      s += part;
     }
     partial[(size_t)omp_get_thread_num()] = s;
   }
