@@ -35,8 +35,8 @@ template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);
 // x [..., in] @ w[out, in]^T + bias[out] -> [..., out]. `bias` may be undefined.
 template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias);
 // Fused: relu(linear(x, w, bias)), gelu(linear(x, w, bias)), and residual + linear(x, w, bias)
-// (residual of the output's shape). Same values as the unfused ops (gelu's to the last bit), and
-// for relu and add one buffer fewer on the tape.
+// (residual of the output's shape). Same values as the unfused ops, and for relu and add one
+// buffer fewer on the tape.
 template <class T> Tensor<T> linear_relu(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias);
 template <class T> Tensor<T> linear_gelu(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias);
 template <class T>

@@ -47,9 +47,10 @@ BasicOptimizer<T>::BasicOptimizer(const OptimConfig& c, NamedParameters<T> param
 
 // The update and the norm are elementwise over every parameter: one OpenMP region each, every
 // thread taking its static share of each parameter, with no barrier between parameters. Each
-// element gets the same arithmetic whatever the thread count, so the update is bit for bit
-// that of one thread; the norm's per-thread partial sums are added in thread order, so it is
-// the same from run to run at a given thread count.
+// element gets the same arithmetic whatever the thread count, so from the same gradients the
+// update is bit for bit that of one thread. The norm's per-thread partial sums are added in
+// thread order: the same from run to run at a given thread count, but not across thread counts,
+// and so neither is a clipped gradient's scale.
 template <class T>
 double BasicOptimizer<T>::grad_norm() const {
   std::vector<double> partial((size_t)omp_get_max_threads(), 0.0);

@@ -1,7 +1,8 @@
 // Private to the op files: GELU's loops, gelu(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, as
-// PyTorch's exact (non-tanh) GELU. float runs xsimd's erf and exp, compiled once per instruction
-// set (isa.hpp); double runs std::erf, so gradcheck's float64 checks the formula and its float32
-// forward check covers the vector loops.
+// PyTorch's exact (non-tanh) GELU. float runs xsimd's erf and exp on every element, tails
+// included, compiled once per instruction set (isa.hpp): an element's bits do not depend on where
+// a split puts it. double runs std::erf, so gradcheck's float64 checks the formula and its
+// float32 forward check covers the vector loops.
 #pragma once
 #include <cstdint>
 

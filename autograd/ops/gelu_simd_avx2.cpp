@@ -1,8 +1,6 @@
 // GELU's float loops for AVX2 + FMA (the build's baseline).
 #include <xsimd/xsimd.hpp>
 
-#include <math.h>
-
 #include "autograd/ops/gelu_rows.hpp"
 
 namespace attn::simd_avx2 {

@@ -2,8 +2,6 @@
 // called only when isa() says so.
 #include <xsimd/xsimd.hpp>
 
-#include <math.h>
-
 #include "autograd/ops/gelu_rows.hpp"
 
 namespace attn::simd_avx512 {

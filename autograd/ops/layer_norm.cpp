@@ -52,13 +52,15 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>
     const int threads = parallel ? omp_get_max_threads() : 1;
     // dgamma and dbeta: each thread sums its own rows into its partial row, then the partials
     // are added in thread order (the same bits from run to run at a given thread count).
+    // Zeroed here, not by each thread: a team smaller than asked for (nested, OMP_DYNAMIC)
+    // leaves some partials unwritten.
     T* partial = (gg || gb) ? g.template scratch<T>(2 * D * threads) : nullptr;
+    if (partial) std::fill(partial, partial + 2 * D * threads, T(0));
 #pragma omp parallel num_threads(threads) if (parallel)
     {
       const auto [r0, r1] = team_block(rows, 1);
       T* pgg = partial ? partial + 2 * D * omp_get_thread_num() : nullptr;
       T* pgb = pgg ? pgg + D : nullptr;
-      if (pgg) std::fill(pgg, pgg + 2 * D, T(0));
       for (int64_t r = r0; r < r1; ++r) {
         const T m = stats[2 * r], rstd = stats[2 * r + 1];
         const T *xr = px + r * D, *gr = go + r * D;

@@ -1,4 +1,5 @@
-// matmul and linear: every product goes to BLAS gemm, gradients accumulate with beta = 1.
+// matmul and linear: every product goes to BLAS gemm. Gradients accumulate with beta = 1, or,
+// where linear writes an input's gradient first, overwrite it with beta = 0.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -91,15 +92,17 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
 // y = x W^T + b + residual. Fusing keeps one buffer on the tape where the unfused relu and add
 // would also keep the pre-activation (or the un-added projection), a value nothing reads in
 // backward; gelu's backward reads its pre-activation, kept in scratch and overwritten there by
-// its gradient. The arithmetic is that of linear followed by relu or add, so those results are
-// bit for bit the same; gelu's may differ in the last bit where an element falls in the vector
-// loop here and in the scalar tail of the separate op (or the other way round).
+// its gradient. The arithmetic is that of linear followed by relu, gelu or add (gelu's loops
+// give each element the same bits wherever it falls, gelu_rows.hpp), so the results are the
+// same.
 //
 // One OpenMP region per direction: each thread takes a block of rows and runs its gemm (BLAS
-// single-threaded inside the region) and the epilogue on it, so bias, relu and residual cost no
-// region or barrier of their own. Backward has one barrier, before the weight and bias gradients,
-// which read every row and are split over the wider of the weight's two dimensions. At the
-// bench shapes this beats one two-thread BLAS call (docs/performance.md, "One region per linear").
+// single-threaded inside the region) and the epilogue on it, so bias, activation and residual
+// cost no region or barrier of their own. Backward splits the weight gradient over the wider of
+// the weight's two dimensions and the bias gradient over columns; both read every row, so a
+// barrier comes first when the rows' pass rewrote the upstream gradient (relu, gelu) or when the
+// weight or bias is also the input or residual. At the bench shapes this beats one two-thread
+// BLAS call (docs/performance.md, "Fewer regions and fused epilogues").
 template <class T>
 Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, Epilogue act,
                       const Tensor<T>& residual) {
@@ -150,10 +153,13 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
     // unless the user asked to retain it. Through gelu it overwrites the saved pre-activation.
     if (relu_out && out.retain_grad) go = g.template scratch<T>(rows * out_f);
     if (gelu_out) go = pre;
-    // A gradient this backward writes first is overwritten rather than zeroed and added to.
+    // A gradient this backward writes first is overwritten rather than zeroed and added to;
+    // not when the weight or bias is also the input or residual (linear(x, x, b)), whose
+    // buffer the column pass adds into.
+    const bool aliased = iw == ix || iw == ires || ibias == ix || ibias == ires;
     bool gr_fresh = false, gx_fresh = false;
-    T* gr = ires != UINT32_MAX ? g.grad_to_write(ires, &gr_fresh) : nullptr;
-    T* gx = g.grad_to_write(ix, &gx_fresh);
+    T* gr = ires == UINT32_MAX ? nullptr : aliased ? g.grad_of(ires) : g.grad_to_write(ires, &gr_fresh);
+    T* gx = aliased ? g.grad_of(ix) : g.grad_to_write(ix, &gx_fresh);
     T *gw = g.grad_of(iw), *gb = ibias != UINT32_MAX ? g.grad_of(ibias) : nullptr;
     const T *vx = g.node(ix).value, *vw = g.node(iw).value;
 #pragma omp parallel if (split)
@@ -171,7 +177,7 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
       if (gx)
         gemm<T>(false, false, r1 - r0, in, out_f, T(1), go + r0 * out_f, out_f, vw, in, gx_fresh ? T(0) : T(1),
                 gx + r0 * in, in);
-      if ((relu_out || gelu_out) && (gw || gb)) {
+      if ((relu_out || gelu_out || aliased) && (gw || gb)) {
 #pragma omp barrier
       }
       if (gw && out_f >= in) {

@@ -397,18 +397,21 @@ BOOST_AUTO_TEST_CASE(attention_keeps_no_probability_matrix) {
   BOOST_TEST(kept.out.values() == out.values(), boost::test_tools::per_element());
 }
 
-// The fused linear epilogues give the same bits as the separate ops, values and gradients.
+// The fused linear epilogues (relu, residual add, gelu) give the same bits as the separate ops,
+// values and gradients.
 BOOST_AUTO_TEST_CASE(fused_linear_matches_unfused_bit_for_bit) {
   auto run = [](bool fused) {
     Graph<float> g;
     Rng rng(5);
     auto rand = [&](Shape s) { return uniform_leaf(g, rng, s, 1.0); };
     auto x = rand({3, 5, 8}), w1 = rand({16, 8}), b1 = rand({16}), w2 = rand({8, 16}), b2 = rand({8});
+    auto w2t = rand({16, 8});
     auto h = fused ? linear_relu(x, w1, b1) : relu(linear(x, w1, b1));
     auto y = fused ? linear_add(h, w2, b2, x) : x + linear(h, w2, b2);
+    y = fused ? linear_gelu(y, w2t, b1) : gelu(linear(y, w2t, b1));  // 3 x 5 x 16: vectors and a tail
     g.backward(sum(y * y));
     std::vector<std::vector<float>> r{y.values()};
-    for (auto* t : {&x, &w1, &b1, &w2, &b2}) r.push_back(t->grad_values());
+    for (auto* t : {&x, &w1, &b1, &w2, &b2, &w2t}) r.push_back(t->grad_values());
     return r;
   };
   const auto a = run(false), b = run(true);
@@ -478,6 +481,42 @@ BOOST_AUTO_TEST_CASE(split_linear_matches_naive_loops_at_one_and_two_threads) {
   set_num_threads(before);
 }
 
+// linear where the weight is the input (x x^T) and where the residual is the input, above
+// kGemmSplitMin: 2 threads against 1 in double, within 2 gamma_n n (every term at most 1 in size,
+// n terms per gradient element), twice on one graph, so that the second pass takes arena memory
+// the first left dirty: a gradient buffer not wholly overwritten would show there.
+BOOST_AUTO_TEST_CASE(split_linear_with_aliased_operands_matches_one_thread) {
+  const int before = omp_get_max_threads();
+  auto run = [](int threads) {
+    set_num_threads(threads);
+    Graph<double> g;
+    std::vector<std::vector<double>> r;
+    for (int pass = 0; pass < 2; ++pass) {
+      g.reset();
+      Rng rng(23);
+      auto leaf = [&](Shape s, bool rg) {
+        std::vector<double> v(s.numel());
+        for (double& e : v) e = rng.uniform() * 2 - 1;
+        return g.tensor(s, v, rg);
+      };
+      auto x = leaf({200, 800}, true), b = leaf({200}, true), c = leaf({200, 200}, false);
+      auto h = leaf({333, 64}, true), w = leaf({64, 64}, true), c2 = leaf({333, 64}, false);
+      auto y = linear(x, x, b);           // out 200 < in 800: dW split over columns
+      auto z = linear_add(h, w, Tensor<double>(), h);  // the residual is the input
+      g.backward(sum(y * c) + sum(z * c2));
+      r = {y.values(), z.values(), x.grad_values(), b.grad_values(), h.grad_values(), w.grad_values()};
+    }
+    return r;
+  };
+  const auto one = run(1), two = run(2);
+  set_num_threads(before);
+  const double u = std::ldexp(1.0, -53);
+  const int64_t terms[] = {801, 65, 400, 200, 65, 333};  // per element of each result
+  for (size_t t = 0; t < one.size(); ++t)
+    for (size_t i = 0; i < one[t].size(); ++i)
+      BOOST_TEST(std::abs(one[t][i] - two[t][i]) <= 2 * attn_test::gamma_n(terms[t], u) * terms[t], "result " << t << "[" << i << "]");
+}
+
 // GELU's float32 vector loops (and their scalar tail) against the float64 formula, forward and
 // gradient, over [-6, 6]: erf and exp within a few ulp, so 16u relative to 1 + |value|, the
 // bound gradcheck uses for float32 forwards (autograd/gradcheck.cpp).
@@ -499,7 +538,7 @@ BOOST_AUTO_TEST_CASE(float_gelu_matches_the_float64_formula) {
 }
 
 // Above kParallelMin elements, gelu splits its elements over the team (the same bits as one
-// thread), and layer_norm's backward its rows, with per-thread partial sums for dgamma and
+// thread, in float64 and float32), and layer_norm's backward its rows, with per-thread partial sums for dgamma and
 // dbeta: two threads agree with one within 2 gamma_rows sum|terms| (u = 2^-53) there, and
 // exactly elsewhere.
 BOOST_AUTO_TEST_CASE(gelu_and_layer_norm_split_over_threads_as_on_one) {
@@ -521,6 +560,19 @@ BOOST_AUTO_TEST_CASE(gelu_and_layer_norm_split_over_threads_as_on_one) {
                                             c.grad_values()};
   };
   const auto one = run(1), two = run(2);
+  // float gelu: vector loops whose tails share the vector code, so the split changes no bit.
+  auto run_f32 = [&](int threads) {
+    set_num_threads(threads);
+    Graph<float> g;
+    Rng rng(4);
+    auto x = uniform_leaf(g, rng, {40001}, 5.0);
+    auto y = gelu(x);
+    g.backward(sum(y));
+    return std::pair{y.values(), x.grad_values()};
+  };
+  const auto f1 = run_f32(1), f2 = run_f32(2);
+  BOOST_TEST(f1.first == f2.first, boost::test_tools::per_element());
+  BOOST_TEST(f1.second == f2.second, boost::test_tools::per_element());
   set_num_threads(before);
   BOOST_TEST(one[0] == two[0], boost::test_tools::per_element());
   BOOST_TEST(one[1] == two[1], boost::test_tools::per_element());

@@ -333,8 +333,9 @@ BOOST_AUTO_TEST_CASE(weight_decay_skips_parameters_marked_no_weight_decay) {
 }
 
 // Above kParallelElements the update runs on every thread, each on its share of each parameter:
-// elementwise, so the parameters after 5 steps equal one thread's bit for bit. The norm's
-// partial sums only change its rounding: within 2 gamma_n sum g^2 of one thread's.
+// elementwise, so without clipping the parameters after 5 steps equal one thread's bit for bit.
+// The norm's partial sums only change its rounding: within 2 gamma_n sum g^2 of one thread's
+// (clipping's scale follows that norm, so it is left out of the exact comparison).
 BOOST_AUTO_TEST_CASE(two_threads_update_exactly_as_one) {
   const int before = blas_info().omp_threads;
   auto run = [](const std::string& name, int threads) {
@@ -360,7 +361,7 @@ BOOST_AUTO_TEST_CASE(two_threads_update_exactly_as_one) {
     for (int s = 0; s < 5; ++s) {
       for (auto& [n, p] : named)
         for (float& g : p->grad) g = (float)rng.uniform(-1, 1);
-      norms.push_back(opt.clip_grad_norm(50.0));
+      norms.push_back(opt.clip_grad_norm(0.0));  // 0: the norm, no clipping
       opt.step(1e-2);
     }
     std::vector<float> all;
