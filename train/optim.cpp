@@ -51,6 +51,16 @@ BasicOptimizer<T>::BasicOptimizer(const OptimConfig& c, NamedParameters<T> param
 // update is bit for bit that of one thread. The norm's per-thread partial sums are added in
 // thread order: the same from run to run at a given thread count, but not across thread counts,
 // and so neither is a clipped gradient's scale.
+namespace {
+
+// This thread's static share [begin, end) of n elements.
+std::pair<int64_t, int64_t> share(int64_t n) {
+  const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+  return {n * t / nt, n * (t + 1) / nt};
+}
+
+}  // namespace
+
 template <class T>
 double BasicOptimizer<T>::grad_norm() const {
   std::vector<double> partial((size_t)omp_get_max_threads(), 0.0);
@@ -61,8 +71,7 @@ double BasicOptimizer<T>::grad_norm() const {
       const T* g = p->grad.data();
       const int64_t n = (int64_t)p->grad.size();
       // This thread's static share, summed in vector lanes (a fixed order for this build).
-      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      const int64_t i0 = n * t / nt, i1 = n * (t + 1) / nt;
+      const auto [i0, i1] = share(n);
       double part = 0;
 #pragma omp simd reduction(+ : part)
       for (int64_t i = i0; i < i1; ++i) part += double(g[i]) * g[i];
@@ -92,12 +101,6 @@ double BasicOptimizer<T>::clip_grad_norm(double max_norm) {
 }
 
 namespace {
-
-// This thread's static share [begin, end) of n elements.
-std::pair<int64_t, int64_t> share(int64_t n) {
-  const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-  return {n * t / nt, n * (t + 1) / nt};
-}
 
 template <class T>
 struct Moments {
