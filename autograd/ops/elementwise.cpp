@@ -160,6 +160,7 @@ Tensor<T> relu(const Tensor<T>& x) {
                [](T v, T) { return v > T(0) ? T(1) : T(0); });
 }
 // Its own loops (gelu_rows.hpp): float's erf and exp vectorised, one region per direction.
+// Phi(x) is kept in scratch for backward, which then evaluates exp but not erf.
 template <class T>
 Tensor<T> gelu(const Tensor<T>& x) {
   Graph<T>& g = x.graph();
@@ -167,10 +168,11 @@ Tensor<T> gelu(const Tensor<T>& x) {
   const T* px = x.data();
   T* py = y.mutable_data();
   const int64_t n = x.numel();
+  T* cdf = g.template scratch<T>(n);
 #pragma omp parallel if (n > kParallelMin)
   {
     const auto [i0, i1] = team_block(n, 64);
-    gelu_span(px + i0, py + i0, i1 - i0);
+    gelu_span(px + i0, py + i0, cdf + i0, i1 - i0);
   }
   const uint32_t ix = x.index();
   g.set_backward(y, [=](Graph<T>& g, const Node<T>& out) {
@@ -179,7 +181,7 @@ Tensor<T> gelu(const Tensor<T>& x) {
 #pragma omp parallel if (n > kParallelMin)
     {
       const auto [i0, i1] = team_block(n, 64);
-      gelu_grad_span(vx + i0, go + i0, gx + i0, i1 - i0);
+      gelu_grad_span(vx + i0, cdf + i0, go + i0, gx + i0, i1 - i0);
     }
   });
   return y;

@@ -8,15 +8,16 @@
 
 namespace attn {
 
+// y = gelu(x) and cdf = Phi(x), which backward reads so as not to evaluate erf again.
 template <class T>
-void gelu_span(const T* x, T* y, int64_t n);  // y = gelu(x)
-// gx += go * gelu'(x), or gx = go * gelu'(x) when not accumulating (gx may then alias x).
+void gelu_span(const T* x, T* y, T* cdf, int64_t n);
+// gx += go * gelu'(x), or gx = go * gelu'(x) when not accumulating (gx may then alias x or cdf).
 template <class T>
-void gelu_grad_span(const T* x, const T* go, T* gx, int64_t n, bool accumulate = true);
+void gelu_grad_span(const T* x, const T* cdf, const T* go, T* gx, int64_t n, bool accumulate = true);
 
-#define ATTN_DECLARE_GELU_KERNELS                \
-  void gelu_forward(const float* x, float* y, int64_t n); \
-  void gelu_backward(const float* x, const float* go, float* gx, int64_t n, bool accumulate);
+#define ATTN_DECLARE_GELU_KERNELS                                      \
+  void gelu_forward(const float* x, float* y, float* cdf, int64_t n); \
+  void gelu_backward(const float* x, const float* cdf, const float* go, float* gx, int64_t n, bool accumulate);
 namespace simd_avx2 {
 ATTN_DECLARE_GELU_KERNELS
 }

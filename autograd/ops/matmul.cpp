@@ -91,8 +91,8 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
 // linear with an optional fused epilogue: y = relu(x W^T + b), gelu(x W^T + b), or
 // y = x W^T + b + residual. Fusing keeps one buffer on the tape where the unfused relu and add
 // would also keep the pre-activation (or the un-added projection), a value nothing reads in
-// backward; gelu's backward reads its pre-activation, kept in scratch and overwritten there by
-// its gradient. The arithmetic is that of linear followed by relu, gelu or add (gelu's loops
+// backward; gelu's backward reads its pre-activation and Phi of it, kept in scratch, the
+// pre-activation overwritten there by its gradient. The arithmetic is that of linear followed by relu, gelu or add (gelu's loops
 // give each element the same bits wherever it falls, gelu_rows.hpp), so the results are the
 // same.
 //
@@ -130,6 +130,7 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
   const T *px = x.data(), *pw = w.data();
   const bool split = rows > 1 && rows * out_f * in >= kGemmSplitMin;
   T* pre = gelu_out ? g.template scratch<T>(rows * out_f) : nullptr;  // gelu's input
+  T* cdf = gelu_out ? g.template scratch<T>(rows * out_f) : nullptr;  // and Phi of it
 #pragma omp parallel if (split)
   {
     const auto [r0, r1] = team_block(rows, 1);
@@ -143,7 +144,7 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
       for (int64_t i = 0; i < n; ++i) yr[i] = yr[i] > T(0) ? yr[i] : T(0);
     if (pr)
       for (int64_t i = 0; i < n; ++i) yr[i] = pr[r0 * out_f + i] + yr[i];
-    if (pre) gelu_span(yr, py + r0 * out_f, n);
+    if (pre) gelu_span(yr, py + r0 * out_f, cdf + r0 * out_f, n);
   }
   const uint32_t ix = x.index(), iw = w.index(), ibias = bias.defined() ? bias.index() : UINT32_MAX,
                  ires = residual.defined() ? residual.index() : UINT32_MAX;
@@ -169,7 +170,9 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
       const T *value = out.value, *upstream = out.grad;
       if (relu_out)
         for (int64_t i = r0 * out_f; i < r1 * out_f; ++i) go[i] = value[i] > T(0) ? upstream[i] : T(0);
-      if (gelu_out) gelu_grad_span(pre + r0 * out_f, upstream + r0 * out_f, go + r0 * out_f, (r1 - r0) * out_f, false);
+      if (gelu_out)
+        gelu_grad_span(pre + r0 * out_f, cdf + r0 * out_f, upstream + r0 * out_f, go + r0 * out_f, (r1 - r0) * out_f,
+                       false);
       if (gr && gr_fresh)
         std::copy(go + r0 * out_f, go + r1 * out_f, gr + r0 * out_f);
       else if (gr)
