@@ -136,10 +136,11 @@ Tensor<T> linear_impl(const OpDef& op, const Tensor<T>& x, const Tensor<T>& w, c
     const auto [r0, r1] = team_block(rows, 1);
     T* yr = (pre ? pre : py) + r0 * out_f;
     const int64_t n = (r1 - r0) * out_f;
-    gemm<T>(false, true, r1 - r0, out_f, in, T(1), px + r0 * in, in, pw, in, T(0), yr, out_f);
+    // The bias goes in first and gemm adds to it (beta 1): OpenBLAS would otherwise zero the
+    // output itself for beta 0, and the bias would take a pass of its own.
     if (pb)
-      for (int64_t r = 0; r < r1 - r0; ++r)
-        for (int64_t j = 0; j < out_f; ++j) yr[r * out_f + j] += pb[j];
+      for (int64_t r = 0; r < r1 - r0; ++r) std::copy(pb, pb + out_f, yr + r * out_f);
+    gemm<T>(false, true, r1 - r0, out_f, in, T(1), px + r0 * in, in, pw, in, pb ? T(1) : T(0), yr, out_f);
     if (relu_out)
       for (int64_t i = 0; i < n; ++i) yr[i] = yr[i] > T(0) ? yr[i] : T(0);
     if (pr)
