@@ -231,6 +231,7 @@ void run_attention(Graph<T>& g, AttentionResult<T>& res, AttentionShape s, Opera
         T* d = dSb + i * Tk;
         const T* p = Pb + i * Tk;
         T dot = 0;
+#pragma omp simd reduction(+ : dot)
         for (int64_t j = 0; j < Tk; ++j) dot += d[j] * p[j];
         for (int64_t j = 0; j < Tk; ++j) d[j] = p[j] * (d[j] - dot);
       }

@@ -125,6 +125,7 @@ void tiled_attention_backward(Graph<T>& g, const AttentionShape& s, int64_t q_bl
     for (int64_t i = 0; i < s.Tq; ++i) {
       const T *o = out + (b * s.Tq + i) * s.D + head, *go = dout + (b * s.Tq + i) * s.D + head;
       T dot = 0;
+#pragma omp simd reduction(+ : dot)
       for (int64_t d = 0; d < s.Dh; ++d) dot += o[d] * go[d];
       rowdot[i] = dot;
     }

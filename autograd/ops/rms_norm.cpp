@@ -32,7 +32,8 @@ Tensor<T> rms_norm(const Tensor<T>& x, const Tensor<T>& weight, double eps) {
 #pragma omp parallel for if (x.numel() > kParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = px + r * D;
-    T ss = 0;
+    T ss = 0;  // summed in vector lanes (omp simd), the same order in every row
+#pragma omp simd reduction(+ : ss)
     for (int64_t j = 0; j < D; ++j) ss += xr[j] * xr[j];
     const T s = T(1) / std::sqrt(ss / T(D) + T(eps));
     rstd[r] = s;
@@ -48,6 +49,7 @@ Tensor<T> rms_norm(const Tensor<T>& x, const Tensor<T>& weight, double eps) {
         const T s = rstd[r];
         const T *xr = px + r * D, *gr = go + r * D;
         T m = 0;
+#pragma omp simd reduction(+ : m)
         for (int64_t j = 0; j < D; ++j) m += gr[j] * pw[j] * xr[j] * s;
         m /= T(D);
         for (int64_t j = 0; j < D; ++j) gx[r * D + j] += s * (gr[j] * pw[j] - xr[j] * s * m);

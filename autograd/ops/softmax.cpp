@@ -138,6 +138,7 @@ Tensor<T> softmax(const Tensor<T>& x) {
     for (int64_t r = 0; r < rows; ++r) {
       const T *yr = out.value + r * C, *gr = out.grad + r * C;
       T dot = 0;
+#pragma omp simd reduction(+ : dot)
       for (int64_t j = 0; j < C; ++j) dot += yr[j] * gr[j];
       for (int64_t j = 0; j < C; ++j) gx[r * C + j] += yr[j] * (gr[j] - dot);
     }
