@@ -71,7 +71,9 @@ double BasicOptimizer<T>::grad_norm() const {
       const T* g = p->grad.data();
       const int64_t n = (int64_t)p->grad.size();
       // This thread's static share, summed in vector lanes (a fixed order for this build).
-      const auto [i0, i1] = share(n);
+      // Plain locals: clang 14 cannot reference structured bindings inside an omp simd region.
+      const auto range = share(n);
+      const int64_t i0 = range.first, i1 = range.second;
       double part = 0;
 #pragma omp simd reduction(+ : part)
       for (int64_t i = i0; i < i1; ++i) part += double(g[i]) * g[i];
