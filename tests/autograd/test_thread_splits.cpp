@@ -25,7 +25,10 @@ BOOST_AUTO_TEST_CASE(split_linear_matches_naive_loops_at_one_and_two_threads) {
   const double u = std::ldexp(1.0, -53);
   const int before = omp_get_max_threads();
   for (int threads : {1, 2})
-    for (auto [in, out_f, relu] : {std::tuple{72, 48, true}, {48, 72, false}, {64, 64, false}, {8, 6, true}}) {
+    for (auto shape : {std::tuple{72, 48, true}, {48, 72, false}, {64, 64, false}, {8, 6, true}}) {
+      // Plain locals, not structured bindings: clang 14 cannot capture those in a lambda.
+      const int in = std::get<0>(shape), out_f = std::get<1>(shape);
+      const bool relu = std::get<2>(shape);
       set_num_threads(threads);
       const int64_t rows = 333;
       Graph<double> g;

@@ -195,10 +195,12 @@ std::vector<Run> make_grid(const SweepArgs& a, const std::string& name, const st
       throw UsageError(fmt::format("sweep: --models {}: '{}' is neither a model family ({}) nor a --variant", a.models, m,
                                    join(families)));
   auto family_of = [&](const std::string& m) { return find_variant(variants, m) ? find_variant(variants, m)->family : m; };
-  for (const auto& [field, v] : a.train.model_fields)
+  for (const auto& setting : a.train.model_fields) {
+    const std::string& field = setting.first;  // not a structured binding: clang 14 cannot capture one
     if (std::none_of(models.begin(), models.end(),
                      [&](const std::string& m) { return find_field(model_family(family_of(m)).fields, field) != nullptr; }))
       throw UsageError(fmt::format("sweep: --{} is not a setting of any of --models {}", field, a.models));
+  }
   std::vector<Run> grid;
   for (const auto& m : models)
     for (const auto& v : values)
