@@ -248,9 +248,15 @@ BOOST_AUTO_TEST_CASE(a_run_too_large_for_memory_is_refused_up_front) {
       {"--task-opt delay=100000", "attention workspace"},
       {"--data-dir " + t / "long", "attention workspace"},
   };
+  // (GCC defines __SANITIZE_ADDRESS__; clang answers __has_feature.)
+#if defined(__has_feature)
+#define ATTNLAB_CLANG_ASAN __has_feature(address_sanitizer)
+#else
+#define ATTNLAB_CLANG_ASAN 0
+#endif
   // AddressSanitizer reserves terabytes of address space for its shadow memory, so an ASan
   // build cannot start under ulimit -v; there the same limit is given as --max-memory.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || ATTNLAB_CLANG_ASAN
   const std::string limit = "", extra = " --max-memory 7812500K", where = "--max-memory 7812500K";
 #else
   const std::string limit = "ulimit -v 8000000; ", extra = "", where = "address-space limit";
